@@ -1,0 +1,36 @@
+"""
+vugrad: a small, readable, tensor-valued automatic differentiation library on NumPy.
+
+    import vugrad as vg
+    a = vg.TensorNode(np.random.randn(2, 2))
+    b = vg.TensorNode(np.random.randn(2, 2))
+    c = a + b                    # builds the graph: c.source is the OpNode of the addition
+    c.sum().backward()           # fills in a.grad and b.grad
+
+Where things live:
+    vugrad.core        TensorNode, OpNode, Op, Module, the backward pass, no_grad
+    vugrad.ops         the ops, one module per family
+    vugrad.functions   sigmoid, softmax, logsoftmax, the losses, ...
+    vugrad.nn          Linear and the other modules
+    vugrad.data        load_synth, load_mnist, batches
+    vugrad.gradcheck   finite-difference gradient checking
+    vugrad.errors      the exceptions vugrad raises
+"""
+
+from . import errors, ops
+from .core import (Module, Op, OpNode, TensorNode, detect_anomaly, enable_grad,
+                   get_default_dtype, is_grad_enabled, no_grad, set_default_dtype)
+from .errors import VugradError
+from .functions import (celoss, concatenate, cross_entropy, exp, log, logceloss, logsoftmax,
+                        matmul, max, mean, relu, sigmoid, softmax, sqrt, stack, sum, tanh)
+from .gradcheck import gradcheck
+from .nn import Linear
+from .data import load_synth, load_mnist, load_fashion_mnist
+# -- every op as vugrad.Name too, as the course's code uses them (vugrad.Linear is the module;
+#    the fused op of the same name is vugrad.ops.Linear)
+from .ops import (Add, BatchMM, Concatenate, CrossEntropy, Divide, Exp, Expand, GetItem, Id, Log,
+                  LogSoftmax, MatrixMultiply, Max, Mean, Multiply, Negate, NLLLoss, Normalize, Pow,
+                  Power, ReLU, Reshape, RowMax, RowSum, Select, Sigmoid, Softmax, Sqrt, Squeeze,
+                  Stack, Sub, Sum, Tanh, Transpose, Unsqueeze)
+
+__version__ = '0.1.0'

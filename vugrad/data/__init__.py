@@ -1,0 +1,39 @@
+"""
+Data sets and batches for vugrad.
+
+    load_synth          a small synthetic two-class problem, made on the spot
+    load_mnist          handwritten digits, 28 x 28 pixels, 10 classes
+    load_fashion_mnist  images of clothing, same format as MNIST
+    batches, DataLoader cut (x, y) into (shuffled) batches
+
+Every loader returns ``(xtrain, ytrain), (xval, yval), num_classes``.
+
+MNIST and Fashion-MNIST are read from the folder given as data_dir, else from $VUGRAD_DATA,
+else from the cache folder (`cache_dir()`), where missing files are downloaded from the
+mirrors in MNIST_MIRRORS / FASHION_MNIST_MIRRORS.
+"""
+
+from .batching import DataLoader, batches
+from .download import cache_dir
+from .errors import CorruptDatasetError, DatasetError, DatasetNotFoundError, DownloadError
+from .mnist import (
+    FASHION_MNIST,
+    FASHION_MNIST_MIRRORS,
+    MNIST,
+    MNIST_MIRRORS,
+    DatasetSpec,
+    FileSpec,
+    clear_cache,
+    load_fashion_mnist,
+    load_idx_dataset,
+    load_mnist,
+)
+from .synth import load_synth
+
+__all__ = [
+    "load_synth", "load_mnist", "load_fashion_mnist", "load_idx_dataset",
+    "batches", "DataLoader",
+    "DatasetError", "DatasetNotFoundError", "CorruptDatasetError", "DownloadError",
+    "MNIST_MIRRORS", "FASHION_MNIST_MIRRORS", "MNIST", "FASHION_MNIST",
+    "DatasetSpec", "FileSpec", "cache_dir", "clear_cache",
+]

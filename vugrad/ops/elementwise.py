@@ -1,0 +1,216 @@
+"""
+Element-wise ops: each output element depends on the input element(s) at the same position.
+
+For an element-wise f, the backward is always the upstream gradient times f' of the input,
+element by element (the course's Question 2).
+"""
+
+import numpy as np
+
+from ..core import Op
+from ..errors import ShapeError
+
+
+class Id(Op):
+    """The identity: returns its input unchanged (useful to give a value a node of its own)."""
+
+    @staticmethod
+    def forward(context, x):
+        return x.view()
+
+    @staticmethod
+    def backward(context, go):
+        return go
+        # -- d x / d x = 1
+
+
+class Negate(Op):
+    """Element-wise negation, -x."""
+
+    @staticmethod
+    def forward(context, x):
+        return np.negative(x)
+
+    @staticmethod
+    def backward(context, go):
+        return np.negative(go)
+        # -- d(-x)/dx = -1
+
+
+class Divide(Op):
+    """
+    Element-wise division a / b, with NumPy broadcasting.
+
+    Division by zero follows NumPy: x/0 is +-inf and 0/0 is NaN (with a RuntimeWarning), and
+    so are the gradients that involve it.
+    """
+    broadcasting = True
+
+    @staticmethod
+    def forward(context, a, b):
+        context['a'], context['b'] = a, b
+        return a / b
+
+    @staticmethod
+    def backward(context, go):
+        a, b = context['a'], context['b']
+        need_a, need_b = context.needs_input_grad
+        ga = go / b if need_a else None
+        gb = -go * a / (b * b) if need_b else None
+        return ga, gb
+        # -- d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 (the course's Question 1)
+
+
+class Power(Op):
+    """Element-wise power by a constant exponent, x ** p."""
+
+    @staticmethod
+    def forward(context, x, *, p):
+        context['x'], context['p'] = x, p
+        if p == 2:
+            return x * x
+        return np.power(x, p)
+
+    @staticmethod
+    def backward(context, go):
+        x, p = context['x'], context['p']
+        if p == 2:
+            return go * 2 * x
+        return go * p * np.power(x, p - 1)
+        # -- d(x^p)/dx = p x^(p-1)
+
+
+class Pow(Op):
+    """
+    Element-wise power a ** b where both may be nodes, with NumPy broadcasting.
+
+    The gradient for b is a^b log(a): it is NaN for negative a (as in PyTorch, where it is
+    NaN too), and we define it as 0 where a == 0, the limit from the right.
+    """
+    broadcasting = True
+
+    @staticmethod
+    def forward(context, a, b):
+        out = np.power(a, b)
+        context['a'], context['b'], context['out'] = a, b, out
+        return out
+
+    @staticmethod
+    def backward(context, go):
+        a, b, out = context['a'], context['b'], context['out']
+        need_a, need_b = context.needs_input_grad
+        ga = go * b * np.power(a, b - 1) if need_a else None
+        gb = None
+        if need_b:
+            with np.errstate(divide='ignore', invalid='ignore'):
+                loga = np.where(a == 0, 0, np.log(np.where(a == 0, 1, a)))
+            gb = go * out * loga
+        return ga, gb
+        # -- d(a^b)/da = b a^(b-1), d(a^b)/db = a^b ln a
+
+
+class Exp(Op):
+    """Element-wise natural exponent."""
+
+    @staticmethod
+    def forward(context, x):
+        expd = np.exp(x)
+        context['expd'] = expd
+        return expd
+
+    @staticmethod
+    def backward(context, go):
+        return go * context['expd']
+        # -- d exp(x)/dx = exp(x): we reuse the forward's output
+
+
+class Log(Op):
+    """
+    Element-wise natural logarithm.
+
+    log(0) is -inf and log of a negative number is NaN (NumPy warns); the gradient at 0 is inf.
+    """
+
+    @staticmethod
+    def forward(context, x):
+        context['x'] = x
+        return np.log(x)
+
+    @staticmethod
+    def backward(context, go):
+        return go / context['x']
+        # -- d ln(x)/dx = 1/x
+
+
+class Sqrt(Op):
+    """Element-wise square root. Its gradient at 0 is inf."""
+
+    @staticmethod
+    def forward(context, x):
+        out = np.sqrt(x)
+        context['out'] = out
+        return out
+
+    @staticmethod
+    def backward(context, go):
+        return go / (2 * context['out'])
+        # -- d sqrt(x)/dx = 1 / (2 sqrt(x))
+
+
+class Sigmoid(Op):
+    """Element-wise sigmoid, 1 / (1 + exp(-x)), finite for any input (also +-1000)."""
+
+    @staticmethod
+    def forward(context, x):
+        with np.errstate(over='ignore'):
+            sigx = np.exp(-x)     # -- may overflow to inf for x << 0; 1/(1+inf) = 0 is right
+        sigx += 1
+        np.reciprocal(sigx, out=sigx)
+        context['sigx'] = sigx    # store the sigmoid of x for the backward pass
+        return sigx
+
+    @staticmethod
+    def backward(context, go):
+        sigx = context['sigx']
+        return go * sigx * (1 - sigx)
+        # -- d sigma(x)/dx = sigma(x) (1 - sigma(x))
+
+
+class Tanh(Op):
+    """Element-wise hyperbolic tangent."""
+
+    @staticmethod
+    def forward(context, x):
+        out = np.tanh(x)
+        context['out'] = out
+        return out
+
+    @staticmethod
+    def backward(context, go):
+        out = context['out']
+        return go * (1 - out * out)
+        # -- d tanh(x)/dx = 1 - tanh(x)^2
+
+
+class ReLU(Op):
+    """
+    Element-wise rectified linear unit, max(0, x). At exactly x = 0 we use gradient 0, as
+    PyTorch does.
+    """
+
+    @staticmethod
+    def forward(context, x):
+        mask = x > 0
+        context['mask'] = mask
+        return x * mask
+
+    @staticmethod
+    def backward(context, go):
+        return go * context['mask']
+        # -- d relu(x)/dx = 1 where x > 0, else 0
+
+
+def _check_same_shape(op, *arrays):
+    shapes = [a.shape for a in arrays]
+    if len(set(shapes)) > 1:
+        raise ShapeError(f'{op}: inputs must have the same shape, got {" and ".join(map(str, shapes))}.')
