@@ -73,8 +73,8 @@ def tiny(tmp_path):
     root = tmp_path / "root"
     folder = root / "tiny"
     folder.mkdir(parents=True)
-    for k in names:
-        (folder / names[k]).write_bytes(gz[k])
+    for k, name in names.items():
+        (folder / name).write_bytes(gz[k])
 
     def spec(md5_of="decompressed", mirrors=(), **md5_overrides):
         source = raw if md5_of == "decompressed" else gz

@@ -11,8 +11,13 @@ import numpy as np
 import pytest
 
 import vugrad.data.mnist as mnist_module
-from vugrad.data import (MNIST_MIRRORS, CorruptDatasetError, DownloadError, load_idx_dataset,
-                         load_mnist)
+from vugrad.data import (
+    MNIST_MIRRORS,
+    CorruptDatasetError,
+    DownloadError,
+    load_idx_dataset,
+    load_mnist,
+)
 from vugrad.data.download import _cache_dir_for, cache_dir, download
 
 
@@ -45,7 +50,7 @@ def server(tmp_path, tiny):
         (served / "bad" / name).write_bytes(bytes(bad))
     httpd = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(Handler, directory=str(served)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
@@ -73,7 +78,7 @@ def test_cache_dir_locations(isolated, monkeypatch, tmp_path):
 
 def test_failing_mirrors_then_a_good_one(tiny, server, refused, isolated, listdir):
     mirrors = [refused, f"{server}/missing/", f"{server}/good/"]
-    (x, y), (xv, yv), _ = load_idx_dataset(tiny.spec(mirrors=mirrors), final=True)
+    (x, _), (_, yv), _ = load_idx_dataset(tiny.spec(mirrors=mirrors), final=True)
     np.testing.assert_array_equal(yv, tiny.arrays["test-labels"])
     np.testing.assert_array_equal(x.reshape(-1, 28, 28) * 255, tiny.arrays["train-images"])
     folder = isolated.cache / "tiny"

@@ -6,8 +6,13 @@ import os
 import numpy as np
 import pytest
 
-from vugrad.data import (CorruptDatasetError, DatasetError, DatasetNotFoundError, DatasetSpec,
-                         load_idx_dataset)
+from vugrad.data import (
+    CorruptDatasetError,
+    DatasetError,
+    DatasetNotFoundError,
+    DatasetSpec,
+    load_idx_dataset,
+)
 
 # the sizes of the `tiny` fixture's data set (see conftest.py)
 TRAIN_N, TEST_N, SIDE, NUM_VAL = 7, 3, 28, 2
@@ -27,7 +32,7 @@ def test_good_files_load_right_values(tiny):
 
 
 def test_final_uses_the_test_files_and_unflattened_shape(tiny):
-    (x, y), (xv, yv), _ = load_idx_dataset(tiny.spec(), final=True, flatten=False,
+    (x, _), (xv, yv), _ = load_idx_dataset(tiny.spec(), final=True, flatten=False,
                                            data_dir=tiny.root, dtype=np.float64)
     assert x.shape == (TRAIN_N, 1, SIDE, SIDE) and xv.shape == (TEST_N, 1, SIDE, SIDE)
     assert x.dtype == np.float64
@@ -155,3 +160,14 @@ def test_a_file_changed_after_loading_is_checked_again(tiny):
     st = path.stat()
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
     load_error(tiny)
+
+
+def test_fashion_mnist_reads_its_own_subfolder_and_checks_the_gz_md5(tiny, isolated):
+    from vugrad.data import FASHION_MNIST, load_fashion_mnist
+    assert FASHION_MNIST.md5_of == "compressed" and FASHION_MNIST.subdir == "fashion-mnist"
+    with pytest.raises(DatasetNotFoundError, match="fashion-mnist"):
+        load_fashion_mnist(data_dir=tiny.root)
+    os.replace(tiny.folder, tiny.root / "fashion-mnist")
+    e = load_error(tiny, FASHION_MNIST)
+    assert "md5 of the .gz file" in str(e) and "8d4fb7e6c68d591d4c3dfef9ec88bf0d" in str(e)
+    assert isolated.opened == []

@@ -31,9 +31,22 @@ from .mnist import (
 from .synth import load_synth
 
 __all__ = [
-    "load_synth", "load_mnist", "load_fashion_mnist", "load_idx_dataset",
-    "batches", "DataLoader",
-    "DatasetError", "DatasetNotFoundError", "CorruptDatasetError", "DownloadError",
-    "MNIST_MIRRORS", "FASHION_MNIST_MIRRORS", "MNIST", "FASHION_MNIST",
-    "DatasetSpec", "FileSpec", "cache_dir", "clear_cache",
+    "FASHION_MNIST",
+    "FASHION_MNIST_MIRRORS",
+    "MNIST",
+    "MNIST_MIRRORS",
+    "CorruptDatasetError",
+    "DataLoader",
+    "DatasetError",
+    "DatasetNotFoundError",
+    "DatasetSpec",
+    "DownloadError",
+    "FileSpec",
+    "batches",
+    "cache_dir",
+    "clear_cache",
+    "load_fashion_mnist",
+    "load_idx_dataset",
+    "load_mnist",
+    "load_synth",
 ]

@@ -9,9 +9,9 @@ by one, so a test (or a new data set in the same format) needs only a new spec.
 import gzip
 import hashlib
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
 
 import numpy as np
 
@@ -38,7 +38,7 @@ class FileSpec:
     """One file of a data set: its name and its md5 checksum (None: not checked)."""
 
     filename: str
-    md5: Optional[str] = None
+    md5: str | None = None
 
 
 @dataclass(frozen=True)

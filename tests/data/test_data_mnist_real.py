@@ -1,0 +1,63 @@
+"""The real MNIST files, from shared/data/mnist beside the repository; skipped where absent."""
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vugrad.data import MNIST, load_mnist
+
+# <repo>/tests/data/this_file -> parents[2] is <repo>; shared/ lies beside it
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+HAVE_MNIST = all((DATA / "mnist" / f.filename).is_file() for f in
+                 (MNIST.train_images, MNIST.train_labels, MNIST.test_images, MNIST.test_labels))
+pytestmark = pytest.mark.skipif(not HAVE_MNIST, reason=f"no MNIST files in {DATA / 'mnist'}")
+
+TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+@pytest.fixture
+def env(monkeypatch, isolated):
+    monkeypatch.setenv("VUGRAD_DATA", str(DATA))
+    yield isolated
+    assert isolated.opened == []  # nothing was downloaded
+    assert not isolated.cache.exists()  # nor written to the cache
+
+
+def test_train_and_validation_split(env):
+    (x, y), (xv, yv), c = load_mnist()
+    assert c == 10
+    assert x.shape == (55_000, 784) and xv.shape == (5_000, 784)
+    assert x.dtype == np.float32 and xv.dtype == np.float32
+    assert y.dtype == np.int64 and yv.dtype == np.int64
+    assert x.min() == 0.0 and x.max() == 1.0 and xv.min() == 0.0 and xv.max() == 1.0
+    assert np.bincount(y, minlength=10).sum() == 55_000
+    np.testing.assert_array_equal(np.bincount(y, minlength=10) + np.bincount(yv, minlength=10),
+                                  TRAIN_COUNTS)
+    np.testing.assert_array_equal(y[:10], [5, 0, 4, 1, 9, 2, 1, 3, 1, 4])
+
+
+def test_final_train_and_test(env):
+    (x, y), (xt, yt), _ = load_mnist(final=True, flatten=False)
+    assert x.shape == (60_000, 1, 28, 28) and xt.shape == (10_000, 1, 28, 28)
+    np.testing.assert_array_equal(np.bincount(y, minlength=10), TRAIN_COUNTS)
+    np.testing.assert_array_equal(np.bincount(yt, minlength=10), TEST_COUNTS)
+    np.testing.assert_array_equal(yt[:10], [7, 2, 1, 0, 4, 1, 4, 9, 5, 9])
+    assert 0.12 < x.mean() < 0.14  # MNIST's mean pixel is about 0.1307
+
+
+def test_data_dir_argument_and_float64(monkeypatch, isolated):
+    monkeypatch.delenv("VUGRAD_DATA", raising=False)
+    (x, _), (xv, _), _ = load_mnist(data_dir=DATA, dtype=np.float64)
+    assert x.dtype == np.float64 and xv.shape == (5_000, 784)
+    assert isolated.opened == []
+
+
+def test_loading_again_is_quick(env):
+    load_mnist(final=True)
+    start = time.perf_counter()
+    (x, _), _, _ = load_mnist(final=True)
+    assert time.perf_counter() - start < 2.0
+    assert x.shape == (60_000, 784)
