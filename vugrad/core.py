@@ -607,31 +607,60 @@ class OpNode:
 
     @outputs.setter
     def outputs(self, nodes):
-        self._outputs = tuple(weakref.ref(n) for n in nodes)
-        self._out_meta = tuple((n._value.shape, n._value.dtype) for n in nodes)
+        self._outputs = tuple([weakref.ref(n) for n in nodes])
+        # -- Shapes are kept for ops with several outputs: one of them may be dropped by the
+        #    user, and its gradient is then zeros of that shape. (The only output of a
+        #    single-output op is always alive when backward reaches the op.)
+        self._out_meta = tuple([(n._value.shape, n._value.dtype) for n in nodes])
 
     def __repr__(self):
         return f'OpNode({self.op.__name__}, {len(self.inputs)} input(s))'
 
 
-def _as_node(x, op, dtype_like):
+def _new_node(value, source, requires_grad):
+    """Make a TensorNode for an op's output, skipping the checks a user's value needs."""
+    node = _node_new(TensorNode)
+    node._value = value
+    node.source = source
+    node.name = None
+    node.requires_grad = requires_grad
+    node._grad = None
+    node._version = 0
+    return node
+
+
+_node_new = object.__new__
+
+
+def _wrap_constants(op, inputs):
+    """The inputs as nodes: numbers and arrays become TensorNodes that require no gradient."""
+    like = None
+    for x in inputs:
+        if isinstance(x, TensorNode):
+            like = x._value.dtype
+            break
+    return tuple([x if isinstance(x, TensorNode) else _as_node(x, op, like) for x in inputs])
+
+
+def _as_node(x, op, like):
     """Wrap a constant (number or array) as a TensorNode that requires no gradient."""
     if isinstance(x, np.ndarray):
-        return TensorNode(x, requires_grad=False)
-    if isinstance(x, (bool, int, float, np.number, np.bool_)):
+        return _new_node(x, None, False)
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
         # -- A Python number takes the dtype NumPy would give it next to the node values, so
-        #    that `x * 2.0` stays float32 when x is float32.
-        if dtype_like is not None:
-            return TensorNode(np.asarray(x, dtype=np.result_type(dtype_like, x)),
-                              requires_grad=False)
-        return TensorNode(np.asarray(x), requires_grad=False)
+        #    that `x * 2.0` stays float32 when x is float32 (NumPy's rule for Python scalars).
+        if like is not None and (like.kind in 'fc' or (like.kind in 'iu' and isinstance(x, int))):
+            return _new_node(np.asarray(x, dtype=like), None, False)
+        return _new_node(np.asarray(x), None, False)
+    if isinstance(x, (bool, np.number, np.bool_)):
+        return _new_node(np.asarray(x), None, False)
     if isinstance(x, (list, tuple)):
         try:
             arr = np.asarray(x)
         except (TypeError, ValueError):
             arr = None
         if arr is not None and arr.dtype != object:
-            return TensorNode(arr, requires_grad=False)
+            return _new_node(arr, None, False)
     raise InputTypeError(
         f'{op.__name__}: got an input of type {type(x).__name__}; an input must be a TensorNode, '
         'a NumPy array or a number.')
@@ -674,22 +703,16 @@ class Op:
         This unwraps the values, calls forward() on the raw arrays, and, unless no input needs
         a gradient or we are inside `no_grad()`, records an OpNode linking inputs and outputs.
         """
-        nodes = []
-        dtype_like = None
+        nodes = inputs
         for x in inputs:
-            if type(x) is TensorNode or isinstance(x, TensorNode):
-                if dtype_like is None:
-                    dtype_like = x._value
-        for x in inputs:
-            if not isinstance(x, TensorNode):
-                x = _as_node(x, cls, dtype_like)
-            nodes.append(x)
+            if type(x) is not TensorNode and not isinstance(x, TensorNode):
+                nodes = _wrap_constants(cls, inputs)   # -- numbers and arrays become constants
+                break
 
-        record = _state['grad_enabled'] and any(n.requires_grad for n in nodes)
-
+        needs = tuple([n.requires_grad for n in nodes])
+        record = _state['grad_enabled'] and True in needs
         context = Context()
-        context.needs_input_grad = tuple(n.requires_grad for n in nodes) if record else \
-            (False,) * len(nodes)
+        context.needs_input_grad = needs if record else (False,) * len(nodes)
 
         values = [n._value for n in nodes]
         try:
@@ -705,8 +728,11 @@ class Op:
 
         single = type(outputs_raw) is not tuple
         if single:
-            outputs_raw = (outputs_raw,)
-        outputs_raw = tuple(o if type(o) is np.ndarray else np.asarray(o) for o in outputs_raw)
+            outputs_raw = (outputs_raw if type(outputs_raw) is np.ndarray
+                           else np.asarray(outputs_raw),)
+        else:
+            outputs_raw = tuple([o if type(o) is np.ndarray else np.asarray(o)
+                                 for o in outputs_raw])
 
         if _state['anomaly']:
             for o in outputs_raw:
@@ -715,18 +741,22 @@ class Op:
                         f'{cls.__name__}.forward produced a non-finite value (NaN or inf), '
                         f'output shape {o.shape}, called at {_user_frame()}.')
 
-        if record:
-            opnode = OpNode(cls, context, tuple(nodes))
-            opnode._versions = tuple(n._version for n in nodes)
-            if _state['anomaly']:
-                opnode.created_at = _user_frame()
-            outputs = [TensorNode(o, source=opnode, requires_grad=_is_float(o.dtype))
-                       for o in outputs_raw]
-            opnode.outputs = outputs
-        else:
-            outputs = [TensorNode(o, requires_grad=False) for o in outputs_raw]
+        if not record:
+            outputs = [_new_node(o, None, False) for o in outputs_raw]
+            return outputs[0] if single else outputs
 
-        return outputs[0] if single else outputs
+        opnode = OpNode(cls, context, nodes)
+        opnode._versions = tuple([n._version for n in nodes])
+        if _state['anomaly']:
+            opnode.created_at = _user_frame()
+        if single:
+            o = outputs_raw[0]
+            out = _new_node(o, opnode, o.dtype.kind in 'fc')
+            opnode._outputs = (weakref.ref(out),)
+            return out
+        outputs = [_new_node(o, opnode, o.dtype.kind in 'fc') for o in outputs_raw]
+        opnode.outputs = outputs
+        return outputs
 
     @staticmethod
     def forward(context, *inputs, **constants):

@@ -1,0 +1,42 @@
+"""vugrad.gradcheck: passes correct gradients, catches wrong ones and names the element."""
+
+import numpy as np
+import pytest
+
+import vugrad as vg
+from vugrad.core import Op
+from vugrad.errors import GradcheckError
+
+
+def test_passes_on_correct_gradients():
+    rng = np.random.default_rng(0)
+    assert vg.gradcheck(lambda a, b: vg.sigmoid(a @ b), rng.normal(size=(3, 4)),
+                        rng.normal(size=(4, 2)))
+    assert vg.gradcheck(lambda x: vg.logsoftmax(x), rng.normal(size=(3, 5)))
+    t = np.array([1, 0, 2])
+    assert vg.gradcheck(lambda x, t: vg.cross_entropy(x, t), rng.normal(size=(3, 4)), t)
+
+
+class WrongSquare(Op):
+    @staticmethod
+    def forward(context, x):
+        context['x'] = x
+        return x * x
+
+    @staticmethod
+    def backward(context, go):
+        return go * 3 * context['x']     # wrong: should be 2x
+
+
+def test_catches_a_wrong_gradient_and_names_the_element():
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(GradcheckError) as e:
+        vg.gradcheck(lambda x: WrongSquare.do_forward(x), x)
+    msg = str(e.value)
+    assert 'input 0' in msg and 'finite differences' in msg
+    assert not vg.gradcheck(lambda x: WrongSquare.do_forward(x), x, raise_exception=False)
+
+
+def test_checks_in_float64_even_for_float32_inputs():
+    x = np.random.default_rng(1).normal(size=(3,)).astype(np.float32)
+    assert vg.gradcheck(lambda x: (x * x * x).sum(), x)
