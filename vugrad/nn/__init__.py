@@ -1,8 +1,22 @@
 """
 Modules: parameters bundled with the function that uses them.
+
+    Module       the base class (defined in vugrad.core; finds parameters by itself)
+    Linear       a fully connected layer, y = x W^T + b
+    MLP          the course's multilayer perceptron, with Question 10's options
+    Sequential   modules applied in turn
+    Dropout      inverted dropout (identity in eval mode)
+    Sigmoid, ReLU, Tanh, LogSoftmax, Identity    activations as modules
+    init         the weight initialization schemes
 """
 
 from ..core import Module
+from . import init
+from .activation import ACTIVATIONS, Identity, LogSoftmax, ReLU, Sigmoid, Tanh, get_activation
+from .container import Sequential
+from .dropout import Dropout
 from .linear import Linear
+from .mlp import MLP
 
-__all__ = ['Module', 'Linear']
+__all__ = ['Module', 'Linear', 'MLP', 'Sequential', 'Dropout', 'Sigmoid', 'ReLU', 'Tanh',
+           'LogSoftmax', 'Identity', 'ACTIVATIONS', 'get_activation', 'init']

@@ -3,7 +3,9 @@
 import numpy as np
 
 from ..core import Module, TensorNode, get_default_dtype
+from ..ops import BatchMM
 from ..ops import Linear as LinearOp
+from . import init as initializers
 
 
 class Linear(Module):
@@ -12,24 +14,38 @@ class Linear(Module):
 
     :param input_size: features per input.
     :param output_size: features per output.
-    :ivar w: the weights, a (output_size, input_size) TensorNode, Glorot-initialized:
-        normal with std sqrt(2 / (input_size + output_size)).
-    :ivar b: the bias, a (1, output_size) TensorNode, zeros.
+    :param init: how to draw the weights: 'glorot' (the default, as in the course), 'he',
+        'normal', 'uniform' or 'zeros' (see vugrad.nn.init), or a function
+        (shape, dtype) -> array.
+    :param bias: whether to add a bias.
+    :param dtype: the float dtype of the parameters; None means `vugrad.get_default_dtype()`.
+    :ivar w: the weights, a (output_size, input_size) TensorNode.
+    :ivar b: the bias, a (1, output_size) TensorNode of zeros (drawn like the weights for
+        init='uniform', as PyTorch does), or None when bias=False.
     """
 
-    def __init__(self, input_size, output_size, dtype=None):
+    def __init__(self, input_size, output_size, init='glorot', bias=True, dtype=None):
         super().__init__()
         dtype = dtype or get_default_dtype()
-        glorot_std = np.sqrt(2.0 / (input_size + output_size))
-        w = np.random.randn(output_size, input_size) * glorot_std
-        self.w = TensorNode(w.astype(dtype), name='w')
-        self.b = TensorNode(np.zeros((1, output_size), dtype=dtype), name='b')
+        scheme = initializers.get_scheme(init)
+        self.input_size, self.output_size = input_size, output_size
+        self.w = TensorNode(scheme((output_size, input_size), dtype=dtype), name='w')
+        self.b = None
+        if bias:
+            b = np.zeros((1, output_size), dtype=dtype)
+            if scheme is initializers.uniform:
+                k = 1.0 / np.sqrt(input_size)
+                b = np.random.uniform(-k, k, size=(1, output_size)).astype(dtype)
+            self.b = TensorNode(b, name='b')
         # -- Biases start at zero: a common choice. With ReLU units a little noise can help
         #    avoid dead neurons.
 
     def forward(self, input):
+        if self.b is None:
+            return BatchMM.do_forward(self.w, input)    # input @ w.T
         # -- one fused op computes input @ w.T + b (see vugrad.ops.linalg.Linear)
         return LinearOp.do_forward(input, self.w, self.b)
 
-    def parameters(self):
-        return [self.w, self.b]
+    def __repr__(self):
+        return (f'Linear({self.input_size}, {self.output_size}, bias={self.b is not None}, '
+                f'dtype={self.w.value.dtype})')

@@ -1,0 +1,46 @@
+"""Containers: modules made of other modules."""
+
+from ..core import Module
+
+
+class Sequential(Module):
+    """
+    Modules applied one after the other: Sequential(a, b, c)(x) = c(b(a(x))).
+
+        model = Sequential(Linear(784, 300), ReLU(), Linear(300, 10))
+
+    The modules are kept in the list `self.layers` (their parameters are named 'layers.0.w',
+    ...); `model[i]` and `len(model)` index into it.
+    """
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], (list, tuple)):
+            modules = tuple(modules[0])
+        for m in modules:
+            if not isinstance(m, Module):
+                raise TypeError(f'Sequential: expected Modules, got {type(m).__name__}.')
+        self.layers = list(modules)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def append(self, module):
+        """Add a module at the end."""
+        self.layers.append(module)
+        return self
+
+    def __getitem__(self, i):
+        return self.layers[i]
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    def __repr__(self):
+        inner = ''.join(f'\n  ({i}) {m!r}' for i, m in enumerate(self.layers))
+        return f'Sequential({inner}\n)'
