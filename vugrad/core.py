@@ -291,6 +291,7 @@ class TensorNode:
                 source.inputs = ()
                 source.context = None
                 source._outputs = ()
+                source._versions = ()
 
     # ------------------------------------------------------------------ operators
     # -- Each operator builds a node of the graph by calling an Op. Numbers and arrays are
@@ -390,19 +391,17 @@ class TensorNode:
 
 def _tensor_nodes(root):
     """Every TensorNode at or below `root`, each once (iterative, with a visited set)."""
-    seen = {id(root)}
+    # -- Nodes hash by identity, so the set holds the nodes themselves.
+    seen = {root}
     stack = [root]
-    out = []
     while stack:
-        node = stack.pop()
-        out.append(node)
-        source = node.source
+        source = stack.pop().source
         if source is not None:
             for inp in source.inputs:
-                if id(inp) not in seen:
-                    seen.add(id(inp))
+                if inp not in seen:
+                    seen.add(inp)
                     stack.append(inp)
-    return out
+    return seen
 
 
 def _reverse_topological(root):
@@ -411,11 +410,10 @@ def _reverse_topological(root):
     OpNode comes before the OpNodes that produced its inputs (iterative depth-first search).
     """
     order = []
-    visited = set()
     start = root.source
     if start is None:
         return order
-    visited.add(id(start))
+    visited = {start}
     stack = [(start, False)]
     while stack:
         op, expanded = stack.pop()
@@ -425,8 +423,8 @@ def _reverse_topological(root):
         stack.append((op, True))
         for inp in op.inputs:
             src = inp.source
-            if src is not None and inp.requires_grad and id(src) not in visited:
-                visited.add(id(src))
+            if src is not None and inp.requires_grad and src not in visited:
+                visited.add(src)
                 stack.append((src, False))
     order.reverse()
     return order
@@ -437,37 +435,40 @@ def _backward(root, gradient):
     #    this pass. A node is complete when its producing op is reached (topological order).
     #    `owned` lists the sums we allocated ourselves, which are safe to add into in place;
     #    an array an op returned may be shared (Add returns the same array for both inputs).
-    pending = {id(root): gradient}
+    pending = {root: gradient}
     owned = set()
-    leaves = {}
+    leaves = [root] if root.source is None else []
     anomaly = _state['anomaly']
-    if root.source is None:
-        leaves[id(root)] = root
 
     for opnode in _reverse_topological(root):
-        outputs = opnode.outputs
-        gouts = []
-        for i, out in enumerate(outputs):
-            g = None if out is None else pending.pop(id(out), None)
-            if g is None:   # -- this output did not reach the loss: its gradient is zero
-                shape, dtype = opnode._out_meta[i]
-                g = np.zeros(shape, dtype=dtype)
-            elif out is not None:
-                owned.discard(id(out))
-                out._grad = g if out._grad is None else out._grad + g
-            gouts.append(g)
+        refs = opnode._outputs
+        if len(refs) == 1:
+            # -- the only output of a single-output op is alive: backward reached us through it
+            out = refs[0]()
+            g = pending.pop(out)
+            out._grad = g if out._grad is None else out._grad + g
+            gouts = (g,)
+        else:
+            gouts = []
+            for i, ref in enumerate(refs):
+                out = ref()
+                g = None if out is None else pending.pop(out, None)
+                if g is None:   # -- this output did not reach the loss: its gradient is zero
+                    shape, dtype = opnode._out_meta[i]
+                    g = np.zeros(shape, dtype=dtype)
+                else:
+                    out._grad = g if out._grad is None else out._grad + g
+                gouts.append(g)
 
         op = opnode.op
-        if opnode._versions is not None:
-            _check_saved(opnode)
+        inputs = opnode.inputs
+        for inp, version in zip(inputs, opnode._versions):
+            if inp._version != version:
+                _check_saved(opnode)
         ginputs = op.backward(opnode.context, *gouts)
 
-        inputs = opnode.inputs
         if type(ginputs) is not tuple:
-            if isinstance(ginputs, list):
-                ginputs = tuple(ginputs)
-            else:
-                ginputs = (ginputs,)
+            ginputs = tuple(ginputs) if isinstance(ginputs, list) else (ginputs,)
         if len(ginputs) != len(inputs):
             raise OpDefinitionError(
                 f'{op.__name__}.backward returned {len(ginputs)} gradient(s) for {len(inputs)} '
@@ -477,28 +478,34 @@ def _backward(root, gradient):
         for inp, g in zip(inputs, ginputs):
             if not inp.requires_grad:
                 continue     # -- a constant: whatever the op returned for it is dropped
-            g = _check_gradient(op, inp, g)
+            value = inp._value
+            if type(g) is not np.ndarray or g.shape != value.shape or g.dtype != value.dtype:
+                g = _check_gradient(op, inp, g)
             if anomaly and not np.all(np.isfinite(g)):
                 raise AnomalyError(
                     f'{op.__name__}.backward produced a non-finite gradient (NaN or inf) for an '
-                    f'input of shape {inp.value.shape}; the op node was created at '
+                    f'input of shape {value.shape}; the op node was created at '
                     f'{opnode.created_at}.')
-            key = id(inp)
-            acc = pending.get(key)
+            acc = pending.get(inp)
             if acc is None:
-                pending[key] = g
+                pending[inp] = g
                 if inp.source is None:
-                    leaves[key] = inp
-            elif key in owned:
+                    leaves.append(inp)
+            elif inp in owned:
                 acc += g
             else:
-                pending[key] = acc + g
-                owned.add(key)
+                pending[inp] = acc + g
+                owned.add(inp)
 
     # -- What is left pending are the leaves (nodes with no source): store their gradients.
-    for key, node in leaves.items():
-        g = pending[key]
-        node._grad = g if node._grad is None else node._grad + g
+    for node in leaves:
+        g = pending[node]
+        if node._grad is not None:
+            node._grad = node._grad + g
+        else:
+            # -- a read-only view (a broadcast from Sum, say) becomes an array of its own, so
+            #    that a leaf's .grad is always a plain writeable array
+            node._grad = g if g.flags.writeable else g.copy()
 
 
 def _check_gradient(op, inp, g):
@@ -551,6 +558,7 @@ def _unbroadcast(g, shape, op=None):
 
 
 def _check_saved(opnode):
+    """An input changed in place since forward: fail if the op saved that very array."""
     for inp, version in zip(opnode.inputs, opnode._versions):
         if inp._version != version:
             saved = opnode.context.values() if opnode.context else ()
@@ -593,7 +601,7 @@ class OpNode:
         # -- Outputs are filled in by Op.do_forward once the output nodes exist (they need this
         #    OpNode as their source, so it must exist first).
         self._out_meta = ()
-        self._versions = None
+        self._versions = ()
         self.created_at = None
 
     @property

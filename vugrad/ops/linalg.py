@@ -49,12 +49,12 @@ class Linear(Op):
                 f'Linear: the input has shape {x.shape} but the weights have shape {w.shape}: '
                 f'expected an input of shape (batch, {w.shape[1] if w.ndim == 2 else "?"}). '
                 'Flatten or reshape the input first.')
-        if b.size != w.shape[0]:
+        if b.shape != (1, w.shape[0]) and b.shape != (w.shape[0],):
             raise ShapeError(f'Linear: the bias has shape {b.shape}, weights {w.shape}; the bias '
-                             f'must have {w.shape[0]} elements.')
+                             f'must have shape (1, {w.shape[0]}) or ({w.shape[0]},).')
         context['x'], context['w'], context['bshape'] = x, w, b.shape
         out = x @ w.T
-        out += b.reshape(1, -1)     # -- in place: no second (n, m) array
+        out += b     # -- in place: no second (n, m) array
         return out
 
     @staticmethod

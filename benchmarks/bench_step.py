@@ -1,0 +1,232 @@
+"""
+Side-by-side timings of a training step: vugrad against the BLAS floor and against PyTorch.
+
+    python benchmarks/bench_step.py              # everything (a few minutes on 2 cores)
+    python benchmarks/bench_step.py --quick      # fewer repetitions
+
+Every figure is a median of ratios measured in the same process, interleaved round by round
+(floor, vugrad, PyTorch, floor, vugrad, ...), so that a busy machine slows all contenders alike.
+Results go in benchmarks/RESULTS.md.
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+
+import vugrad as vg  # noqa: E402
+
+try:
+    import torch
+except ImportError:          # -- the vugrad-only figures still work without PyTorch
+    torch = None
+
+
+def timed(fn, steps):
+    t = time.perf_counter()
+    for _ in range(steps):
+        fn()
+    return (time.perf_counter() - t) / steps
+
+
+def interleaved(contenders, rounds, steps):
+    """Time each contender `steps` steps per round, `rounds` rounds; per-round seconds/step."""
+    for fn in contenders.values():     # warm up (allocator, BLAS threads, caches)
+        timed(fn, max(1, steps // 2))
+    times = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name, fn in contenders.items():
+            times[name].append(timed(fn, steps))
+    return times
+
+
+def ratio(times, a, b):
+    """Median over rounds of time(a) / time(b), measured in the same round."""
+    return statistics.median(x / y for x, y in zip(times[a], times[b]))
+
+
+# ---------------------------------------------------------------- the course's MLP
+
+class MLP(vg.Module):
+    """The course's network: Linear, sigmoid, Linear, log-softmax."""
+
+    def __init__(self, input_size, hidden, output_size):
+        super().__init__()
+        self.layer1 = vg.Linear(input_size, hidden)
+        self.layer2 = vg.Linear(hidden, output_size)
+
+    def forward(self, x):
+        return vg.logsoftmax(self.layer2(vg.sigmoid(self.layer1(x))))
+
+
+def vugrad_text_step(dtype, n_in, hidden, n_out, batch, lr):
+    """A step written as the course text writes it, with the batch passed as a plain array."""
+    rng = np.random.default_rng(0)
+    vg.set_default_dtype(dtype)
+    mlp = MLP(n_in, hidden, n_out)
+    x = rng.random((batch, n_in)).astype(dtype)
+    y = rng.integers(0, n_out, batch)
+    params = mlp.parameters()
+
+    def step():
+        loss = vg.logceloss(mlp(x), y)
+        loss.backward()
+        for p in params:
+            p.value -= lr * p.grad
+        loss.zero_grad()
+        loss.clear()
+    return step
+
+
+def vugrad_optim_step(dtype, n_in, hidden, n_out, batch, lr):
+    """The same step through vugrad.optim.SGD (None when the optim package is absent)."""
+    try:
+        from vugrad.optim import SGD
+    except ImportError:
+        return None
+    rng = np.random.default_rng(0)
+    vg.set_default_dtype(dtype)
+    mlp = MLP(n_in, hidden, n_out)
+    x = rng.random((batch, n_in)).astype(dtype)
+    y = rng.integers(0, n_out, batch)
+    opt = SGD(mlp.parameters(), lr=lr)
+
+    def step():
+        loss = vg.logceloss(mlp(x), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        loss.clear()
+    return step
+
+
+def torch_step(dtype, n_in, hidden, n_out, batch, lr):
+    tdtype = {np.float32: torch.float32, np.float64: torch.float64}[dtype]
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(n_in, hidden), torch.nn.Sigmoid(),
+                                torch.nn.Linear(hidden, n_out), torch.nn.LogSoftmax(dim=1))
+    model = model.to(tdtype)
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.random((batch, n_in)).astype(dtype))
+    y = torch.from_numpy(rng.integers(0, n_out, batch))
+    params = list(model.parameters())
+
+    def step():
+        loss = torch.nn.functional.nll_loss(model(x), y, reduction='sum')
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+                p.grad = None
+    return step
+
+
+def floor_step(dtype, n_in, hidden, batch):
+    """The two large matrix products one step cannot avoid: x W1^T forward, g^T x backward."""
+    rng = np.random.default_rng(0)
+    x = rng.random((batch, n_in)).astype(dtype)
+    w = rng.random((hidden, n_in)).astype(dtype)
+    g = rng.random((batch, hidden)).astype(dtype)
+
+    def step():
+        x @ w.T
+        g.T @ x
+    return step
+
+
+def mnist_step(rounds, steps):
+    print('\n## MNIST step: 784 -> 3136 sigmoid -> 10, batch 128, plain SGD')
+    rows = []
+    for dtype in (np.float32, np.float64):
+        contenders = {'floor': floor_step(dtype, 784, 3136, 128),
+                      'vugrad': vugrad_text_step(dtype, 784, 3136, 10, 128, 1e-4)}
+        opt = vugrad_optim_step(dtype, 784, 3136, 10, 128, 1e-4)
+        if opt is not None:
+            contenders['vugrad.optim'] = opt
+        if torch is not None:
+            contenders['torch'] = torch_step(dtype, 784, 3136, 10, 128, 1e-4)
+        times = interleaved(contenders, rounds, steps)
+        name = np.dtype(dtype).name
+        med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
+        print(f'{name}: ' + ', '.join(f'{k} {v:.2f} ms' for k, v in med.items()))
+        for k in contenders:
+            if k == 'floor':
+                continue
+            line = f'  {name} {k}: {ratio(times, k, "floor"):.3f}x floor'
+            if torch is not None and k != 'torch':
+                line += f', {ratio(times, k, "torch"):.3f}x torch'
+            print(line)
+            rows.append((name, k, ratio(times, k, 'floor'),
+                         ratio(times, k, 'torch') if torch is not None else None))
+    vg.set_default_dtype(np.float32)
+    return rows
+
+
+def synth_step(rounds, steps):
+    print('\n## Synthetic step (overhead-bound): 2 -> 8 sigmoid -> 2, batch 128, one thread')
+    if torch is not None:
+        torch.set_num_threads(1)
+    contenders = {'vugrad': vugrad_text_step(np.float32, 2, 8, 2, 128, 1e-2)}
+    opt = vugrad_optim_step(np.float32, 2, 8, 2, 128, 1e-2)
+    if opt is not None:
+        contenders['vugrad.optim'] = opt
+    if torch is not None:
+        contenders['torch'] = torch_step(np.float32, 2, 8, 2, 128, 1e-2)
+    times = interleaved(contenders, rounds, steps)
+    for k, v in times.items():
+        print(f'  {k}: {statistics.median(v) * 1e6:.1f} us/step')
+    if torch is not None:
+        for k in contenders:
+            if k != 'torch':
+                print(f'  {k}: {ratio(times, k, "torch"):.3f}x torch')
+    if torch is not None:
+        torch.set_num_threads(os.cpu_count() or 1)
+
+
+def chain(n):
+    x = vg.TensorNode(np.array(1.0))
+    t = time.perf_counter()
+    y = x
+    for _ in range(n):
+        y = y * 1.0
+    y.backward()
+    y.clear()
+    assert x.grad == 1.0
+    return time.perf_counter() - t
+
+
+def chains(rounds):
+    print('\n## Chains of ops: forward + backward + clear')
+    r = []
+    for _ in range(rounds):
+        t1, t10 = chain(10_000), chain(100_000)
+        r.append(t10 / t1)
+    print(f'  10,000 ops: {t1:.3f} s, 100,000 ops: {t10:.3f} s; '
+          f'time ratio (median of {rounds}): {statistics.median(r):.2f}x for 10x the ops')
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--quick', action='store_true', help='fewer repetitions')
+    parser.add_argument('--only', choices=['mnist', 'synth', 'chain'], default=None)
+    args = parser.parse_args()
+    rounds = 5 if args.quick else 11
+    print(f'# vugrad {vg.__version__}, NumPy {np.__version__}, '
+          f'PyTorch {torch.__version__ if torch else "absent"}, Python {platform.python_version()}, '
+          f'{platform.machine()}, {os.cpu_count()} cores')
+    if args.only in (None, 'mnist'):
+        mnist_step(rounds, 5 if args.quick else 10)
+    if args.only in (None, 'synth'):
+        synth_step(rounds, 300 if args.quick else 1000)
+    if args.only in (None, 'chain'):
+        chains(3)
+
+
+if __name__ == '__main__':
+    main()
