@@ -8,7 +8,6 @@ element by element (the course's Question 2).
 import numpy as np
 
 from ..core import Op
-from ..errors import ShapeError
 
 
 class Id(Op):
@@ -162,8 +161,13 @@ class Sigmoid(Op):
 
     @staticmethod
     def forward(context, x):
-        with np.errstate(over='ignore'):
-            sigx = np.exp(-x)     # -- may overflow to inf for x << 0; 1/(1+inf) = 0 is right
+        if x.dtype.kind != 'f':
+            x = x.astype(np.float64)
+        sigx = np.negative(x)
+        # -- exp(-x) would overflow for x below about -88 (float32) or -709 (float64); capping
+        #    -x there changes the result by less than the smallest float, and needs no errstate
+        np.minimum(sigx, _exp_max(x.dtype), out=sigx)
+        np.exp(sigx, out=sigx)
         sigx += 1
         np.reciprocal(sigx, out=sigx)
         context['sigx'] = sigx    # store the sigmoid of x for the backward pass
@@ -172,8 +176,21 @@ class Sigmoid(Op):
     @staticmethod
     def backward(context, go):
         sigx = context['sigx']
-        return go * sigx * (1 - sigx)
+        g = 1 - sigx
+        g *= sigx
+        g *= go
+        return g
         # -- d sigma(x)/dx = sigma(x) (1 - sigma(x))
+
+
+_EXP_MAX = {}
+
+
+def _exp_max(dtype):
+    """The largest t with exp(t) finite in this float dtype (rounded down a little)."""
+    if dtype not in _EXP_MAX:
+        _EXP_MAX[dtype] = dtype.type(np.floor(np.log(np.finfo(dtype).max)) - 1)
+    return _EXP_MAX[dtype]
 
 
 class Tanh(Op):
@@ -208,9 +225,3 @@ class ReLU(Op):
     def backward(context, go):
         return go * context['mask']
         # -- d relu(x)/dx = 1 where x > 0, else 0
-
-
-def _check_same_shape(op, *arrays):
-    shapes = [a.shape for a in arrays]
-    if len(set(shapes)) > 1:
-        raise ShapeError(f'{op}: inputs must have the same shape, got {" and ".join(map(str, shapes))}.')
