@@ -1,0 +1,590 @@
+"""
+Pictures of the computation graph: Graphviz DOT text, SVG and PNG files, and notebook display.
+
+    c = a + b
+    print(c.to_dot())            # DOT text: circles for tensors, a diamond for the Add
+    vugrad.draw(c, 'c.svg')      # .dot, .svg, .png or .pdf, chosen by the extension
+    c                            # in Jupyter: the drawing (when Graphviz is installed)
+
+The drawing is the bipartite graph of the course text: every TensorNode is a circle (its name
+if it has one, its shape and dtype, after backward the norm of its gradient), every OpNode a
+diamond (the name of its Op), and the arrows point the way the data flows, from the inputs
+through an op to its outputs.
+
+Writing DOT text needs nothing but Python. Turning it into SVG or PNG needs the `dot` program
+of Graphviz (https://graphviz.org):
+
+    apt-get install graphviz      # Debian, Ubuntu
+    brew install graphviz         # macOS
+    conda install graphviz        # conda environments
+
+-- The graph is walked iteratively with a visited set (no recursion: graphs of 100,000 ops
+   exist), and nothing is computed that the picture does not show: a gradient norm is only
+   read from a node whose gradient has arrived (`_grad is not None`), never allocated.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from collections import deque
+
+import numpy as np
+
+from .core import Module, TensorNode
+from .errors import InputTypeError, VugradError
+
+__all__ = ['to_dot', 'draw', 'repr_svg', 'render', 'graphviz_available', 'GraphvizError',
+           'GraphvizNotFoundError', 'add_graph_arguments', 'graph_command']
+
+INSTALL_HINT = ('Install Graphviz, which provides it: `apt-get install graphviz` (Debian, '
+                'Ubuntu), `brew install graphviz` (macOS) or `conda install graphviz` (conda); '
+                'or write a .dot file instead, which needs no Graphviz.')
+
+#: The file formats `draw` understands, by extension. Everything but .dot needs Graphviz.
+FORMATS = {'.dot': 'dot', '.gv': 'dot', '.svg': 'svg', '.png': 'png', '.pdf': 'pdf'}
+
+
+class GraphvizError(VugradError, RuntimeError):
+    """Graphviz's `dot` program failed to turn DOT text into a picture."""
+
+
+class GraphvizNotFoundError(GraphvizError):
+    """A picture format was asked for, but Graphviz's `dot` program is not installed."""
+
+
+# ---------------------------------------------------------------------- DOT text
+
+_CONTROL = {c: None for c in range(32) if c != 9}
+
+
+def _quote(text):
+    """
+    A DOT string literal: in double quotes, with backslashes and quotes escaped.
+
+    -- In a Graphviz label a backslash starts an escape (\\n is a line break, \\N the node's
+       name), so a name like 'a\\b' must be written 'a\\\\b' to be drawn as typed. Line
+       breaks in the text become \\n; other control characters are dropped.
+    """
+    text = str(text).replace('\r\n', '\n').replace('\r', '\n')
+    text = text.replace('\\', '\\\\').replace('"', '\\"').replace('\n', '\\n')
+    return f'"{text.translate(_CONTROL)}"'
+
+
+def _format_number(x):
+    return f'{x:.4g}'
+
+
+def _tensor_lines(node, show_grad, show_values, name=None):
+    """The lines of a tensor node's label: name, shape and dtype, value, gradient norm."""
+    value = node._value
+    lines = []
+    if name is None:
+        name = node.name
+    if name is not None and str(name) != '':
+        lines.append(str(name))
+    shape = 'scalar' if value.ndim == 0 else str(tuple(value.shape))
+    lines.append(f'{shape} {value.dtype}')
+    if show_values and value.size == 1 and value.dtype.kind in 'biuf':
+        lines.append(f'value {_format_number(value.item())}')
+    if show_grad and node._grad is not None:
+        # -- `_grad`, not `.grad`: reading .grad of a node without a gradient would allocate zeros
+        g = np.asarray(node._grad)
+        norm = float(np.linalg.norm(g.ravel())) if g.size else 0.0
+        lines.append(f'grad norm {_format_number(norm)}')
+    return lines
+
+
+def _collect(root, with_consumers):
+    """
+    Everything behind `root`, breadth first from it: the tensor nodes, the op nodes, and for
+    each tensor node the op nodes that consume it (only if `with_consumers`: collapsing needs
+    them).
+
+    -- Iterative, with a visited set keyed by id(): every node is visited once however many
+       paths lead to it. The outputs of an op that do not lead to the root (the other outputs
+       of a multi-output op) are drawn too, so the op shows all it produced.
+    """
+    tensors = [root]
+    seen_t = {id(root)}
+    ops = []
+    seen_o = set()
+    consumers = {}
+    queue = deque([root])
+    while queue:
+        t = queue.popleft()
+        op = t.source
+        if op is None or id(op) in seen_o:
+            continue
+        seen_o.add(id(op))
+        ops.append(op)
+        for inp in op.inputs:
+            if with_consumers:
+                consumers.setdefault(id(inp), []).append(op)
+            if id(inp) not in seen_t:
+                seen_t.add(id(inp))
+                tensors.append(inp)
+                queue.append(inp)
+        for out in op.outputs:
+            if out is not None and id(out) not in seen_t:
+                seen_t.add(id(out))
+                tensors.append(out)
+    return tensors, ops, seen_o, consumers
+
+
+def _modules_to_collapse(collapse):
+    """Normalize `collapse` to a list of (label, module)."""
+    if collapse is None:
+        return []
+    if isinstance(collapse, Module):
+        collapse = [collapse]
+    if isinstance(collapse, dict):
+        items = list(collapse.items())
+    elif isinstance(collapse, (list, tuple)):
+        items = [(type(m).__name__, m) for m in collapse]
+    else:
+        raise InputTypeError(
+            f'to_dot: collapse must be a Module, a list of Modules or a dict from label to Module, '
+            f'got {type(collapse).__name__}.')
+    for label, m in items:
+        if not isinstance(m, Module):
+            raise InputTypeError(f'to_dot: collapse holds a {type(m).__name__}, not a Module.')
+    return [(str(label), m) for label, m in items]
+
+
+def _groups(modules, ops, seen_o, consumers):
+    """
+    For each module to collapse, the op nodes that make up its internals: those that depend on
+    one of its parameters and lead to an op that uses one of its parameters directly.
+
+    -- For a Linear layer that is its one op; for an MLP, everything from the first layer's op
+       to the last layer's op. An op after the last use of a parameter (an output activation)
+       cannot be told apart from the loss that follows it, so it stays outside the box.
+    """
+    group_of = {}     # id(op) -> group index
+    groups = []       # (label, [ops], set of parameter ids)
+    for label, module in modules:
+        params = {id(p) for p in module.parameters() if p is not None}
+        if not params:
+            continue
+        users = [op for op in ops if any(id(i) in params for i in op.inputs)]
+        # -- downstream of the parameters: forward through consumers
+        down = set()
+        stack = [op for p in params for op in consumers.get(p, ())]
+        while stack:
+            op = stack.pop()
+            if id(op) in down:
+                continue
+            down.add(id(op))
+            for out in op.outputs:
+                if out is not None:
+                    stack.extend(consumers.get(id(out), ()))
+        # -- upstream of (or at) the ops that use a parameter: backward through sources
+        members = []
+        up = set()
+        stack = list(users)
+        while stack:
+            op = stack.pop()
+            if id(op) in up:
+                continue
+            up.add(id(op))
+            if id(op) in down and id(op) not in group_of:
+                members.append(op)
+            for inp in op.inputs:
+                src = inp.source
+                if src is not None and id(src) in seen_o:
+                    stack.append(src)
+        if not members:
+            continue
+        for op in members:
+            group_of[id(op)] = len(groups)
+        groups.append((label, members, params))
+    return groups, group_of
+
+
+def to_dot(node, *, collapse=None, max_nodes=200, show_grad=True, show_values=True,
+           show_constants=True, module=None, rankdir='TB'):
+    """
+    Graphviz DOT text of the computation graph behind `node`.
+
+    Tensor nodes are circles labelled with their name (if given), shape and dtype, their value
+    if they hold a single number, and the norm of their gradient once backward has delivered
+    one. Op nodes are diamonds labelled with the name of their Op. Arrows follow the data:
+    input -> op -> output. Leaves that get a gradient (parameters) are filled; constants (the
+    data batch, nodes that need no gradient) are dashed; `node` itself has a thick border.
+
+        >>> a = TensorNode(np.ones((2, 2)), name='a')
+        >>> b = TensorNode(np.ones((2, 2)), name='b')
+        >>> dot = (a + b).to_dot()
+        >>> dot.count('shape=circle'), dot.count('shape=diamond')
+        (3, 1)
+
+    :param node: The TensorNode whose graph to draw (usually the loss).
+    :param collapse: Draw a module's internals as one box: a Module, a list of Modules, or a
+        dict from label to Module (a list labels each box with the module's class name). The
+        box stands for the ops that depend on the module's parameters and lead to an op that
+        uses them; parameters used only inside are hidden. For `collapse=[mlp.layer1,
+        mlp.layer2]` each Linear layer becomes one box; for `collapse=mlp` the layers and the
+        activation between them become one box (an activation after the last layer stays
+        outside: it cannot be told apart from the loss that follows it).
+    :param max_nodes: The most nodes (circles, diamonds and boxes) to draw, nearest to `node`
+        first; the rest is summarized by one '... N more nodes' node. None draws everything.
+    :param show_grad: Show the norm of each gradient that backward has computed.
+    :param show_values: Show the value of each tensor that holds a single number (the loss).
+    :param show_constants: Draw the constant inputs (data batches, numbers) too.
+    :param module: A Module whose parameters are labelled with their names in it
+        (`hidden.0.w`, `output.b`) instead of their own names (`w`, `b`).
+    :param rankdir: Graphviz's direction of the layout: 'TB' (top to bottom), 'LR', 'BT', 'RL'.
+    :return: The DOT text, a str.
+    """
+    if not isinstance(node, TensorNode):
+        raise InputTypeError(f'to_dot: expected a TensorNode, got {type(node).__name__}.')
+    if max_nodes is not None and (isinstance(max_nodes, bool) or not isinstance(max_nodes, int)
+                                  or max_nodes < 1):
+        raise InputTypeError(f'to_dot: max_nodes must be a positive int or None, got {max_nodes!r}.')
+    if rankdir not in ('TB', 'LR', 'BT', 'RL'):
+        raise ValueError(f"to_dot: rankdir must be 'TB', 'LR', 'BT' or 'RL', got {rankdir!r}.")
+
+    modules = _modules_to_collapse(collapse)
+    if module is not None and not isinstance(module, Module):
+        raise InputTypeError(f'to_dot: module must be a Module, got {type(module).__name__}.')
+    param_names = {} if module is None else {id(p): n for n, p in module.named_parameters()}
+    tensors, ops, seen_o, consumers = _collect(node, with_consumers=bool(modules))
+    groups, group_of = _groups(modules, ops, seen_o, consumers)
+
+    # -- Which tensors are not drawn: those inside a collapsed box, and constants if asked.
+    hidden = set()
+    for t in (tensors if groups or not show_constants else ()):
+        if t is node:
+            continue
+        users = consumers.get(id(t), ()) if groups else ()
+        if not show_constants and t.source is None and not t.requires_grad:
+            hidden.add(id(t))
+        elif groups and users:
+            src = t.source
+            inside = {group_of.get(id(op)) for op in users}
+            if len(inside) == 1:
+                g = next(iter(inside))
+                if g is not None and ((src is not None and group_of.get(id(src)) == g)
+                                      or (src is None and id(t) in groups[g][2])):
+                    hidden.add(id(t))
+
+    # -- The drawn graph has three kinds of vertex: ('t', id) tensors, ('o', id) ops and
+    #    ('g', index) boxes. Their neighbours are worked out on demand, so that a cap on the
+    #    size costs time in proportion to what is drawn, not to the whole graph.
+    by_id = {id(t): t for t in tensors}
+    op_by_id = {id(op): op for op in ops}
+
+    def vertex_of_op(op):
+        g = group_of.get(id(op))
+        return ('o', id(op)) if g is None else ('g', g)
+
+    group_outputs = [[] for _ in groups]
+    group_inputs = [[] for _ in groups]
+    for g, (_, members, _) in enumerate(groups):
+        seen_in, seen_out = set(), set()
+        for op in members:
+            for inp in op.inputs:
+                src = inp.source
+                from_inside = src is not None and group_of.get(id(src)) == g
+                if id(inp) not in hidden and not from_inside and id(inp) not in seen_in:
+                    seen_in.add(id(inp))
+                    group_inputs[g].append(('t', id(inp)))
+            for out in op.outputs:
+                if out is not None and id(out) in by_id and id(out) not in hidden \
+                        and id(out) not in seen_out:
+                    seen_out.add(id(out))
+                    group_outputs[g].append(('t', id(out)))
+
+    def preds(v):
+        kind, key = v
+        if kind == 't':
+            src = by_id[key].source
+            return [] if src is None or id(src) not in seen_o else [vertex_of_op(src)]
+        if kind == 'o':
+            return [('t', id(i)) for i in op_by_id[key].inputs if id(i) not in hidden]
+        return group_inputs[key]
+
+    def succs(v):
+        kind, key = v
+        if kind == 'o':
+            return [('t', id(o)) for o in op_by_id[key].outputs
+                    if o is not None and id(o) in by_id and id(o) not in hidden]
+        if kind == 'g':
+            return group_outputs[key]
+        return []
+
+    total = (len(tensors) - len(hidden)) + (len(ops) - len(group_of)) + len(groups)
+    limit = total if max_nodes is None else max_nodes
+
+    # -- Breadth first from the root, against the arrows: what is drawn is what is nearest the
+    #    root (for a loss: the last layers).
+    root = ('t', id(node))
+    shown = {root: 0}
+    order = [root]
+    queue = deque([root])
+    while queue and len(order) < limit:
+        v = queue.popleft()
+        for w in preds(v) + succs(v):
+            if w not in shown:
+                shown[w] = len(order)
+                order.append(w)
+                queue.append(w)
+                if len(order) >= limit:
+                    break
+    more = total - len(order)
+
+    # -- Vertices are written in the order the data flows: depth first from the root against
+    #    the arrows, each vertex after its inputs (in the order of the op's inputs), so that
+    #    Graphviz places a before b in a + b. Outputs that do not lead to the root come last.
+    emit, done = [], set()
+    stack = [(root, False)]
+    while stack:
+        v, expanded = stack.pop()
+        if expanded:
+            emit.append(v)
+            continue
+        if v in done:
+            continue
+        done.add(v)
+        stack.append((v, True))
+        for w in reversed(preds(v)):
+            if w in shown and w not in done:
+                stack.append((w, False))
+    emit += [v for v in order if v not in done]
+    names = {v: f'n{i}' for i, v in enumerate(emit)}
+
+    lines = ['digraph vugrad {',
+             f'  rankdir={rankdir};',
+             '  node [fontname="Helvetica", fontsize=10];',
+             '  edge [arrowsize=0.7];']
+    for v in emit:
+        kind, key = v
+        if kind == 't':
+            t = by_id[key]
+            label = '\n'.join(_tensor_lines(t, show_grad, show_values, param_names.get(key)))
+            style = ''
+            if t.source is None and t.requires_grad:
+                style = ', style=filled, fillcolor="#dbe9f6"'
+            elif t.source is None:
+                style = ', style=dashed, color="#777777", fontcolor="#444444"'
+            if t is node:
+                style += ', penwidth=2'
+            lines.append(f'  {names[v]} [shape=circle, margin=0.02, label={_quote(label)}{style}];')
+        elif kind == 'o':
+            op = op_by_id[key]
+            label = getattr(op.op, '__name__', str(op.op))
+            lines.append(f'  {names[v]} [shape=diamond, style=filled, fillcolor="#fde8c8", '
+                         f'label={_quote(label)}];')
+        else:
+            label, members, params = groups[key]
+            count = f'{len(members)} op' + ('s' if len(members) != 1 else '')
+            lines.append(f'  {names[v]} [shape=box, style="rounded,filled", fillcolor="#e2f0d9", '
+                         f'label={_quote(label + chr(10) + count)}];')
+    if more:
+        lines.append(f'  more [shape=box, style=dashed, color="#777777", '
+                     f'label={_quote(f"... {more} more node" + ("s" if more != 1 else ""))}];')
+
+    # -- Edges: into every op or box from its inputs, out of it to its outputs. An op that uses
+    #    a tensor twice (a + a) gets two arrows from it. Vertices whose inputs were cut off by
+    #    max_nodes get a dashed arrow from the '... more' node.
+    cut = []
+    for v in emit:
+        ins = preds(v)
+        if any(w not in shown for w in ins):
+            cut.append(v)
+        if v[0] == 't':
+            continue
+        for w in ins:
+            if w in shown:
+                lines.append(f'  {names[w]} -> {names[v]};')
+        for w in succs(v):
+            if w in shown:
+                lines.append(f'  {names[v]} -> {names[w]};')
+    if more:
+        for v in cut:
+            lines.append(f'  more -> {names[v]} [style=dashed];')
+    lines.append('}')
+    return '\n'.join(lines) + '\n'
+
+
+# ---------------------------------------------------------------------- running Graphviz
+
+def graphviz_available():
+    """True when Graphviz's `dot` program is on the PATH."""
+    return shutil.which('dot') is not None
+
+
+def render(dot_text, format='svg', timeout=60):
+    """
+    Run Graphviz's `dot` on DOT text and return the picture as bytes.
+
+    :param format: Any output format of `dot -T`: 'svg', 'png', 'pdf', ...
+    :raises GraphvizNotFoundError: when `dot` is not installed (the message says how to).
+    :raises GraphvizError: when `dot` fails.
+    """
+    program = shutil.which('dot')
+    if program is None:
+        raise GraphvizNotFoundError(
+            f'Drawing a graph as {format} needs the `dot` program of Graphviz, which is not on '
+            f'the PATH. {INSTALL_HINT}')
+    try:
+        result = subprocess.run([program, f'-T{format}'], input=dot_text.encode('utf-8'),
+                                capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise GraphvizError(f'Graphviz took longer than {timeout} s to lay out the graph; draw '
+                            'fewer nodes with max_nodes=, or collapse= modules.') from None
+    except OSError as e:
+        raise GraphvizError(f'Could not run Graphviz ({program}): {e}') from None
+    if result.returncode != 0:
+        message = result.stderr.decode('utf-8', 'replace').strip()
+        raise GraphvizError(f'Graphviz (dot -T{format}) failed with exit status '
+                            f'{result.returncode}: {message}')
+    return result.stdout
+
+
+def draw(node, path, **options):
+    """
+    Draw the graph behind `node` to a file; the extension picks the format.
+
+    `.dot` (or `.gv`) writes the DOT text and needs nothing else; `.svg`, `.png` and `.pdf` run
+    Graphviz's `dot` program. The options are those of `to_dot` (collapse=, max_nodes=, ...).
+
+        vugrad.draw(loss, 'graph.svg', collapse=[mlp.layer1, mlp.layer2])
+
+    :return: The path written, as given.
+    :raises GraphvizNotFoundError: for a picture format when Graphviz is not installed.
+    :raises ValueError: for an extension not in .dot, .gv, .svg, .png, .pdf.
+    """
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    if ext not in FORMATS:
+        raise ValueError(f'draw: cannot tell the format from the extension {ext!r} of {path!r}; '
+                         f'use one of {", ".join(FORMATS)}.')
+    dot_text = to_dot(node, **options)
+    if FORMATS[ext] == 'dot':
+        with open(path, 'w', encoding='utf-8') as f:
+            f.write(dot_text)
+    else:
+        data = render(dot_text, FORMATS[ext])
+        with open(path, 'wb') as f:
+            f.write(data)
+    return path
+
+
+def repr_svg(node, **options):
+    """
+    The graph behind `node` as SVG text, or None when Graphviz is not installed or fails.
+
+    TensorNode's `_repr_svg_` calls this, so that Jupyter shows a node as its graph; when it
+    returns None, Jupyter falls back to the node's text repr.
+    """
+    if not graphviz_available():
+        return None
+    try:
+        return render(to_dot(node, **options), 'svg').decode('utf-8')
+    except GraphvizError:
+        return None
+
+
+# ---------------------------------------------------------------------- `vugrad graph`
+
+def add_graph_arguments(parser):
+    """
+    Add the options of `vugrad graph` to an argparse parser: those of `vugrad train` that shape
+    the model (with the same names and defaults), and the drawing's.
+    """
+    from .nn.activation import ACTIVATIONS
+    from .nn.init import SCHEMES
+    from .train import DATASETS, TrainConfig
+
+    d = TrainConfig()
+    add = parser.add_argument
+    add('-o', '--out', default='graph.svg', metavar='FILE',
+        help='the file to write: .svg, .png or .pdf (these need Graphviz) or .dot '
+             '(default: %(default)s)')
+    add('-D', '--dataset', dest='data', default=d.data, choices=DATASETS,
+        help='the data set whose shapes the model gets (default: %(default)s); only the shapes '
+             'are used, nothing is loaded or downloaded')
+    add('-b', '--batch-size', dest='batch_size', default=d.batch_size, type=int,
+        help='instances in the batch (default: %(default)s)')
+    add('--activation', default=d.activation, choices=tuple(ACTIVATIONS),
+        help='the hidden nonlinearity (default: %(default)s)')
+    add('--hidden', default=d.hidden, type=int, metavar='N',
+        help='the width of the hidden layers (default: 4 x the number of features)')
+    add('--layers', default=d.layers, type=int, metavar='N',
+        help='the number of hidden layers (default: %(default)s)')
+    add('--residual', action='store_true', default=d.residual,
+        help='residual connections h = h + act(Linear(h)) between hidden layers')
+    add('--init', default=d.init, choices=tuple(SCHEMES),
+        help='the weight initialization (default: %(default)s)')
+    add('--dropout', default=d.dropout, type=float, metavar='P',
+        help='dropout probability after each hidden layer (default: %(default)s)')
+    add('--reduction', default=d.reduction, choices=('sum', 'mean'),
+        help='the loss over a batch (default: %(default)s)')
+    add('--dtype', default=d.dtype, choices=('float32', 'float64'),
+        help='float precision of data and parameters (default: %(default)s)')
+    add('--seed', default=0, type=int, metavar='N',
+        help='random seed of the weights and the batch (default: %(default)s)')
+    add('--collapse', action='store_true',
+        help='draw each Linear layer as one box')
+    add('--max-nodes', dest='max_nodes', default=200, type=int, metavar='N',
+        help='the most nodes to draw (default: %(default)s)')
+    return parser
+
+
+#: (features, classes) of each data set, so that `vugrad graph` needs no download.
+DATASET_SHAPES = {'synth': (2, 2), 'mnist': (784, 10), 'fashion-mnist': (784, 10)}
+
+
+def training_step(config, seed=0):
+    """
+    One training step of the model `vugrad train` builds for `config` (a TrainConfig): the
+    model, the cross-entropy loss of a random batch shaped like the data set's, and a
+    backward. Returns (loss, model); the loss's graph is still there to draw.
+    """
+    from . import functions as F
+    from .train import build_model
+
+    config.validate()
+    if config.data not in DATASET_SHAPES:
+        raise ValueError(f'vugrad graph: no shapes known for the data set {config.data!r}.')
+    features, classes = DATASET_SHAPES[config.data]
+    rng = np.random.default_rng(seed)
+    np.random.seed(seed)      # -- the weights are drawn from NumPy's global generator
+    model = build_model(config, features, classes)
+    batch = TensorNode(rng.standard_normal((config.batch_size, features)).astype(config.dtype),
+                       name='batch', requires_grad=False)
+    targets = rng.integers(0, classes, size=config.batch_size)
+    loss = F.cross_entropy(model(batch), targets, reduction=config.reduction)
+    loss.name = 'loss'
+    loss.backward()
+    return loss, model
+
+
+def graph_command(args):
+    """
+    Run `vugrad graph`: draw the graph of one training step (forward, loss, backward) of the MLP
+    that `vugrad train` builds with the same options. Returns the exit status.
+    """
+    from .train import TrainConfig
+
+    config = TrainConfig(data=args.data, batch_size=args.batch_size, hidden=args.hidden,
+                         layers=args.layers, activation=args.activation, residual=args.residual,
+                         init=args.init, dropout=args.dropout, reduction=args.reduction,
+                         dtype=args.dtype)
+    try:
+        loss, model = training_step(config, seed=args.seed)
+    except ValueError as e:
+        print(f'vugrad graph: {e}', file=sys.stderr)
+        return 2
+    collapse = None
+    if args.collapse:
+        layers = list(model.hidden) + [model.output]
+        collapse = {f'Linear {i + 1}': layer for i, layer in enumerate(layers)}
+    try:
+        draw(loss, args.out, collapse=collapse, max_nodes=args.max_nodes, module=model)
+    except (GraphvizError, ValueError) as e:
+        print(f'vugrad graph: {e}', file=sys.stderr)
+        return 1
+    print(f'wrote {args.out}')
+    return 0
