@@ -61,10 +61,18 @@ class Divide(Op):
 
 
 class Power(Op):
-    """Element-wise power by a constant exponent, x ** p."""
+    """
+    Element-wise power by a constant exponent, x ** p.
+
+    For a float x the exponent is taken in x's dtype, so that a float32 node stays float32 also
+    for a NumPy scalar exponent (x ** np.float64(1.5)), as in PyTorch. For p == 0 the gradient
+    is 0 everywhere (also at x == 0, where p x^(p-1) would be 0 * inf = NaN), as in PyTorch.
+    """
 
     @staticmethod
     def forward(context, x, *, p):
+        if x.dtype.kind == 'f':
+            p = x.dtype.type(p)
         context['x'], context['p'] = x, p
         if p == 2:
             return x * x
@@ -73,6 +81,8 @@ class Power(Op):
     @staticmethod
     def backward(context, go):
         x, p = context['x'], context['p']
+        if p == 0:
+            return np.zeros_like(go)
         if p == 2:
             return go * 2 * x
         return go * p * np.power(x, p - 1)
@@ -83,8 +93,9 @@ class Pow(Op):
     """
     Element-wise power a ** b where both may be nodes, with NumPy broadcasting.
 
-    The gradient for b is a^b log(a): it is NaN for negative a (as in PyTorch, where it is
-    NaN too), and we define it as 0 where a == 0, the limit from the right.
+    At the edges we follow PyTorch: the gradient for a is 0 where b == 0 (not 0 * a^-1, which is
+    NaN at a == 0); the gradient for b, a^b log(a), is NaN for negative a, and 0 where a == 0
+    and b >= 0 (the limit from the right; for b < 0 it is -inf).
     """
     broadcasting = True
 
@@ -98,12 +109,12 @@ class Pow(Op):
     def backward(context, go):
         a, b, out = context['a'], context['b'], context['out']
         need_a, need_b = context.needs_input_grad
-        ga = go * b * np.power(a, b - 1) if need_a else None
-        gb = None
-        if need_b:
-            with np.errstate(divide='ignore', invalid='ignore'):
-                loga = np.where(a == 0, 0, np.log(np.where(a == 0, 1, a)))
-            gb = go * out * loga
+        ga = gb = None
+        with np.errstate(divide='ignore', invalid='ignore'):
+            if need_a:
+                ga = go * np.where(b == 0, 0, b * np.power(a, b - 1))
+            if need_b:
+                gb = go * np.where((a == 0) & (b >= 0), 0, out * np.log(a))
         return ga, gb
         # -- d(a^b)/da = b a^(b-1), d(a^b)/db = a^b ln a
 
@@ -164,6 +175,8 @@ class Sigmoid(Op):
         if x.dtype.kind != 'f':
             x = x.astype(np.float64)
         sigx = np.negative(x)
+        if type(sigx) is not np.ndarray:
+            sigx = np.array(sigx)  # -- a 0-d input gives a NumPy scalar: make it an array we can update
         # -- exp(-x) would overflow for x below about -88 (float32) or -709 (float64); capping
         #    -x there changes the result by less than the smallest float, and needs no errstate
         np.minimum(sigx, _exp_max(x.dtype), out=sigx)

@@ -9,6 +9,22 @@ from ..core import Op
 from ..errors import ShapeError
 
 
+def _shift(op, x, axis):
+    """
+    x minus its maximum along axis (kept as a size-1 dimension): the largest element becomes 0,
+    so exp() cannot overflow. An empty axis has no maximum, and nothing to shift.
+    """
+    if x.ndim == 0:
+        raise ShapeError(f'{op}: the input is a 0-d array (a single number): a softmax needs at '
+                         'least one dimension to normalize over. Reshape it, e.g. x.reshape(1).')
+    if not isinstance(axis, (int, np.integer)) or not -x.ndim <= axis < x.ndim:
+        raise ShapeError(f'{op}: axis={axis!r} is not a dimension of shape {x.shape}; use an '
+                         f'integer from {-x.ndim} to {x.ndim - 1} (the default -1 is the last).')
+    if x.shape[axis] == 0:
+        return x.astype(np.result_type(x, np.float16))
+    return x - x.max(axis=axis, keepdims=True)
+
+
 class LogSoftmax(Op):
     """
     The logarithm of the softmax along `axis` (default: the last), computed with the
@@ -17,8 +33,10 @@ class LogSoftmax(Op):
 
     @staticmethod
     def forward(context, x, *, axis=-1):
-        shifted = x - x.max(axis=axis, keepdims=True)
-        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        shifted = _shift('LogSoftmax', x, axis)
+        out = shifted
+        if shifted.size:
+            out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         context['out'], context['axis'] = out, axis
         return out
 
@@ -34,7 +52,7 @@ class Softmax(Op):
 
     @staticmethod
     def forward(context, x, *, axis=-1):
-        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        e = np.exp(_shift('Softmax', x, axis))
         out = e / e.sum(axis=axis, keepdims=True)
         context['out'], context['axis'] = out, axis
         return out

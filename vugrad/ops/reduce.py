@@ -11,18 +11,28 @@ from ..core import Op
 from ..errors import ShapeError
 
 
-def _axes(x, axis):
-    """Normalize `axis` (None, an int or a tuple) to a tuple of non-negative axes of x."""
+def _axes(x, axis, op='reduce'):
+    """
+    Normalize `axis` (None, an int or a tuple) to a tuple of distinct non-negative axes of x.
+
+    -- As in PyTorch, a 0-d input also accepts axis 0 or -1 (there is nothing to reduce: the
+       result is the input); NumPy would raise.
+    """
     if axis is None:
         return tuple(range(x.ndim))
     if isinstance(axis, (int, np.integer)):
         axis = (axis,)
+    n = max(x.ndim, 1)
     out = []
     for a in axis:
-        if not -x.ndim <= a < max(x.ndim, 1):
-            raise ShapeError(f'axis {a} is out of range for an input of shape {x.shape}.')
-        out.append(int(a) % max(x.ndim, 1))
-    return tuple(out)
+        if not isinstance(a, (int, np.integer)) or not -n <= a < n:
+            raise ShapeError(f'{op}: axis {a!r} is out of range for an input of shape {x.shape}; '
+                             f'use an integer from {-n} to {n - 1}, a tuple of them, or None.')
+        out.append(int(a) % n)
+    if len(set(out)) != len(out):
+        raise ShapeError(f'{op}: axis {tuple(axis)} names the same dimension twice '
+                         f'(shape {x.shape}).')
+    return tuple(out) if x.ndim else ()
 
 
 def _restore(g, x_shape, axes, keepdims):
@@ -39,7 +49,7 @@ class Sum(Op):
 
     @staticmethod
     def forward(context, x, *, axis=None, keepdims=False):
-        axes = _axes(x, axis)
+        axes = _axes(x, axis, 'Sum')
         context['xshape'], context['axes'], context['keepdims'] = x.shape, axes, keepdims
         return np.asarray(x.sum(axis=axes, keepdims=keepdims))
 
@@ -55,7 +65,7 @@ class Mean(Op):
 
     @staticmethod
     def forward(context, x, *, axis=None, keepdims=False):
-        axes = _axes(x, axis)
+        axes = _axes(x, axis, 'Mean')
         count = 1
         for a in axes:
             count *= x.shape[a]
@@ -80,9 +90,10 @@ class Max(Op):
 
     @staticmethod
     def forward(context, x, *, axis=None, keepdims=False):
-        axes = _axes(x, axis)
-        if x.size == 0:
-            raise ShapeError(f'Max: cannot take the maximum of an empty array of shape {x.shape}.')
+        axes = _axes(x, axis, 'Max')
+        if any(x.shape[a] == 0 for a in axes):
+            raise ShapeError(f'Max: cannot take the maximum over an axis of length 0 (shape '
+                             f'{x.shape}, axis {axis}): an empty set has no maximum.')
         out = np.max(x, axis=axes, keepdims=True)
         context['x'], context['out'], context['axes'] = x, out, axes
         context['keepdims'] = keepdims

@@ -12,6 +12,15 @@ from ..core import Op, TensorNode
 from ..errors import ShapeError
 
 
+def _check_dim(op, x, dim, extra=0):
+    """Raise a ShapeError unless dim is a dimension of x (of the output, for extra=1)."""
+    n = x.ndim + extra
+    if not isinstance(dim, (int, np.integer)) or not -n <= dim < n:
+        raise ShapeError(f'{op}: dim={dim!r} is not a dimension of shape {x.shape}'
+                         f'{" (with one inserted)" if extra else ""}: use an integer from {-n} '
+                         f'to {n - 1}.')
+
+
 class Expand(Op):
     """
     Expand a singleton dimension in the input: repeat the input a number of times along a given
@@ -20,6 +29,7 @@ class Expand(Op):
 
     @staticmethod
     def forward(context, input, *, dim, repeats):
+        _check_dim('Expand', input, dim)
         if input.shape[dim] != 1:
             raise ShapeError(f'Expand: can only expand a dimension of size 1, but dimension {dim} '
                              f'of shape {input.shape} has size {input.shape[dim]}.')
@@ -37,6 +47,7 @@ class Squeeze(Op):
 
     @staticmethod
     def forward(context, input, dim=0):
+        _check_dim('Squeeze', input, dim)
         if input.shape[dim] != 1:
             raise ShapeError(f'Squeeze: dimension {dim} of shape {input.shape} has size '
                              f'{input.shape[dim]}; only a dimension of size 1 can be removed.')
@@ -54,6 +65,7 @@ class Unsqueeze(Op):
 
     @staticmethod
     def forward(context, input, dim=0):
+        _check_dim('Unsqueeze', input, dim, extra=1)
         context['dim'] = dim
         return np.expand_dims(input, axis=dim)
 
@@ -82,13 +94,17 @@ class Reshape(Op):
 
 
 class Transpose(Op):
-    """Permute the dimensions (reverse them when axes is None, as x.T does)."""
+    """Permute the dimensions (reverse them when axes is None, as x.T does). Axes may be negative."""
 
     @staticmethod
     def forward(context, x, *, axes=None):
-        if axes is not None and sorted(int(a) % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
-            raise ShapeError(f'Transpose: axes {tuple(axes)} are not a permutation of the '
-                             f'{x.ndim} dimensions of shape {x.shape}.')
+        if axes is not None:
+            axes = tuple(axes)
+            if len(axes) != x.ndim or not all(-x.ndim <= a < x.ndim for a in axes) or \
+                    sorted(int(a) % x.ndim for a in axes) != list(range(x.ndim)):
+                raise ShapeError(f'Transpose: axes {axes} are not a permutation of the '
+                                 f'{x.ndim} dimensions of shape {x.shape}.')
+            axes = tuple(int(a) % x.ndim for a in axes)   # -- (-1, 0) becomes (1, 0)
         context['axes'] = axes
         return np.transpose(x, axes)
 
@@ -97,6 +113,7 @@ class Transpose(Op):
         axes = context['axes']
         return np.transpose(go, None if axes is None else np.argsort(axes))
         # -- the inverse permutation brings each gradient element back to its input position
+        #    (argsort of the axes is that inverse: the axes were made non-negative in forward)
 
 
 def _is_basic(index):
@@ -159,6 +176,11 @@ class Select(Op):
                              f'{input.shape} and {indices.shape}.')
         if indices.dtype.kind not in 'iu':
             raise ShapeError(f'Select: indices must be integers, got dtype {indices.dtype}.')
+        if indices.size and not (-input.shape[1] <= indices.min() and
+                                 indices.max() < input.shape[1]):
+            raise ShapeError(f'Select: indices must lie in [0, {input.shape[1]}) for an input of '
+                             f'shape {input.shape}, got values from {indices.min()} to '
+                             f'{indices.max()}.')
         rows = np.arange(input.shape[0])
         context['input_size'], context['rows'], context['indices'] = input.shape, rows, indices
         return input[rows, indices]
