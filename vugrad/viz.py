@@ -34,8 +34,8 @@ import numpy as np
 from .core import Module, TensorNode
 from .errors import InputTypeError, VugradError
 
-__all__ = ['to_dot', 'draw', 'repr_svg', 'render', 'graphviz_available', 'GraphvizError',
-           'GraphvizNotFoundError', 'add_graph_arguments', 'graph_command']
+__all__ = ['to_dot', 'draw', 'repr_svg', 'render', 'graphviz_available', 'training_step',
+           'GraphvizError', 'GraphvizNotFoundError', 'add_graph_arguments', 'graph_command']
 
 INSTALL_HINT = ('Install Graphviz, which provides it: `apt-get install graphviz` (Debian, '
                 'Ubuntu), `brew install graphviz` (macOS) or `conda install graphviz` (conda); '
@@ -377,7 +377,7 @@ def to_dot(node, *, collapse=None, max_nodes=200, show_grad=True, show_values=Tr
             lines.append(f'  {names[v]} [shape=diamond, style=filled, fillcolor="#fde8c8", '
                          f'label={_quote(label)}];')
         else:
-            label, members, params = groups[key]
+            label, members, _ = groups[key]
             count = f'{len(members)} op' + ('s' if len(members) != 1 else '')
             lines.append(f'  {names[v]} [shape=box, style="rounded,filled", fillcolor="#e2f0d9", '
                          f'label={_quote(label + chr(10) + count)}];')
@@ -430,7 +430,7 @@ def render(dot_text, format='svg', timeout=60):
             f'the PATH. {INSTALL_HINT}')
     try:
         result = subprocess.run([program, f'-T{format}'], input=dot_text.encode('utf-8'),
-                                capture_output=True, timeout=timeout)
+                                capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         raise GraphvizError(f'Graphviz took longer than {timeout} s to lay out the graph; draw '
                             'fewer nodes with max_nodes=, or collapse= modules.') from None
