@@ -1,0 +1,76 @@
+"""The torch backend: the same model, weights, batches, optimizer and loss as vugrad's."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip('torch')
+
+import vugrad.functions as F                               # noqa: E402
+from vugrad.data import DataLoader                         # noqa: E402
+from vugrad.train import TrainConfig, build_model, load_data, train  # noqa: E402
+from vugrad import torch_backend as tb                      # noqa: E402
+
+
+def first_losses(config):
+    """The loss of the first batch in both libraries, built as train() builds them."""
+    np.random.seed(config.seed)
+    (x, y), _, classes = load_data(config)
+    model = build_model(config, x.shape[1], classes)
+    tmodel = tb.from_vugrad(model, config.activation, config.residual)
+    xb, yb = next(iter(DataLoader(x, y, batch_size=config.batch_size, seed=config.seed)))
+    ours = float(F.cross_entropy(model(xb), yb, reduction=config.reduction).value)
+    theirs = torch.nn.functional.cross_entropy(
+        tmodel(torch.from_numpy(xb)), torch.from_numpy(yb), reduction=config.reduction).item()
+    return ours, theirs
+
+
+@pytest.mark.parametrize('dtype, rtol', [('float32', 1e-5), ('float64', 1e-12)])
+@pytest.mark.parametrize('activation', ['sigmoid', 'relu'])
+def test_the_same_seed_gives_the_same_first_loss(dtype, rtol, activation):
+    config = TrainConfig(num_train=300, num_val=50, seed=3, dtype=dtype, hidden=16, layers=2,
+                         residual=True, activation=activation, init='he')
+    ours, theirs = first_losses(config)
+    assert theirs == pytest.approx(ours, rel=rtol)
+
+
+def test_the_copied_model_has_the_same_layers_and_weights():
+    np.random.seed(0)
+    model = build_model(TrainConfig(hidden=5, layers=3, residual=True, init='uniform',
+                                    activation='tanh'), 4, 3)
+    tmodel = tb.from_vugrad(model, 'tanh', residual=True)
+    layers = list(tmodel.hidden) + [tmodel.output]
+    assert [(l.in_features, l.out_features) for l in layers] == [(4, 5), (5, 5), (5, 5), (5, 3)]
+    for ours, theirs in zip(list(model.hidden) + [model.output], layers):
+        np.testing.assert_array_equal(theirs.weight.detach().numpy(), ours.w.value)
+        np.testing.assert_array_equal(theirs.bias.detach().numpy(), ours.b.value[0])
+    x = np.random.randn(7, 4).astype(np.float32)
+    np.testing.assert_allclose(tmodel(torch.from_numpy(x)).detach().numpy(), model(x).value,
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('settings', [
+    dict(momentum=0.9, nesterov=True, weight_decay=0.01, schedule='step', step_size=1),
+    dict(optimizer='adam', lr=0.01, reduction='mean'),
+    dict(optimizer='adamw', lr=0.01, schedule='cosine', activation='relu', layers=2,
+         residual=True),
+])
+def test_both_backends_train_the_same_in_float64(settings):
+    config = TrainConfig(num_train=200, num_val=100, epochs=2, seed=1, dtype='float64',
+                         hidden=8, batch_size=32, **settings)
+    ours = train(config, log=None, progress=False)
+    theirs = tb.train(config, log=None, progress=False)
+    for a, b in zip(ours, theirs):
+        assert b['epoch'] == a['epoch'] and b['val_acc'] == a['val_acc']
+        for key in ('train_loss', 'val_loss', 'lr'):
+            assert b[key] == pytest.approx(a[key], rel=1e-9)
+
+
+def test_torch_runs_write_and_save_like_vugrad(tmp_path):
+    config = TrainConfig(num_train=100, num_val=50, epochs=1, seed=0, hidden=4,
+                         out=str(tmp_path / 'm.json'), save=str(tmp_path / 'p.npz'))
+    lines = []
+    metrics = tb.train(config, log=lines.append, progress=False)
+    assert (tmp_path / 'm.json').is_file() and len(metrics) == 1
+    assert any(line.startswith('## backend: torch') for line in lines)
+    model = build_model(config, 2, 2).load(tmp_path / 'p.npz')   # -- vugrad reads it back
+    assert model.hidden[0].w.value.shape == (4, 2)

@@ -1,0 +1,383 @@
+"""
+The outputs of a sweep, made from the files of its runs alone (`vugrad plot DIR` remakes them):
+
+    DIR/metrics.csv   one row per run and epoch: the run, its status, its settings, the metrics
+    DIR/curves.png    validation accuracy and training loss per epoch: one line per
+                      configuration (the mean over its seeds), the spread over seeds shaded
+    DIR/report.md     a table per configuration: final accuracy (mean ± std over seeds), best
+                      epoch, training loss, seconds per epoch; the plot; the failed runs
+
+A run lives in its own folder DIR/<id>/ (written by vugrad.sweep):
+
+    config.json       {"id", "index", "config": {...every setting, backend and seed included}}
+    metrics.json      the same, with "status": "ok" and "metrics": [one dict per epoch];
+                      written atomically when the run has finished
+    error.txt         the traceback, when the run failed
+    log.txt           what the run printed
+
+A *configuration* is a run's settings without its seed: the runs of one configuration differ
+only in their seeds, and are averaged. The settings that differ between configurations name
+the lines of the plot and the columns of the table.
+
+    from vugrad.report import load_runs, group_runs, plot_curves
+    groups = group_runs(load_runs('runs/q9'))
+    fig = plot_curves(groups)                  # a matplotlib Figure
+    fig.axes[0].get_lines()                    # one line per configuration
+"""
+
+import csv
+import json
+import math
+import os
+import tempfile
+
+import numpy as np
+
+__all__ = ['load_runs', 'group_runs', 'varied_keys', 'write_csv', 'plot_curves', 'write_report',
+           'write_outputs', 'METRICS']
+
+METRICS = ('epoch', 'train_loss', 'val_loss', 'val_acc', 'seconds', 'lr')
+# -- settings that say where a run's files go or how it shows progress, not what it computes
+NOT_SETTINGS = ('out', 'save', 'progress', 'data_dir')
+# -- listed in the report's common settings even where they are the defaults
+ALWAYS_SHOWN = ('data', 'epochs', 'lr', 'batch_size', 'optimizer', 'backend')
+
+
+# ---------------------------------------------------------------------- reading the runs
+
+def _read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def load_runs(folder):
+    """
+    Every run under `folder` (a sweep's output folder), in the sweep's order: a list of dicts
+    with the keys id, index, config (settings, seed and backend included), status ('ok',
+    'failed' or 'unfinished'), metrics (a list of per-epoch dicts; empty unless 'ok') and error
+    (the last line of the traceback, or None).
+    """
+    runs = []
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        if not os.path.isdir(path):
+            continue
+        done = _read_json(os.path.join(path, 'metrics.json'))
+        info = done or _read_json(os.path.join(path, 'config.json'))
+        if info is None or 'config' not in info:
+            continue    # -- not a run's folder
+        run = dict(id=info.get('id', name), index=info.get('index', len(runs)),
+                   config=dict(info['config']), status='unfinished', metrics=[], error=None,
+                   folder=path)
+        run['config'].setdefault('backend', info.get('backend', 'vugrad'))
+        if done is not None and done.get('status', 'ok') == 'ok':
+            run['status'], run['metrics'] = 'ok', list(done.get('metrics', []))
+        elif os.path.exists(os.path.join(path, 'error.txt')):
+            run['status'] = 'failed'
+            with open(os.path.join(path, 'error.txt'), errors='replace') as f:
+                lines = [line.strip() for line in f if line.strip()]
+            run['error'] = lines[-1] if lines else 'failed (no message)'
+        runs.append(run)
+    runs.sort(key=lambda r: (r['index'], r['id']))
+    return runs
+
+
+def _key(value):
+    return json.dumps(value, sort_keys=True)
+
+
+def varied_keys(runs):
+    """The settings (not the seed) whose values differ between the runs, in settings order."""
+    keys = []
+    for run in runs:
+        for k in run['config']:
+            if k not in keys and k != 'seed' and k not in NOT_SETTINGS:
+                keys.append(k)
+    return [k for k in keys if len({_key(r['config'].get(k)) for r in runs}) > 1]
+
+
+def _format(value):
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value is None:
+        return 'none'
+    return str(value)
+
+
+def group_runs(runs):
+    """
+    The runs by configuration (their settings without the seed), in the order of their first
+    run: a list of dicts with the keys label ('activation=relu, init=he'; 'all runs' when
+    nothing varies), settings ({key: value} of the varied settings), runs (every run of the
+    configuration) and ok (its finished runs).
+    """
+    keys = varied_keys(runs)
+    groups = {}
+    for run in runs:
+        settings = {k: run['config'].get(k) for k in keys}
+        group = groups.setdefault(_key(settings), dict(
+            label=', '.join(f'{k}={_format(v)}' for k, v in settings.items()) or 'all runs',
+            settings=settings, runs=[], ok=[]))
+        group['runs'].append(run)
+        if run['status'] == 'ok' and run['metrics']:
+            group['ok'].append(run)
+    return list(groups.values())
+
+
+def _curve(group, metric):
+    """(epochs, mean, std, count) of `metric` over the group's finished runs, per epoch."""
+    per_epoch = {}
+    for run in group['ok']:
+        for row in run['metrics']:
+            value = row.get(metric)
+            if value is not None and math.isfinite(float(value)):
+                per_epoch.setdefault(int(row['epoch']), []).append(float(value))
+    epochs = sorted(per_epoch)
+    values = [np.asarray(per_epoch[e]) for e in epochs]
+    mean = np.array([v.mean() for v in values])
+    std = np.array([v.std(ddof=1) if len(v) > 1 else 0.0 for v in values])
+    count = np.array([len(v) for v in values])
+    return np.array(epochs), mean, std, count
+
+
+def summarize(group):
+    """
+    The numbers of the report for one configuration: a dict with runs, ok, final_acc and
+    final_acc_std (of each run's last epoch, over seeds), best_acc and best_epoch (the peak of
+    the mean validation accuracy), final_train_loss (mean) and seconds_per_epoch (mean).
+    """
+    finals = [run['metrics'][-1] for run in group['ok']]
+    accs = np.array([float(row['val_acc']) for row in finals])
+    losses = np.array([float(row['train_loss']) for row in finals])
+    seconds = [float(row['seconds']) for run in group['ok'] for row in run['metrics']]
+    epochs, mean, _, _ = _curve(group, 'val_acc')
+    best = int(np.argmax(mean)) if len(mean) else None
+    return dict(
+        runs=len(group['runs']), ok=len(group['ok']),
+        final_acc=accs.mean() if len(accs) else math.nan,
+        final_acc_std=accs.std(ddof=1) if len(accs) > 1 else math.nan,
+        best_acc=mean[best] if best is not None else math.nan,
+        best_epoch=int(epochs[best]) if best is not None else None,
+        final_train_loss=losses.mean() if len(losses) else math.nan,
+        seconds_per_epoch=float(np.mean(seconds)) if seconds else math.nan)
+
+
+# ---------------------------------------------------------------------- writing
+
+def _atomic_write(path, write, mode='w'):
+    """Call write(file) on a temporary file next to `path`, then rename it to `path`."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix=os.path.splitext(path)[1])
+    try:
+        with os.fdopen(fd, mode, **({'newline': ''} if 'b' not in mode else {})) as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def write_csv(path, runs):
+    """
+    All runs in one CSV file: one row per run and epoch, with the columns run, status, every
+    setting (seed and backend included), epoch, train_loss, val_loss, val_acc, seconds, lr and
+    error. A run that did not finish has one row, with empty metrics. The learning rate of
+    each epoch (a schedule changes it) is in epoch_lr; lr is the setting.
+    """
+    settings = []
+    for run in runs:
+        for k in run['config']:
+            if k not in settings and k not in ('out', 'save', 'progress', 'backend'):
+                settings.append(k)
+    # -- the lr of each epoch (set by a schedule) is epoch_lr: lr is the setting
+    columns = {m: 'epoch_lr' if m == 'lr' else m for m in METRICS}
+    fields = ['run', 'status'] + settings + ['backend'] + list(columns.values()) + ['error']
+
+    def write(f):
+        writer = csv.DictWriter(f, fieldnames=fields, extrasaction='ignore')
+        writer.writeheader()
+        for run in runs:
+            base = {k: _csv_value(run['config'].get(k)) for k in settings + ['backend']}
+            base.update(run=run['id'], status=run['status'], error=run['error'] or '')
+            for row in run['metrics'] or [{}]:
+                writer.writerow({**base, **{c: row.get(m, '') for m, c in columns.items()}})
+    _atomic_write(path, write)
+
+
+def _csv_value(value):
+    return '' if value is None else value
+
+
+def plot_curves(groups, path=None, title=None):
+    """
+    Plot validation accuracy (left) and training loss (right) against the epoch: per
+    configuration a line through the mean over its seeds, with mean ± std shaded when there is
+    more than one seed. Saves a PNG at `path` if given; returns the matplotlib Figure (made
+    without pyplot, so no window opens and no global state changes).
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    groups = [g for g in groups if g['ok']]
+    fig = Figure(figsize=(12, 5.2), layout='constrained')
+    acc_ax, loss_ax = fig.subplots(1, 2)
+    # -- with backend among the varied settings, a configuration has one color and the
+    #    torch run a dashed line, so the two libraries' lines stay visible where they overlap
+    others = [json.dumps({k: v for k, v in g['settings'].items() if k != 'backend'},
+                         sort_keys=True) for g in groups]
+    palette = _colors(len(dict.fromkeys(others)))
+    color_of = {key: palette[i] for i, key in enumerate(dict.fromkeys(others))}
+    colors = [color_of[key] for key in others]
+    styles = ['--' if g['settings'].get('backend') == 'torch' else '-' for g in groups]
+    max_epochs = max((len(run['metrics']) for g in groups for run in g['ok']), default=0)
+    marker = 'o' if max_epochs <= 15 else None
+    lows, highs = [], []
+    for group, color, style in zip(groups, colors, styles):
+        for ax, metric in ((acc_ax, 'val_acc'), (loss_ax, 'train_loss')):
+            epochs, mean, std, count = _curve(group, metric)
+            ax.plot(epochs, mean, color=color, linestyle=style, marker=marker, markersize=4,
+                    linewidth=1.8, label=group['label'])
+            if (count > 1).any():
+                ax.fill_between(epochs, mean - std, mean + std, color=color, alpha=0.2,
+                                linewidth=0)
+            if metric == 'train_loss' and len(mean):
+                lows.append(float(np.min(mean)))
+                highs.append(float(np.max(mean)))
+    seeds = sorted({len(g['ok']) for g in groups})
+    spread = ('mean over seeds, ± std shaded' if seeds and seeds[-1] > 1 else 'one seed')
+    acc_ax.set(xlabel='epoch', ylabel='validation accuracy',
+               title=f'Validation accuracy ({spread})')
+    loss_ax.set(xlabel='epoch', ylabel='training loss (mean per instance)',
+                title='Training loss')
+    if lows and min(lows) > 0 and max(highs) / min(lows) > 10:
+        loss_ax.set_yscale('log')
+        loss_ax.set_title('Training loss (log scale)')
+    for ax in (acc_ax, loss_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(True, alpha=0.3)
+    if groups:
+        ncol = min(len(groups), 3 if max(len(g['label']) for g in groups) > 30 else 4)
+        try:   # -- below both plots (matplotlib 3.7+), else inside the accuracy plot
+            fig.legend(*acc_ax.get_legend_handles_labels(), loc='outside lower center',
+                       ncol=ncol, fontsize='medium', frameon=False)
+        except ValueError:
+            acc_ax.legend(fontsize='small')
+    if title:
+        fig.suptitle(title)
+    if path is not None:
+        _atomic_write(path, lambda f: fig.savefig(f, format='png', dpi=110), mode='wb')
+    return fig
+
+
+def _colors(n):
+    from matplotlib import colormaps
+    cmap = colormaps['tab10' if n <= 10 else 'tab20']
+    return [cmap(i % cmap.N) for i in range(n)]
+
+
+def _pct(x):
+    return '–' if x is None or (isinstance(x, float) and math.isnan(x)) else f'{100 * x:.2f}'
+
+
+def report_table(groups):
+    """The report's Markdown table (a list of lines): one row per configuration."""
+    keys = list(groups[0]['settings']) if groups else []
+    head = (keys or ['configuration']) + ['runs', 'final val. acc. (%)', 'best val. acc. (%)',
+                                          'best epoch', 'final train loss', 's / epoch']
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    for group in groups:
+        s = summarize(group)
+        acc = _pct(s['final_acc'])
+        if not math.isnan(s['final_acc_std']):
+            acc += f' ± {100 * s["final_acc_std"]:.2f}'
+        runs = f'{s["ok"]}' if s['ok'] == s['runs'] else f'{s["ok"]} of {s["runs"]}'
+        cells = [_format(v) for v in group['settings'].values()] or [group['label']]
+        cells += [runs, acc, _pct(s['best_acc']), _format(s['best_epoch']) if s['ok'] else '–',
+                  '–' if math.isnan(s['final_train_loss']) else f'{s["final_train_loss"]:.4f}',
+                  _seconds(s['seconds_per_epoch'])]
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return lines
+
+
+def _defaults():
+    from dataclasses import asdict
+    from .train import TrainConfig
+    return {**asdict(TrainConfig()), 'backend': 'vugrad'}
+
+
+def _seconds(x):
+    return '–' if math.isnan(x) else f'{x:.1f}' if x >= 10 else f'{x:.2f}'
+
+
+def write_report(folder, runs, groups, plot_name='curves.png', command=None):
+    """Write folder/report.md: what was run, the table, the plot, the failed runs."""
+    keys = varied_keys(runs)
+    ok = [r for r in runs if r['status'] == 'ok']
+    seeds = sorted({r['config'].get('seed') for r in runs}, key=lambda s: (s is None, s))
+    epochs = sorted({len(r['metrics']) for r in ok})
+    name = os.path.basename(os.path.abspath(folder))
+    lines = [f'# Sweep: {name}', '']
+    lines.append(f'{len(runs)} runs: {len(groups)} configuration{"s" * (len(groups) != 1)} × '
+                 f'{len(seeds)} seed{"s" * (len(seeds) != 1)} '
+                 f'({", ".join(_format(s) for s in seeds)}); '
+                 f'{len(ok)} finished'
+                 + (f', {len(epochs) == 1 and epochs[0] or "/".join(map(str, epochs))} epochs each'
+                    if epochs else '') + '.')
+    if command:
+        lines += ['', '```', command, '```']
+    fixed = {}
+    defaults = _defaults()
+    for k, v in (runs[0]['config'].items() if runs else []):
+        if k not in keys and k != 'seed' and k not in NOT_SETTINGS and (
+                k in ALWAYS_SHOWN or k not in defaults or defaults[k] != v):
+            fixed[k] = v
+    if fixed:
+        lines += ['', 'The same in every run: ' + ', '.join(f'`{k}={_format(v)}`'
+                                                          for k, v in fixed.items())
+                  + '; the rest as `vugrad train` has it (each run\'s config.json holds all '
+                  'of its settings).']
+    lines += ['', *report_table(groups), '']
+    lines.append('*final val. acc.*: the validation accuracy after the last epoch, mean ± '
+                 'standard deviation over seeds. *best*: the epoch where the mean validation '
+                 'accuracy peaks, and that mean. *s / epoch*: the mean time of one training pass '
+                 '(without validation).')
+    if os.path.exists(os.path.join(folder, plot_name)):
+        lines += ['', f'![Validation accuracy and training loss per epoch]({plot_name})']
+    failed = [r for r in runs if r['status'] == 'failed']
+    unfinished = [r for r in runs if r['status'] == 'unfinished']
+    if failed:
+        lines += ['', f'## Failed runs ({len(failed)})', '']
+        lines += [f'- `{r["id"]}`: {r["error"]} (see `{r["id"]}/error.txt`)' for r in failed]
+    if unfinished:
+        lines += ['', f'## Unfinished runs ({len(unfinished)})', '',
+                  'Run the sweep again to finish them.', '']
+        lines += [f'- `{r["id"]}`' for r in unfinished]
+    text = '\n'.join(lines) + '\n'
+    _atomic_write(os.path.join(folder, 'report.md'), lambda f: f.write(text))
+    return text
+
+
+def write_outputs(folder, title=None, log=None):
+    """
+    (Re)make folder/metrics.csv, folder/curves.png and folder/report.md from the run folders
+    under `folder`. The plot is left out, with a note, when matplotlib is not installed.
+    Returns (runs, groups, figure or None).
+    """
+    log = log or (lambda *args, **kwargs: None)
+    runs = load_runs(folder)
+    groups = group_runs(runs)
+    write_csv(os.path.join(folder, 'metrics.csv'), runs)
+    fig = None
+    if any(g['ok'] for g in groups):
+        try:
+            fig = plot_curves(groups, os.path.join(folder, 'curves.png'),
+                              title=title or os.path.basename(os.path.abspath(folder)))
+        except ImportError:
+            log('## matplotlib is not installed (pip install matplotlib): no curves.png')
+    info = _read_json(os.path.join(folder, 'sweep.json')) or {}
+    write_report(folder, runs, groups, command=info.get('command'))
+    return runs, groups, fig

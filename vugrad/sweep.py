@@ -1,0 +1,628 @@
+"""
+Sweeps: a grid of training runs, in parallel processes, ending in a table and a plot.
+
+    vugrad sweep -D mnist -l 0.0001 -e 5 --vary activation=sigmoid,relu --seeds 3 --out runs/q9
+    vugrad sweep --config examples/q9.toml          # the same, from a file
+    vugrad plot runs/q9                             # remake the plot and report from the files
+
+Every option of `vugrad train` can be fixed (as a flag, as for `vugrad train`) or varied
+(`--vary NAME=V1,V2,...`, by the option's name or its field in vugrad.train.TrainConfig:
+`--vary lr=0.001,0.0001`, `--vary learning-rate=...`, `--vary hidden=none,300`). The grid is
+every combination of the varied values, each run with `--seeds N` seeds (0 .. N-1, from
+`--seed S` on: S .. S+N-1). `--vary backend=vugrad,torch` runs the same grid in both libraries.
+
+Each run gets its own folder, named after its varied settings and seed
+(DIR/activation=relu,seed=1/), and its own process, with cores // jobs BLAS threads. In it:
+config.json (at the start), log.txt, and when it ends metrics.json (written atomically: a run is
+finished when that file exists) or error.txt (the traceback; the other runs go on). Running the
+same command again skips the finished runs and reruns the others. At the end the folder gets
+metrics.csv, curves.png and report.md (see vugrad.report).
+
+From Python (in a script, under `if __name__ == '__main__':`, as runs start new processes):
+
+    from vugrad.sweep import run_sweep
+    run_sweep('runs/q9', fixed=dict(data='mnist', lr=0.0001, epochs=5),
+              vary=dict(activation=['sigmoid', 'relu']), seeds=3)
+
+A TOML file holds the same: options of `vugrad train` at the top level (or under [fixed]),
+the lists of values under [vary], and the sweep's own out, seeds, jobs, threads:
+
+    out = "runs/q9"
+    seeds = 3
+    data = "mnist"
+    lr = 0.0001
+    epochs = 5
+    [vary]
+    activation = ["sigmoid", "relu"]
+
+Options given on the command line take precedence over the file's.
+"""
+
+import argparse
+import dataclasses
+import itertools
+import json
+import multiprocessing
+import multiprocessing.connection
+import os
+import re
+import shlex
+import signal
+import sys
+import time
+import traceback
+import types
+import typing
+from collections import deque
+
+from . import report
+from .train import TrainConfig, add_train_arguments
+
+__all__ = ['run_sweep', 'make_grid', 'run_id', 'parse_value', 'load_toml', 'SweepError',
+           'BACKENDS', 'add_sweep_arguments', 'sweep_command', 'add_plot_arguments',
+           'plot_command']
+
+BACKENDS = ('vugrad', 'torch')
+# -- set by the sweep for every run, so not settings one can fix or vary
+RESERVED = ('out', 'progress', 'save')
+# -- the sweep's own keys in a TOML file
+SWEEP_KEYS = ('out', 'seeds', 'jobs', 'threads', 'save', 'vary', 'fixed')
+THREAD_VARIABLES = ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS',
+                    'VECLIB_MAXIMUM_THREADS', 'NUMEXPR_NUM_THREADS')
+
+
+class SweepError(ValueError):
+    """A sweep that cannot start: an unknown setting, a value of the wrong type, a clash."""
+
+
+# ---------------------------------------------------------------------- settings and values
+
+def _types():
+    """setting name -> its type, for every TrainConfig field and `backend`."""
+    hints = typing.get_type_hints(TrainConfig)
+    types_ = {f.name: hints[f.name] for f in dataclasses.fields(TrainConfig)}
+    types_.setdefault('backend', str)   # -- a TrainConfig field, or the sweep's own
+    return types_
+
+
+def _aliases():
+    """Each long option of `vugrad train` (learning-rate, batch-size, ...) -> its setting."""
+    parser = argparse.ArgumentParser(add_help=False)
+    add_train_arguments(parser)
+    aliases = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._StoreFalseAction):
+            continue   # -- --no-shuffle=true would mean shuffle=false: only `shuffle` is clear
+        for option in action.option_strings:
+            if option.startswith('--'):
+                aliases[option[2:].replace('-', '_')] = action.dest
+    return aliases
+
+
+def setting_name(name):
+    """The TrainConfig field (or 'backend') that `name` means: 'learning-rate' -> 'lr'."""
+    types_ = _types()
+    key = name.strip().lstrip('-').replace('-', '_')
+    key = key if key in types_ else _aliases().get(key, key)
+    if key not in types_ or key in RESERVED:
+        known = sorted(k for k in types_ if k not in RESERVED)
+        raise SweepError(f'unknown setting {name!r}: choose from {", ".join(known)}.')
+    return key
+
+
+def _kinds(name):
+    """The types a setting's value may have, None (NoneType) last: int | None -> (int, NoneType)."""
+    kind = _types()[name]
+    args = typing.get_args(kind) if (typing.get_origin(kind) in (typing.Union, types.UnionType)) \
+        else (kind,)
+    return tuple(sorted(args, key=lambda t: t is type(None)))
+
+
+def parse_value(name, value):
+    """
+    A value for setting `name`, of its TrainConfig type: text is parsed ('0.1' -> 0.1,
+    'true' -> True, 'none' -> None where None is allowed); a number or bool from a TOML file is
+    checked (an int is fine for a float). Raises SweepError for a value of the wrong type.
+    """
+    kinds = _kinds(name)
+    names = ' or '.join('none' if k is type(None) else k.__name__ for k in kinds)
+    if isinstance(value, str):
+        text = value.strip()
+        if type(None) in kinds and text.lower() in ('none', 'null'):
+            return None
+        for kind in kinds:
+            if kind is bool:
+                lowered = text.lower()
+                if lowered in ('true', 'yes', 'on', '1'):
+                    return True
+                if lowered in ('false', 'no', 'off', '0'):
+                    return False
+            elif kind in (int, float):
+                try:
+                    return kind(text)
+                except ValueError:
+                    pass
+            elif kind is str:
+                return text
+        raise SweepError(f'{name}={value!r}: expected {names}.')
+    if value is None and type(None) in kinds:
+        return None
+    if isinstance(value, bool):
+        if bool in kinds:
+            return value
+    elif isinstance(value, int) and (int in kinds or float in kinds):
+        return value if int in kinds else float(value)
+    elif isinstance(value, float) and float in kinds:
+        return value
+    raise SweepError(f'{name}={value!r}: expected {names}.')
+
+
+def _split_vary(text):
+    """'activation=sigmoid,relu' -> ('activation', ['sigmoid', 'relu'])."""
+    name, sep, values = text.partition('=')
+    if not sep or not name.strip() or not values.strip():
+        raise SweepError(f'--vary {text!r}: write NAME=VALUE1,VALUE2,... '
+                         '(e.g. --vary activation=sigmoid,relu).')
+    return name, [v for v in values.split(',')]
+
+
+def _check_values(name, values):
+    values = list(values)
+    if not values:
+        raise SweepError(f'vary {name}: give at least one value.')
+    seen = set()
+    for v in values:
+        if json.dumps(v) in seen:
+            raise SweepError(f'vary {name}: the value {v!r} appears twice.')
+        seen.add(json.dumps(v))
+    return values
+
+
+def _format(value):
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value is None:
+        return 'none'
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def run_id(settings, keys):
+    """
+    A run's folder name from its varied settings `keys` and its seed, stable and readable:
+    'activation=relu,init=normal,seed=1'. Characters other than letters, digits and . _ - + =
+    become _.
+    """
+    parts = [f'{k}={_format(settings[k])}' for k in keys if k != 'seed']
+    parts.append(f'seed={_format(settings.get("seed"))}')
+    return re.sub(r'[^A-Za-z0-9._+=,-]', '_', ','.join(parts))
+
+
+def _seeds(seeds, first):
+    """The list of seeds: an int n gives first .. first + n - 1; a list is used as it is."""
+    if isinstance(seeds, str):
+        seeds = [parse_value('seed', s) for s in seeds.split(',') if s.strip()] if ',' in seeds \
+            else parse_value('seed', seeds)
+    if isinstance(seeds, bool) or seeds is None:
+        raise SweepError(f'seeds={seeds!r}: give a number of seeds or a list of seeds.')
+    if isinstance(seeds, int):
+        if seeds < 1:
+            raise SweepError(f'seeds={seeds}: the number of seeds must be at least 1 (for '
+                             f'the one seed {seeds}, give --seed {seeds}, or --seeds {seeds},).')
+        return list(range(first, first + seeds))
+    out = [parse_value('seed', s) for s in seeds]
+    if not out or any(s is None or s < 0 for s in out):
+        raise SweepError(f'seeds={seeds!r}: give non-negative integers.')
+    return _check_values('seed', out)
+
+
+def make_grid(fixed=None, vary=None, seeds=1):
+    """
+    The runs of a sweep, in grid order: a list of (id, settings) where settings holds every
+    TrainConfig field (the defaults, then `fixed`, then one combination of the `vary` values,
+    then the seed) and `backend`.
+
+    :param fixed: {setting: value}: the same in every run (a TrainConfig is fine too).
+    :param vary: {setting: [values]}: the grid is every combination, the first setting
+        changing slowest. Names are as for the command line ('learning-rate' or 'lr').
+    :param seeds: a number of seeds (from fixed['seed'], default 0, on) or a list of seeds;
+        ignored if `vary` has 'seed'.
+    """
+    if isinstance(fixed, TrainConfig):
+        fixed = {k: v for k, v in dataclasses.asdict(fixed).items() if k not in RESERVED}
+    fixed = {setting_name(k): parse_value(setting_name(k), v) for k, v in (fixed or {}).items()}
+    vary_ = {}
+    for k, values in (vary or {}).items():
+        name = setting_name(k)
+        if name in vary_:
+            raise SweepError(f'vary {k}: {name} is varied twice.')
+        if isinstance(values, (str, int, float, bool)) or values is None:
+            values = [values]
+        vary_[name] = _check_values(name, [parse_value(name, v) for v in values])
+    for name in vary_:
+        fixed.pop(name, None)   # -- a varied setting overrides a fixed one
+    if 'seed' not in vary_:
+        first = fixed.pop('seed', None)
+        vary_['seed'] = _seeds(seeds, 0 if first is None else first)
+    defaults = {k: v for k, v in dataclasses.asdict(TrainConfig()).items() if k not in RESERVED}
+    defaults.setdefault('backend', 'vugrad')
+    base = {**defaults, **fixed}
+    keys = [k for k in vary_ if k != 'seed'] + ['seed']
+    grid = []
+    for combination in itertools.product(*(vary_[k] for k in keys)):
+        settings = {**base, **dict(zip(keys, combination))}
+        grid.append((run_id(settings, keys), settings))
+    ids = [i for i, _ in grid]
+    if len(set(ids)) != len(ids):
+        raise SweepError('two runs of the grid get the same folder name: '
+                         + next(i for i in ids if ids.count(i) > 1))
+    return grid
+
+
+# ---------------------------------------------------------------------- TOML files
+
+def load_toml(path):
+    """
+    Read a sweep's TOML file: returns {'fixed': {...}, 'vary': {...}} and whichever of out,
+    seeds, jobs, threads, save it sets. Names and values are checked (SweepError).
+    """
+    try:
+        import tomllib
+    except ImportError:   # -- Python 3.10
+        try:
+            import tomli as tomllib
+        except ImportError:
+            raise SweepError('reading a TOML file needs Python 3.11 or the tomli package '
+                             '(pip install tomli).') from None
+    try:
+        with open(path, 'rb') as f:
+            data = tomllib.load(f)
+    except OSError as e:
+        raise SweepError(f'cannot read {path}: {e.strerror}') from None
+    except tomllib.TOMLDecodeError as e:
+        raise SweepError(f'{path}: not valid TOML: {e}') from None
+    spec = {'fixed': {}, 'vary': {}}
+    for key, value in data.items():
+        if key in ('vary', 'fixed'):
+            if not isinstance(value, dict):
+                raise SweepError(f'{path}: [{key}] must be a table.')
+            for k, v in value.items():
+                name = setting_name(k)
+                spec[key][name] = ([parse_value(name, x) for x in v] if key == 'vary'
+                                   and isinstance(v, list) else
+                                   [parse_value(name, v)] if key == 'vary'
+                                   else parse_value(name, v))
+        elif key in SWEEP_KEYS:
+            spec[key] = value
+        else:
+            name = setting_name(key)
+            spec['fixed'][name] = parse_value(name, value)
+    return spec
+
+
+# ---------------------------------------------------------------------- running
+
+def _cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:   # -- macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _write_json(path, data):
+    report._atomic_write(path, lambda f: (json.dump(data, f, indent=2), f.write('\n')))
+
+
+def _read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _comparable(config):
+    return {k: v for k, v in config.items() if k not in report.NOT_SETTINGS}
+
+
+def _make_config(settings, folder, save):
+    """The TrainConfig of a run (validated) and its backend."""
+    settings = dict(settings)
+    backend = settings.get('backend', 'vugrad')
+    if backend not in BACKENDS:
+        raise ValueError(f'backend={backend!r}: choose one of {", ".join(BACKENDS)}.')
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    config = TrainConfig(**{k: v for k, v in settings.items() if k in names})
+    config = dataclasses.replace(config, out=None, progress=False,
+                                 save=os.path.join(folder, save) if save else None)
+    return config.validate(), backend
+
+
+def _worker(task):
+    """Run one training run in this (fresh) process; its outcome goes into its folder."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # -- the sweep stops us with SIGTERM
+    folder = task['folder']
+    with open(os.path.join(folder, 'log.txt'), 'w') as logfile:
+        sys.stdout = sys.stderr = logfile          # -- warnings too go to the run's log
+
+        def log(*args, **kwargs):
+            print(*args, **kwargs, file=logfile, flush=True)
+        try:
+            config, backend = _make_config(task['settings'], folder, task['save'])
+            if backend == 'torch':
+                from .torch_backend import train
+            else:
+                from .train import train
+            metrics = train(config, progress=False, log=log)
+        except Exception:
+            text = traceback.format_exc()
+            log(text)
+            report._atomic_write(os.path.join(folder, 'error.txt'), lambda f: f.write(text))
+            return
+        _write_json(os.path.join(folder, 'metrics.json'),
+                    dict(id=task['id'], index=task['index'], status='ok',
+                         config=task['settings'], metrics=metrics))
+
+
+def _outcome(task, exitcode):
+    """('ok', summary) or ('failed', message) of a run whose process has ended."""
+    folder = task['folder']
+    done = _read_json(os.path.join(folder, 'metrics.json'))
+    if done is not None:
+        rows = done.get('metrics') or []
+        if not rows:
+            return 'ok', '(no epochs)'
+        seconds = sum(r['seconds'] for r in rows)
+        return 'ok', (f'val acc {rows[-1]["val_acc"]:.4f}  ({len(rows)} '
+                      f'epoch{"s" * (len(rows) != 1)}, '
+                      f'{seconds:.1f} s training)')
+    error = os.path.join(folder, 'error.txt')
+    if not os.path.exists(error):
+        text = (f'the run\'s process ended with exit code {exitcode} before it wrote its '
+                'metrics (killed, or out of memory?)\n')
+        report._atomic_write(error, lambda f: f.write(text))
+    with open(error, errors='replace') as f:
+        lines = [line.strip() for line in f if line.strip()]
+    return 'failed', lines[-1] if lines else 'failed'
+
+
+def _n(count, noun):
+    return f'{count} {noun}{"s" * (count != 1)}'
+
+
+def run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, save=None,
+              command=None, dry_run=False, log=print):
+    """
+    Run the grid of make_grid(fixed, vary, seeds) into the folder `out`, `jobs` runs at a time
+    (None: one per core), each in a new process with `threads` BLAS/OpenMP threads (None:
+    cores // jobs, at least 1); skip the runs that finished before; then write metrics.csv,
+    curves.png and report.md.
+
+    :param save: a file name (.npz): save each run's trained parameters under it in the run's
+        folder.
+    :param command: the command line, shown in the report.
+    :param dry_run: only list the runs (and whether they are done); run nothing.
+    :returns: a list of dicts, one per run in grid order, with id, folder, status ('ok',
+        'skipped' (finished before), 'failed', or 'pending' in a dry run) and message.
+    """
+    log = log or (lambda *args, **kwargs: None)
+    grid = make_grid(fixed, vary, seeds)
+    if save is not None and (not save.endswith('.npz') or os.path.basename(save) != save):
+        raise SweepError(f'save={save!r}: give a file name ending in .npz (no folder): it is '
+                         "saved in each run's folder.")
+
+    # -- which runs are finished? A finished run with other settings is a clash, not a skip
+    results, todo = [], []
+    for index, (id_, settings) in enumerate(grid):
+        folder = os.path.join(out, id_)
+        result = dict(id=id_, folder=folder, status='pending', message='')
+        done = _read_json(os.path.join(folder, 'metrics.json'))
+        if done is not None:
+            theirs, ours = _comparable(done.get('config', {})), _comparable(settings)
+            if theirs != ours:
+                diff = ', '.join(f'{k}: {ours.get(k)!r} here, {theirs.get(k)!r} there'
+                                 for k in sorted(set(theirs) | set(ours))
+                                 if theirs.get(k) != ours.get(k))
+                raise SweepError(f'{folder} holds a finished run with other settings ({diff}); '
+                                 'use another --out, or delete that folder to run it again.')
+            result.update(status='skipped', message='finished before')
+        else:
+            todo.append(dict(id=id_, index=index, folder=folder, settings=settings, save=save))
+        results.append(result)
+    by_id = {r['id']: r for r in results}
+
+    jobs = max(1, min(jobs or _cores(), max(len(todo), 1)))
+    threads = threads or max(1, _cores() // jobs)
+    configurations = len(grid) // max(len({s['seed'] for _, s in grid}), 1)
+    log(f'## sweep: {_n(len(grid), "run")} ({_n(configurations, "configuration")} x '
+        f'{_n(len(grid) // max(configurations, 1), "seed")}) in {out}; '
+        f'{len(grid) - len(todo)} finished before; {jobs} at a time, '
+        f'{_n(threads, "BLAS thread")} each')
+    for r in results:
+        if r['status'] == 'skipped':
+            log(f'## skipped (finished): {r["id"]}')
+    if dry_run:
+        for task in todo:
+            log(f'## would run: {task["id"]}')
+        return results
+
+    os.makedirs(out, exist_ok=True)
+    _write_json(os.path.join(out, 'sweep.json'),
+                dict(command=command, fixed=fixed if not isinstance(fixed, TrainConfig)
+                     else dataclasses.asdict(fixed), vary=vary, seeds=seeds))
+    # -- the first seed of every configuration first, so an interrupted sweep has them all
+    seed_rank = {s: i for i, s in enumerate(dict.fromkeys(s['seed'] for _, s in grid))}
+    pending = deque(sorted(todo, key=lambda t: (seed_rank[t['settings']['seed']], t['index'])))
+    running = {}
+    saved_env = {k: os.environ.get(k) for k in THREAD_VARIABLES}
+    context = multiprocessing.get_context('spawn')
+    count, interrupted = 0, False
+    try:
+        for k in THREAD_VARIABLES:   # -- inherited by the runs' processes
+            os.environ[k] = str(threads)
+        while pending or running:
+            while pending and len(running) < jobs:
+                task = pending.popleft()
+                os.makedirs(task['folder'], exist_ok=True)
+                for stale in ('error.txt', 'metrics.json'):
+                    path = os.path.join(task['folder'], stale)
+                    if os.path.exists(path):
+                        os.remove(path)
+                _write_json(os.path.join(task['folder'], 'config.json'),
+                            dict(id=task['id'], index=task['index'], config=task['settings']))
+                process = context.Process(target=_worker, args=(task,),
+                                          name=f'vugrad sweep {task["id"]}')
+                process.start()
+                running[process.sentinel] = (process, task, time.perf_counter())
+            for sentinel in multiprocessing.connection.wait(list(running)):
+                process, task, start = running.pop(sentinel)
+                process.join()
+                status, message = _outcome(task, process.exitcode)
+                by_id[task['id']].update(status=status, message=message)
+                count += 1
+                log(f'[{count:{len(str(len(todo)))}}/{len(todo)}] '
+                    f'{"ok    " if status == "ok" else "FAILED"}  {task["id"]}  {message}'
+                    f'  [{time.perf_counter() - start:.0f} s]')
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        for process, task, _ in running.values():
+            process.terminate()
+        for process, task, _ in running.values():
+            process.join()
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    if interrupted:
+        log('## interrupted: run the same command again to finish the sweep (finished runs '
+            'are kept)')
+
+    report.write_outputs(out, log=log)
+    failed = [r for r in results if r['status'] == 'failed']
+    log(f'## wrote {os.path.join(out, "metrics.csv")}, curves.png and report.md')
+    if failed:
+        log(f'## {len(failed)} run{"s" * (len(failed) != 1)} failed: see error.txt in '
+            + ', '.join(r['folder'] for r in failed))
+    if interrupted:
+        raise KeyboardInterrupt
+    return results
+
+
+# ---------------------------------------------------------------------- the commands
+
+def _train_actions(parser):
+    return [a for a in parser._actions if a.dest in _types() and a.option_strings]
+
+
+def add_sweep_arguments(parser):
+    """The options of `vugrad sweep`: those of `vugrad train`, and the sweep's own."""
+    add_train_arguments(parser)
+    if '--backend' not in parser._option_string_actions:
+        parser.add_argument('--backend', choices=BACKENDS, default='vugrad',
+                            help='the library that trains: vugrad or torch (PyTorch, the same '
+                                 'model, weights, batches and optimizer) (default: vugrad)')
+    for action in _train_actions(parser):
+        # -- show the default in the help, but leave unset options out of the namespace, so
+        #    that only the options given on the command line override a TOML file's
+        if action.help and '%(default)s' in action.help:
+            action.help = action.help.replace('%(default)s', _format(action.default))
+        action.default = argparse.SUPPRESS
+        if action.dest == 'out':
+            action.help = 'the folder of the sweep: a folder per run, the CSV, plot and report'
+            action.metavar = 'DIR'
+        elif action.dest == 'save':
+            action.help = "save each run's trained parameters as FILE (.npz) in its folder"
+        elif action.dest == 'seed':
+            action.help = 'the first seed (default: 0): the runs get seeds S, S+1, ...'
+        elif action.dest == 'progress':
+            action.help = argparse.SUPPRESS
+    group = parser.add_argument_group('sweep')
+    group.add_argument('--vary', action='append', default=[], metavar='NAME=V1,V2,...',
+                       help='vary an option of `vugrad train` over these values (repeat for a '
+                            'grid): --vary activation=sigmoid,relu --vary lr=0.001,0.0001')
+    group.add_argument('--seeds', default=None, metavar='N',
+                       help='the number of seeds per configuration (default: 1), or a list '
+                            'of seeds: --seeds 0,1,2')
+    group.add_argument('--config', default=None, metavar='FILE.toml',
+                       help='read the options and [vary] lists from a TOML file; options on '
+                            'the command line take precedence')
+    group.add_argument('-j', '--jobs', type=int, default=None, metavar='N',
+                       help='runs at a time, each in its own process (default: the cores)')
+    group.add_argument('--threads', type=int, default=None, metavar='N',
+                       help='BLAS/OpenMP threads per run (default: cores // jobs)')
+    group.add_argument('-n', '--dry-run', action='store_true',
+                       help='list the runs, and which are finished, without running them')
+    return parser
+
+
+def spec_from_args(args):
+    """The arguments of run_sweep (a dict) from parsed `vugrad sweep` options."""
+    spec = load_toml(args.config) if args.config else {'fixed': {}, 'vary': {}}
+    given = {a: getattr(args, a) for a in _types() if hasattr(args, a) and a not in RESERVED}
+    vary = {}
+    for text in args.vary:
+        name, values = _split_vary(text)
+        name = setting_name(name)
+        if name in given:
+            raise SweepError(f'{name} is both fixed on the command line and varied '
+                             f'(--vary {text}).')
+        vary[setting_name(name)] = values
+    fixed = dict(spec['fixed'])
+    fixed.update(given)
+    vary_ = {k: v for k, v in spec['vary'].items() if k not in given}
+    vary_.update(vary)
+    for name in vary_:
+        fixed.pop(name, None)
+    out = getattr(args, 'out', None) or spec.get('out')
+    if not out:
+        raise SweepError('say where the sweep goes: --out DIR (or out = "DIR" in the TOML '
+                         'file).')
+    seeds = args.seeds if args.seeds is not None else spec.get('seeds', 1)
+    if 'seed' in vary_ and (args.seeds is not None or 'seeds' in spec):
+        raise SweepError('give the seeds once: --seeds or --vary seed=..., not both.')
+    return dict(out=out, fixed=fixed, vary=vary_, seeds=seeds,
+                jobs=args.jobs if args.jobs is not None else spec.get('jobs'),
+                threads=args.threads if args.threads is not None else spec.get('threads'),
+                save=getattr(args, 'save', None) or spec.get('save'))
+
+
+def sweep_command(args):
+    """Run `vugrad sweep`: 0 when every run finished, 1 when some failed, 2 for bad options."""
+    try:
+        spec = spec_from_args(args)
+        # -- the command line, for the report (when this process is that command)
+        command = shlex.join(['vugrad'] + sys.argv[1:]) if sys.argv[1:2] == ['sweep'] else None
+        results = run_sweep(**spec, command=command, dry_run=args.dry_run)
+    except SweepError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 1 if any(r['status'] == 'failed' for r in results) else 0
+
+
+def add_plot_arguments(parser):
+    """The options of `vugrad plot`."""
+    parser.add_argument('folder', metavar='DIR',
+                        help='the folder of a sweep (each run in a subfolder with its '
+                             'metrics.json)')
+    parser.add_argument('--title', default=None, help="the plot's title (default: DIR's name)")
+    return parser
+
+
+def plot_command(args):
+    """Run `vugrad plot DIR`: remake DIR/metrics.csv, curves.png and report.md."""
+    if not os.path.isdir(args.folder):
+        print(f'error: {args.folder} is not a folder', file=sys.stderr)
+        return 2
+    runs, groups, _ = report.write_outputs(args.folder, title=args.title, log=print)
+    if not runs:
+        print(f'error: no runs in {args.folder} (no subfolder with a metrics.json or '
+              'config.json)', file=sys.stderr)
+        return 1
+    print(f'## {len(runs)} runs, {len(groups)} configurations: wrote metrics.csv, '
+          f'curves.png and report.md in {args.folder}')
+    return 0
