@@ -14,6 +14,7 @@ Where things live:
     vugrad.nn          Linear and the other modules
     vugrad.data        load_synth, load_mnist, batches
     vugrad.gradcheck   finite-difference gradient checking
+    vugrad.viz         drawings of the computation graph (to_dot, draw)
     vugrad.errors      the exceptions vugrad raises
 """
 
@@ -25,6 +26,7 @@ from .functions import (celoss, concatenate, cross_entropy, exp, log, logceloss,
                         matmul, max, mean, relu, sigmoid, softmax, sqrt, stack, sum, tanh)
 from .gradcheck import gradcheck
 from .nn import Linear
+from .viz import draw
 from .data import load_synth, load_mnist, load_fashion_mnist
 # -- every op as vugrad.Name too, as the course's code uses them (vugrad.Linear is the module;
 #    the fused op of the same name is vugrad.ops.Linear)
