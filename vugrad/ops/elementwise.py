@@ -168,7 +168,13 @@ class Sqrt(Op):
 
 
 class Sigmoid(Op):
-    """Element-wise sigmoid, 1 / (1 + exp(-x)), finite for any input (also +-1000)."""
+    """
+    Element-wise sigmoid, 1 / (1 + exp(-x)), finite for any input (also +-1000).
+
+    A deliberate difference from PyTorch: far below 0 (x < -87 in float32, x < -708 in float64)
+    the result stays at about the smallest normal float (1.6e-38, 3.3e-308) where PyTorch's
+    decays on to 0: -x is capped so that exp cannot overflow. The difference is below 1e-37.
+    """
 
     @staticmethod
     def forward(context, x):

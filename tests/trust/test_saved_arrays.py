@@ -1,0 +1,192 @@
+"""
+Saved arrays: an array an op keeps for its backward must not change in place behind its back.
+
+vugrad's check: `node.value -= x` (which Python runs as `node.value = node.value.__isub__(x)`)
+bumps the node's version; an op records its inputs' versions in forward, and its backward raises
+SavedArrayModifiedError when an input it saved has changed since. The course's training loop
+(backward, then `p.value -= lr * p.grad`, then zero_grad and clear) updates after backward, so it
+keeps working. What the check does not see is listed at the end, as strict xfails for the core.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+import vugrad as vg
+from vugrad.core import Op
+from vugrad.errors import SavedArrayModifiedError, VugradError
+
+rng = np.random.default_rng(0)
+A, B = rng.uniform(0.5, 2.0, (3, 4)), rng.uniform(0.5, 2.0, (4, 2))
+
+# -- (name, build(x) -> loss) for ops that save their input x for backward
+SAVING = {
+    'Multiply': lambda x: (x * x).sum(),
+    'MatrixMultiply': lambda x: (x @ B).sum(),
+    'Divide': lambda x: (1.0 / x).sum(),
+    'Log': lambda x: vg.log(x).sum(),
+    'Max': lambda x: x.max(),
+    'Power': lambda x: (x ** 3).sum(),
+    'Normalize': lambda x: vg.ops.Normalize.do_forward(x)[:, 0].sum(),
+    'Linear': lambda x: vg.ops.Linear.do_forward(x, np.ones((2, 4)), np.zeros(2)).sum(),
+}
+
+
+@pytest.mark.parametrize('update', ['-=', '+=', '*=', '/='])
+@pytest.mark.parametrize('name', list(SAVING))
+def test_in_place_update_of_a_saved_input_raises(name, update):
+    x = vg.TensorNode(A.copy())
+    loss = SAVING[name](x)
+    if update == '-=':
+        x.value -= 0.1
+    elif update == '+=':
+        x.value += 0.1
+    elif update == '*=':
+        x.value *= 1.1
+    else:
+        x.value /= 1.1
+    with pytest.raises(SavedArrayModifiedError) as info:
+        loss.backward()
+    message = str(info.value)
+    assert name in message and 'in place' in message and 'backward' in message
+    assert isinstance(info.value, VugradError)
+
+
+def test_an_op_that_saved_nothing_does_not_mind():
+    # -- Add keeps no input for backward, so changing one after forward is harmless
+    a, b = vg.TensorNode(A.copy()), vg.TensorNode(A.copy())
+    loss = (a + b).sum()
+    a.value -= 1.0
+    loss.backward()
+    np.testing.assert_array_equal(a.grad, np.ones_like(A))
+
+
+def test_assigning_a_new_array_is_not_an_in_place_change():
+    # -- the op still holds the old array: the gradient is the one of the forward that ran
+    x = vg.TensorNode(A.copy())
+    loss = (x * x).sum()
+    x.value = x.value - 1.0
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, 2 * A)
+
+
+def test_after_the_error_a_new_forward_works():
+    x = vg.TensorNode(A.copy())
+    loss = (x * x).sum()
+    x.value -= 1.0
+    with pytest.raises(SavedArrayModifiedError):
+        loss.backward()
+    x.grad = None
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad, 2 * (A - 1.0))
+
+
+class MLP(vg.Module):
+    """The course's network: a sigmoid hidden layer and a log-softmax output."""
+
+    def __init__(self, n_in, n_hidden, n_out):
+        super().__init__()
+        self.layer1 = vg.Linear(n_in, n_hidden, dtype=np.float64)
+        self.layer2 = vg.Linear(n_hidden, n_out, dtype=np.float64)
+
+    def forward(self, x):
+        return vg.logsoftmax(self.layer2(vg.sigmoid(self.layer1(x))))
+
+    def parameters(self):
+        return self.layer1.parameters() + self.layer2.parameters()
+
+
+def test_the_course_training_loop_keeps_working_and_matches_pytorch():
+    np.random.seed(1)
+    mlp = MLP(5, 8, 3)
+    data = np.random.default_rng(2)
+    x, y = data.standard_normal((40, 5)), data.integers(0, 3, 40)
+    tparams = [torch.tensor(p.value, requires_grad=True) for p in mlp.parameters()]
+    lr = 0.05
+
+    for step in range(10):
+        batch, targets = x[4 * step:4 * step + 4], y[4 * step:4 * step + 4]
+        # -- the course's loop, as written in the text
+        loss = vg.logceloss(mlp(batch), targets)
+        loss.backward()
+        for parm in mlp.parameters():
+            parm.value -= lr * parm.grad
+        loss.zero_grad()
+        loss.clear()
+
+        w1, b1, w2, b2 = tparams
+        h = torch.sigmoid(torch.from_numpy(batch) @ w1.T + b1)
+        tl = torch.nn.functional.nll_loss(torch.log_softmax(h @ w2.T + b2, 1),
+                                          torch.from_numpy(targets), reduction='sum')
+        tl.backward()
+        with torch.no_grad():
+            for p in tparams:
+                p -= lr * p.grad
+                p.grad = None
+        np.testing.assert_allclose(loss.value, tl.item(), rtol=1e-12)
+
+    for p, t in zip(mlp.parameters(), tparams):
+        np.testing.assert_allclose(p.value, t.detach().numpy(), rtol=1e-10, atol=1e-12)
+        assert np.all(p.grad == 0)      # -- zero_grad ran
+
+
+def test_updating_before_backward_is_caught_in_the_course_loop():
+    np.random.seed(1)
+    mlp = MLP(5, 8, 3)
+    loss = vg.logceloss(mlp(np.ones((2, 5))), np.array([0, 1]))
+    for parm in mlp.parameters():
+        parm.value -= 0.1                # -- a step before backward: the wrong order
+    with pytest.raises(SavedArrayModifiedError, match='Linear'):
+        loss.backward()
+
+
+# ---------------------------------------------------------------------- what the check misses
+
+@pytest.mark.xfail(strict=True, reason='core: only inputs are version-checked; an op that saves '
+                   'its output (Exp, Sigmoid, Tanh, Sqrt, Softmax, LogSoftmax, Pow) uses a '
+                   'changed output silently. Record the outputs\' versions too (OpNode._out_versions '
+                   'in do_forward) and check them in _check_saved like the inputs')
+@pytest.mark.parametrize('fn', [vg.exp, vg.sigmoid, vg.tanh, vg.sqrt, vg.softmax],
+                         ids=['exp', 'sigmoid', 'tanh', 'sqrt', 'softmax'])
+def test_in_place_change_of_a_saved_output_raises(fn):
+    x = vg.TensorNode(A.copy())
+    y = fn(x)
+    loss = y.sum()                      # -- Sum saves nothing; y's op saved y's array
+    y.value *= 2.0
+    with pytest.raises(SavedArrayModifiedError):
+        loss.backward()
+
+
+@pytest.mark.xfail(strict=True, reason='core: element writes (x.value[0] = 5) bypass the version '
+                   'counter; under detect_anomaly() keep a checksum (zlib.crc32) of every saved '
+                   'input array at forward and compare it in backward')
+def test_element_write_to_a_saved_array_is_caught_in_anomaly_mode():
+    x = vg.TensorNode(A.copy())
+    with vg.detect_anomaly():
+        loss = (x * x).sum()
+        x.value[0, 0] = 5.0
+        with pytest.raises(SavedArrayModifiedError):
+            loss.backward()
+
+
+class SaveView(Op):
+    """A user op (the course's exercise style) that saves a view of its input."""
+
+    @staticmethod
+    def forward(context, x):
+        context['flat'] = x.reshape(-1)
+        return x * x
+
+    @staticmethod
+    def backward(context, go):
+        return go * 2 * context['flat'].reshape(go.shape)
+
+
+@pytest.mark.xfail(strict=True, reason="core: _check_saved compares saved arrays with `is`; a "
+                   "saved view of the input (x.reshape(-1)) is missed. Use np.may_share_memory")
+def test_in_place_change_seen_through_a_saved_view():
+    x = vg.TensorNode(A.copy())
+    loss = SaveView.do_forward(x).sum()
+    x.value -= 1.0
+    with pytest.raises(SavedArrayModifiedError):
+        loss.backward()
