@@ -55,6 +55,8 @@ class TrainConfig:
     num_train: int | None = None     # use only this many training instances (None: all;
     #                                  synth makes 60,000)
     num_val: int | None = None       # ... and validation instances (None: all; synth: 10,000)
+    pixels: str = 'raw'              # MNIST pixel values: raw 0..255, as the course's data (its
+    #                                  lr 0.0001 is tuned for them) | unit: scaled to [0, 1]
     # -- model
     hidden: int | None = None        # hidden layer width (None: 4 x the number of features)
     layers: int = 1                  # number of hidden layers
@@ -94,6 +96,7 @@ class TrainConfig:
         choose('schedule', SCHEDULES)
         choose('reduction', ('sum', 'mean'))
         choose('dtype', ('float32', 'float64'))
+        choose('pixels', ('raw', 'unit'))
         for name in ('batch_size', 'epochs', 'layers', 'hidden', 'num_train', 'num_val',
                      'step_size'):
             value = getattr(self, name)
@@ -124,8 +127,15 @@ def load_data(config):
     loader = load_mnist if config.data == 'mnist' else load_fashion_mnist
     (xtrain, ytrain), (xval, yval), num_classes = loader(
         final=config.final, flatten=True, data_dir=config.data_dir, dtype=dtype)
-    return ((xtrain[:config.num_train], ytrain[:config.num_train]),
-            (xval[:config.num_val], yval[:config.num_val]), num_classes)
+    xtrain, ytrain = xtrain[:config.num_train], ytrain[:config.num_train]
+    xval, yval = xval[:config.num_val], yval[:config.num_val]
+    if config.pixels == 'raw' and xtrain.size and xtrain.max() <= 1.0:
+        # -- The loader scales pixels to [0, 1]; the course's loader gave the raw values 0..255,
+        #    and its learning rate (0.0001, with the summed loss) is tuned for those: on [0, 1]
+        #    pixels the first layer learns 255^2 times more slowly. New arrays: the loader's
+        #    may be cached.
+        xtrain, xval = xtrain * dtype.type(255), xval * dtype.type(255)
+    return (xtrain, ytrain), (xval, yval), num_classes
 
 
 def build_model(config, num_features, num_classes):
@@ -383,6 +393,9 @@ def add_train_arguments(parser):
         help='a folder whose mnist/ holds the MNIST files (default: $VUGRAD_DATA, else the cache)')
     add('--final', action='store_true', default=d.final,
         help='MNIST: train on all 60,000 and validate on the test set')
+    add('--pixels', default=d.pixels, choices=('raw', 'unit'),
+        help='MNIST pixel values: raw 0..255 as in the course (its lr 0.0001 is tuned for '
+             'them), or unit: scaled to [0, 1] (default: %(default)s)')
     add('--num-train', dest='num_train', default=d.num_train, type=int, metavar='N',
         help='use only N training instances')
     add('--num-val', dest='num_val', default=d.num_val, type=int, metavar='N',

@@ -1,0 +1,146 @@
+"""experiments/train_mlp.py and the `vugrad` command: flags, output, files, the registry."""
+
+import argparse
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from vugrad import cli
+from vugrad.train import TrainConfig, add_train_arguments, config_from_args
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / 'experiments' / 'train_mlp.py'
+SMALL = ['-e', '2', '--num-train', '3000', '--num-val', '1000', '--seed', '0']
+FINAL = re.compile(r'^final validation accuracy: (0\.\d{4}|1\.0000)$')
+
+
+def run(args, cwd=None):
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+    return subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=120)
+
+
+def last_line(out):
+    return out.strip().splitlines()[-1]
+
+
+def test_script_runs_from_anywhere_and_writes_json(tmp_path):
+    out = tmp_path / 'metrics.json'
+    # -- run from another folder: the script finds the package next to it, installed or not
+    proc = run([SCRIPT, *SMALL, '-b', '64', '-l', '0.02', '--out', out], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    line = last_line(proc.stdout)
+    assert FINAL.match(line)
+    data = json.loads(out.read_text())
+    assert [m['epoch'] for m in data['metrics']] == [1, 2]
+    assert data['config']['batch_size'] == 64 and data['config']['lr'] == 0.02
+    assert line.endswith(f'{data["metrics"][-1]["val_acc"]:.4f}')
+    assert 'epoch 002' in proc.stdout
+
+
+def test_cli_train_takes_the_same_options_and_writes_csv(tmp_path):
+    out = tmp_path / 'metrics.csv'
+    proc = run(['-m', 'vugrad.cli', 'train', *SMALL, '--activation', 'relu', '--hidden', '16',
+                '--layers', '2', '--residual', '--init', 'he', '--optimizer', 'adam', '-l',
+                '0.01', '--out', out])
+    assert proc.returncode == 0, proc.stderr
+    assert FINAL.match(last_line(proc.stdout))
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 2 and float(rows[-1]['val_acc']) > 0.8
+    assert last_line(proc.stdout).endswith(f'{float(rows[-1]["val_acc"]):.4f}')
+
+
+def test_seeded_runs_print_the_same(tmp_path):
+    a = run([SCRIPT, *SMALL, '--momentum', '0.9', '-l', '0.001'])
+    b = run(['-m', 'vugrad.cli', 'train', *SMALL, '--momentum', '0.9', '-l', '0.001'])
+    strip = re.compile(r'\(\d+\.\d s\)')
+    assert a.returncode == b.returncode == 0
+    assert strip.sub('', a.stdout) == strip.sub('', b.stdout)
+
+
+def test_bad_options_exit_with_status_2(capsys):
+    proc = run([SCRIPT, '--nesterov'])
+    assert proc.returncode == 2 and 'momentum' in proc.stderr
+    with pytest.raises(SystemExit) as e:
+        cli.main(['train', '-D', 'cifar'])
+    assert e.value.code == 2 and 'invalid choice' in capsys.readouterr().err
+    assert cli.main(['train', '--out', 'metrics.txt']) == 2
+    assert '.json or .csv' in capsys.readouterr().err
+
+
+def test_defaults_are_the_courses_and_the_config():
+    args = add_train_arguments(argparse.ArgumentParser()).parse_args([])
+    assert (args.data, args.batch_size, args.epochs, args.lr) == ('synth', 128, 20, 0.01)
+    assert config_from_args(args) == TrainConfig()
+    args = add_train_arguments(argparse.ArgumentParser()).parse_args(
+        ['-D', 'mnist', '-l', '0.0001', '-b', '32', '-e', '3', '--residual', '--no-shuffle',
+         '--weight-decay', '0.1', '--progress'])
+    c = config_from_args(args)
+    assert (c.data, c.lr, c.batch_size, c.epochs) == ('mnist', 0.0001, 32, 3)
+    assert c.residual and not c.shuffle and c.weight_decay == 0.1 and c.progress is True
+
+
+def test_every_config_field_is_an_option():
+    parser = add_train_arguments(argparse.ArgumentParser())
+    dests = {a.dest for a in parser._actions}
+    fields = {f for f in TrainConfig.__dataclass_fields__}
+    assert fields <= dests
+
+
+def test_script_and_cli_share_one_option_list(capsys):
+    help_script = run([SCRIPT, '--help']).stdout
+    with pytest.raises(SystemExit):
+        cli.main(['train', '--help'])
+    help_cli = capsys.readouterr().out
+    options = re.compile(r'(?<![\w-])(-{1,2}[a-z][\w-]*)')
+    assert set(options.findall(help_script)) == set(options.findall(help_cli))
+    for flag in ('-D', '-b', '-e', '-l', '--activation', '--hidden', '--layers', '--residual',
+                 '--init', '--optimizer', '--momentum', '--seed', '--out'):
+        assert flag in help_script
+
+
+def test_registry_entries_and_lazy_import(monkeypatch, capsys):
+    for name, entry in cli.COMMANDS.items():
+        assert len(entry) == 4 and all(isinstance(s, str) for s in entry), name
+    assert cli.COMMANDS['train'][:3] == ('vugrad.train', 'add_train_arguments', 'train_command')
+    assert cli.COMMANDS['graph'][:3] == ('vugrad.viz', 'add_graph_arguments', 'graph_command')
+
+    calls = []
+    fake = types.ModuleType('fake_vugrad_command')
+    fake.add = lambda parser: parser.add_argument('--n', type=int, default=1)
+    fake.run = lambda args: calls.append(args.n) or 3
+    monkeypatch.setitem(sys.modules, 'fake_vugrad_command', fake)
+    monkeypatch.setitem(cli.COMMANDS, 'fake', ('fake_vugrad_command', 'add', 'run', 'a test'))
+    monkeypatch.setitem(cli.COMMANDS, 'missing', ('no_such_module_x', 'a', 'b', 'not there'))
+    assert cli.main(['fake', '--n', '5']) == 3 and calls == [5]
+    # -- a command whose module is missing fails only when it is run
+    assert cli.main(['fake']) == 3
+    with pytest.raises(SystemExit, match='vugrad missing: not available'):
+        cli.main(['missing'])
+
+
+def test_cli_help_and_unknown_command(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(['--help'])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in cli.COMMANDS)
+    with pytest.raises(SystemExit) as e:
+        cli.main(['frobnicate'])
+    assert e.value.code == 2
+    with pytest.raises(SystemExit) as e:
+        cli.main([])
+    assert e.value.code == 2
+
+
+def test_cli_train_in_process(capsys, tmp_path):
+    assert cli.main(['train', '-e', '1', '--num-train', '2000', '--num-val', '500',
+                     '--no-progress']) == 0
+    assert FINAL.match(last_line(capsys.readouterr().out))

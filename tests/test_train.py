@@ -1,0 +1,181 @@
+"""vugrad.train: the config, the building blocks, and short runs."""
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import vugrad as vg
+from vugrad.nn import MLP, Linear, Sequential, Tanh
+from vugrad.optim import SGD, Adam, AdamW, CosineAnnealingLR, StepLR
+from vugrad.train import (TrainConfig, build_model, build_optimizer, build_schedule, evaluate,
+                          load_data, train, write_metrics)
+
+DATA = Path(__file__).resolve().parents[2] / 'shared' / 'data'
+KEYS = ['epoch', 'train_loss', 'val_loss', 'val_acc', 'seconds', 'lr']
+
+
+def quiet(model=None, callback=None, **overrides):
+    """A small, fast, silent run."""
+    settings = dict(num_train=6000, num_val=2000, epochs=1, seed=0, progress=False)
+    settings.update(overrides)
+    return train(TrainConfig(**settings), model=model, callback=callback, log=None)
+
+
+def test_two_synthetic_epochs_reach_95_percent():
+    metrics = train(TrainConfig(epochs=2, seed=0, progress=False), log=None)
+    assert [m['epoch'] for m in metrics] == [1, 2]
+    assert list(metrics[0]) == KEYS
+    assert metrics[-1]['val_acc'] >= 0.95
+    assert metrics[-1]['train_loss'] < metrics[0]['train_loss']
+    assert all(m['seconds'] > 0 and m['lr'] == 0.01 for m in metrics)
+
+
+def test_seeded_runs_repeat_exactly():
+    def strip(metrics):
+        return [{k: v for k, v in m.items() if k != 'seconds'} for m in metrics]
+
+    a = strip(quiet(epochs=2, dropout=0.1, hidden=16))
+    b = strip(quiet(epochs=2, dropout=0.1, hidden=16))
+    c = strip(quiet(epochs=2, dropout=0.1, hidden=16, seed=1))
+    assert a == b
+    assert a != c
+
+
+def test_the_log_ends_with_the_final_accuracy():
+    lines = []
+    metrics = train(TrainConfig(num_train=2000, num_val=500, epochs=2, progress=False),
+                    log=lines.append)
+    assert lines[-1] == f'final validation accuracy: {metrics[-1]["val_acc"]:.4f}'
+    assert any(line.startswith('epoch 002') for line in lines)
+    assert lines[0].startswith('## config: data=synth')
+
+
+def test_callback_sees_every_epoch_and_can_stop():
+    seen = []
+
+    def callback(row, model):
+        seen.append((row['epoch'], type(model).__name__))
+        return row['epoch'] == 2
+
+    metrics = quiet(epochs=5, callback=callback)
+    assert seen == [(1, 'MLP'), (2, 'MLP')] and len(metrics) == 2
+
+
+def test_a_model_of_ones_own():
+    model = Sequential(Linear(2, 16), Tanh(), Linear(16, 2))
+    metrics = quiet(model=model, epochs=2, lr=0.01)
+    assert metrics[-1]['val_acc'] > 0.8
+    factory_calls = []
+
+    def factory(config, num_features, num_classes):
+        factory_calls.append((num_features, num_classes))
+        return MLP(num_features, num_classes, hidden=4)
+
+    quiet(model=factory)
+    assert factory_calls == [(2, 2)]
+
+
+@pytest.mark.parametrize('overrides', [
+    dict(optimizer='adam', lr=0.01, activation='relu', init='he', layers=2, hidden=16,
+         residual=True),
+    dict(optimizer='adamw', lr=0.01, activation='tanh', schedule='cosine'),
+    dict(momentum=0.9, nesterov=True, lr=0.002, schedule='step', step_size=1, gamma=0.5),
+    dict(reduction='mean', lr=1.0, dtype='float64', shuffle=False),
+    dict(init='uniform', dropout=0.1, lr=0.02),
+])
+def test_options_train_well(overrides):
+    settings = dict(num_train=20000, num_val=2000, epochs=2, hidden=32)
+    settings.update(overrides)
+    metrics = quiet(**settings)
+    assert metrics[-1]['val_acc'] > 0.93, overrides
+
+
+def test_schedule_lr_is_recorded():
+    metrics = quiet(epochs=3, schedule='step', step_size=1, gamma=0.5, lr=0.01)
+    assert [m['lr'] for m in metrics] == pytest.approx([0.01, 0.005, 0.0025])
+
+
+def test_build_functions():
+    c = TrainConfig(hidden=7, layers=2, activation='tanh', dtype='float64')
+    model = build_model(c, 5, 3)
+    assert [h.output_size for h in model.hidden] == [7, 7] and model.output.output_size == 3
+    assert model.output.w.value.dtype == np.float64
+    assert [h.output_size for h in build_model(TrainConfig(), 5, 3).hidden] == [20]
+    params = model.parameters()
+    assert type(build_optimizer(c, params)) is SGD
+    assert type(build_optimizer(TrainConfig(optimizer='adam'), params)) is Adam
+    adamw = build_optimizer(TrainConfig(optimizer='adamw'), params)
+    assert type(adamw) is AdamW and adamw.weight_decay == 0.01
+    sgd = build_optimizer(TrainConfig(momentum=0.9, weight_decay=1e-4, lr=0.5), params)
+    assert (sgd.momentum, sgd.weight_decay, sgd.lr) == (0.9, 1e-4, 0.5)
+    assert build_schedule(TrainConfig(), sgd) is None
+    assert isinstance(build_schedule(TrainConfig(schedule='step'), sgd), StepLR)
+    assert isinstance(build_schedule(TrainConfig(schedule='cosine'), sgd), CosineAnnealingLR)
+
+
+def test_load_data_synth_sizes_and_dtype():
+    (xt, yt), (xv, yv), k = load_data(TrainConfig(num_train=100, num_val=30, dtype='float64'))
+    assert xt.shape == (100, 2) and xv.shape == (30, 2) and k == 2
+    assert xt.dtype == np.float64 and yt.dtype == np.int64
+
+
+def test_evaluate_restores_the_mode_and_builds_no_graph():
+    model = MLP(2, 2, hidden=4, dropout=0.5)
+    x = np.random.randn(50, 2).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    loss, acc = evaluate(model, x, y, batch_size=16)
+    assert model.training and 0 <= acc <= 1 and loss > 0
+    with vg.no_grad():
+        logits = model.eval()(x)
+    expected = vg.cross_entropy(logits, y).value.item() / 50
+    assert loss == pytest.approx(expected, rel=1e-5)
+    assert all(p._grad is None for p in model.parameters())
+
+
+@pytest.mark.parametrize('bad, match', [
+    (dict(data='cifar'), 'data'),
+    (dict(activation='gelu'), 'activation'),
+    (dict(init='ones'), 'init'),
+    (dict(optimizer='rmsprop'), 'optimizer'),
+    (dict(out='metrics.txt'), 'json or .csv'),
+    (dict(save='model.pt'), 'npz'),
+    (dict(nesterov=True), 'momentum'),
+    (dict(optimizer='adam', momentum=0.9), 'SGD'),
+    (dict(batch_size=0), 'batch_size'),
+    (dict(dropout=1.0), 'dropout'),
+])
+def test_bad_configs_fail_before_loading(bad, match):
+    with pytest.raises(ValueError, match=match):
+        train(TrainConfig(**bad), log=None)
+
+
+def test_out_and_save_files(tmp_path):
+    js, cs, npz = tmp_path / 'm.json', tmp_path / 'm.csv', tmp_path / 'model.npz'
+    metrics = quiet(epochs=2, out=str(js), save=str(npz))
+    quiet(epochs=2, out=str(cs))
+    data = json.loads(js.read_text())
+    assert data['metrics'] == metrics and data['config']['epochs'] == 2
+    rows = list(csv.DictReader(cs.open()))
+    assert [int(r['epoch']) for r in rows] == [1, 2] and list(rows[0]) == KEYS
+    assert float(rows[-1]['val_acc']) == metrics[-1]['val_acc']
+    model = MLP(2, 2).load(npz)
+    assert model.hidden[0].w.value.shape == (8, 2)
+    assert sorted(os.listdir(tmp_path)) == ['m.csv', 'm.json', 'model.npz']
+
+
+def test_write_metrics_rejects_other_extensions(tmp_path):
+    with pytest.raises(ValueError):
+        write_metrics(tmp_path / 'm.txt', [dict(epoch=1)])
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(not (DATA / 'mnist').is_dir(), reason='no MNIST in ../shared/data')
+def test_a_short_mnist_run():
+    metrics = train(TrainConfig(data='mnist', data_dir=str(DATA), num_train=3000, num_val=1000,
+                                hidden=64, activation='relu', optimizer='adam', lr=0.003,
+                                epochs=2, seed=0, progress=False), log=None)
+    assert metrics[-1]['val_acc'] > 0.85
