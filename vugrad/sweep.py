@@ -343,6 +343,7 @@ def _worker(task):
     """Run one training run in this (fresh) process; its outcome goes into its folder."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # -- the sweep stops us with SIGTERM
     folder = task['folder']
+    streams = sys.stdout, sys.stderr
     with open(os.path.join(folder, 'log.txt'), 'w') as logfile:
         sys.stdout = sys.stderr = logfile          # -- warnings too go to the run's log
 
@@ -360,6 +361,8 @@ def _worker(task):
             log(text)
             report._atomic_write(os.path.join(folder, 'error.txt'), lambda f: f.write(text))
             return
+        finally:
+            sys.stdout, sys.stderr = streams
         _write_json(os.path.join(folder, 'metrics.json'),
                     dict(id=task['id'], index=task['index'], status='ok',
                          config=task['settings'], metrics=metrics))
@@ -513,12 +516,26 @@ def run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, save
 
 # ---------------------------------------------------------------------- the commands
 
+EXAMPLES = """examples:
+  vugrad sweep -D mnist -l 0.0001 -e 5 --vary activation=sigmoid,relu --seeds 3 --out runs/q9
+  vugrad sweep -D mnist -l 0.0001 -e 5 --vary init=glorot,normal,zeros --seeds 3 --out runs/q10
+  vugrad sweep -D mnist -l 0.0001 -e 3 --vary backend=vugrad,torch --seeds 2 --out runs/both
+  vugrad sweep --config examples/q9.toml            (the same options, from a TOML file)
+  vugrad plot runs/q9                               (redraw the plot and the report)
+
+Each run gets a folder DIR/<its varied settings and seed>/; run the same command again to
+finish an interrupted sweep (finished runs are skipped, failed ones run again).
+"""
+
+
 def _train_actions(parser):
     return [a for a in parser._actions if a.dest in _types() and a.option_strings]
 
 
 def add_sweep_arguments(parser):
     """The options of `vugrad sweep`: those of `vugrad train`, and the sweep's own."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EXAMPLES
     add_train_arguments(parser)
     if '--backend' not in parser._option_string_actions:
         parser.add_argument('--backend', choices=BACKENDS, default='vugrad',
