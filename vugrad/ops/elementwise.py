@@ -8,6 +8,7 @@ element by element (the course's Question 2).
 import numpy as np
 
 from ..core import Op
+from ..errors import InputTypeError
 
 
 class Id(Op):
@@ -28,6 +29,9 @@ class Negate(Op):
 
     @staticmethod
     def forward(context, x):
+        if x.dtype == np.bool_:
+            raise InputTypeError('Negate: cannot negate a boolean array; use ~x for logical not, '
+                                 'or convert it first, e.g. x.astype(np.float32).')
         return np.negative(x)
 
     @staticmethod
@@ -231,14 +235,14 @@ class Tanh(Op):
 class ReLU(Op):
     """
     Element-wise rectified linear unit, max(0, x). At exactly x = 0 we use gradient 0, as
-    PyTorch does.
+    PyTorch does; relu(-inf) is 0 and relu(NaN) is NaN, whose gradient passes through, also as
+    in PyTorch.
     """
 
     @staticmethod
     def forward(context, x):
-        mask = x > 0
-        context['mask'] = mask
-        return x * mask
+        context['mask'] = ~(x <= 0)    # -- True where x > 0, and where x is NaN
+        return np.maximum(x, 0)        # -- not x * mask: -inf * 0 would be NaN
 
     @staticmethod
     def backward(context, go):

@@ -6,7 +6,7 @@ for logits of +-1000.
 import numpy as np
 
 from ..core import Op
-from ..errors import ShapeError
+from ..errors import InputTypeError, ShapeError
 
 
 def _shift(op, x, axis):
@@ -14,6 +14,9 @@ def _shift(op, x, axis):
     x minus its maximum along axis (kept as a size-1 dimension): the largest element becomes 0,
     so exp() cannot overflow. An empty axis has no maximum, and nothing to shift.
     """
+    if x.dtype == np.bool_:
+        raise InputTypeError(f'{op}: the input is a boolean array; convert it to numbers first, '
+                             'e.g. x.astype(np.float32).')
     if x.ndim == 0:
         raise ShapeError(f'{op}: the input is a 0-d array (a single number): a softmax needs at '
                          'least one dimension to normalize over. Reshape it, e.g. x.reshape(1).')
@@ -118,7 +121,7 @@ class CrossEntropy(Op):
     @staticmethod
     def forward(context, logits, *, targets, reduction='sum'):
         targets = _check_targets('CrossEntropy', logits, targets)
-        shifted = logits - logits.max(axis=1, keepdims=True)
+        shifted = _shift('CrossEntropy', logits, 1)
         logz = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         logprobs = shifted - logz
         rows = np.arange(logits.shape[0])
