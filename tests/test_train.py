@@ -179,3 +179,24 @@ def test_a_short_mnist_run():
                                 hidden=64, activation='relu', optimizer='adam', lr=0.003,
                                 epochs=2, seed=0, progress=False), log=None)
     assert metrics[-1]['val_acc'] > 0.85
+
+
+def test_progress_bar_goes_to_stderr(capsys):
+    pytest.importorskip('tqdm')
+    train(TrainConfig(num_train=1000, num_val=100, epochs=1), progress=True, log=None)
+    captured = capsys.readouterr()
+    assert 'epoch 1/1' in captured.err and captured.out == ''
+
+
+def test_raw_pixels_are_the_courses(monkeypatch):
+    import vugrad.train as vt
+
+    def fake_mnist(final, flatten, data_dir, dtype):
+        x = np.full((10, 784), 0.5, dtype=dtype)
+        return (x, np.zeros(10, np.int64)), (x[:4], np.zeros(4, np.int64)), 10
+
+    monkeypatch.setattr(vt, 'load_mnist', fake_mnist)
+    (xt, _), (xv, _), _ = load_data(TrainConfig(data='mnist', num_train=6))
+    assert xt.shape == (6, 784) and np.all(xt == 127.5) and np.all(xv == 127.5)
+    (xt, _), _, _ = load_data(TrainConfig(data='mnist', pixels='unit'))
+    assert np.all(xt == 0.5)
