@@ -15,6 +15,7 @@ import contextlib
 import os
 import sys
 import weakref
+import zlib
 
 import numpy as np
 
@@ -153,6 +154,10 @@ class TensorNode:
                     f'TensorNode: value of type {type(value).__name__} gives an object array; '
                     'pass a NumPy array, a number or a nested list of numbers.')
 
+        if value.dtype.kind not in 'biufc':
+            raise InputTypeError(
+                f'TensorNode: values of dtype {value.dtype} are not numbers. Pass a numeric array '
+                '(e.g. np.asarray(x, dtype=np.float32)).')
         floating = _is_float(value.dtype)
         if requires_grad is None:
             requires_grad = floating and source is None
@@ -161,6 +166,8 @@ class TensorNode:
                 f'TensorNode: requires_grad=True on a node of dtype {value.dtype}: only float '
                 'nodes can have gradients. Convert first, e.g. TensorNode(x.astype(np.float32)).')
 
+        if requires_grad and source is None and not value.flags.writeable:
+            value = value.copy()   # -- a parameter must be updatable in place (p.value -= ...)
         self._value = value
         self.source = source     # the OpNode that produced this node, None for a leaf
         self.name = name
@@ -263,7 +270,7 @@ class TensorNode:
                     'gradient= with an array of that shape.')
             gradient = np.ones_like(self._value)
         else:
-            gradient = np.asarray(gradient, dtype=self._value.dtype)
+            gradient = np.array(gradient, dtype=self._value.dtype, copy=True)
             if gradient.shape != self._value.shape:
                 raise ShapeError(
                     f'backward: gradient has shape {gradient.shape} but the node has shape '
@@ -413,18 +420,23 @@ def _reverse_topological(root):
     start = root.source
     if start is None:
         return order
-    visited = {start}
+    # -- An op is marked visited when it is expanded, not when it is pushed: it may be pushed
+    #    by several consumers, and must be finished only after every producer below it. (In a
+    #    DAG a visited op that we meet again is always finished already.)
+    visited = set()
     stack = [(start, False)]
     while stack:
         op, expanded = stack.pop()
         if expanded:
             order.append(op)     # -- post-order: all producers of op's inputs are already in
             continue
+        if op in visited:
+            continue
+        visited.add(op)
         stack.append((op, True))
         for inp in op.inputs:
             src = inp.source
             if src is not None and inp.requires_grad and src not in visited:
-                visited.add(src)
                 stack.append((src, False))
     order.reverse()
     return order
@@ -446,8 +458,10 @@ def _backward(root, gradient):
             # -- the only output of a single-output op is alive: backward reached us through it
             out = refs[0]()
             g = pending.pop(out)
-            out._grad = g if out._grad is None else out._grad + g
+            out._grad = g if out._grad is None else np.asarray(out._grad + g)
             gouts = (g,)
+            if out._version and opnode._versions is not None:
+                _check_saved_output(opnode, out)
         else:
             gouts = []
             for i, ref in enumerate(refs):
@@ -457,7 +471,9 @@ def _backward(root, gradient):
                     shape, dtype = opnode._out_meta[i]
                     g = np.zeros(shape, dtype=dtype)
                 else:
-                    out._grad = g if out._grad is None else out._grad + g
+                    out._grad = g if out._grad is None else np.asarray(out._grad + g)
+                    if out._version:
+                        _check_saved_output(opnode, out)
                 gouts.append(g)
 
         op = opnode.op
@@ -465,6 +481,8 @@ def _backward(root, gradient):
         for inp, version in zip(inputs, opnode._versions):
             if inp._version != version:
                 _check_saved(opnode)
+        if anomaly and opnode.checksums is not None:
+            _check_checksums(opnode)
         ginputs = op.backward(opnode.context, *gouts)
 
         if type(ginputs) is not tuple:
@@ -482,10 +500,12 @@ def _backward(root, gradient):
             if type(g) is not np.ndarray or g.shape != value.shape or g.dtype != value.dtype:
                 g = _check_gradient(op, inp, g)
             if anomaly and not np.all(np.isfinite(g)):
+                where = (f'the op node was created at {opnode.created_at}'
+                         if opnode.created_at else 'the graph was built outside detect_anomaly(); '
+                         'build it inside to see the line that created the op')
                 raise AnomalyError(
                     f'{op.__name__}.backward produced a non-finite gradient (NaN or inf) for an '
-                    f'input of shape {value.shape}; the op node was created at '
-                    f'{opnode.created_at}.')
+                    f'input of shape {value.shape}; {where}.')
             acc = pending.get(inp)
             if acc is None:
                 pending[inp] = g
@@ -494,18 +514,24 @@ def _backward(root, gradient):
             elif inp in owned:
                 acc += g
             else:
-                pending[inp] = acc + g
+                # -- np.asarray: the sum of two 0-d arrays is a NumPy scalar, not an array
+                pending[inp] = np.asarray(acc + g)
                 owned.add(inp)
 
     # -- What is left pending are the leaves (nodes with no source): store their gradients.
+    handed = set()
     for node in leaves:
         g = pending[node]
         if node._grad is not None:
-            node._grad = node._grad + g
+            node._grad = np.asarray(node._grad + g)
         else:
-            # -- a read-only view (a broadcast from Sum, say) becomes an array of its own, so
-            #    that a leaf's .grad is always a plain writeable array
-            node._grad = g if g.flags.writeable else g.copy()
+            # -- A leaf's .grad is a plain writeable array of its own: a read-only view (a
+            #    broadcast from Sum, say) is copied, and so is an array already given to another
+            #    leaf (Add returns one array for both of its inputs).
+            if not g.flags.writeable or id(g) in handed:
+                g = g.copy()
+            handed.add(id(g))
+            node._grad = g
 
 
 def _check_gradient(op, inp, g):
@@ -554,20 +580,47 @@ def _unbroadcast(g, shape, op=None):
         raise OpDefinitionError(
             f'{name}.backward returned a gradient of shape {g.shape} that cannot be summed back '
             f'to its input\'s shape {shape}.')
-    return g
+    return np.asarray(g)     # -- a sum over every axis is a NumPy scalar
 
 
 def _check_saved(opnode):
     """An input changed in place since forward: fail if the op saved that very array."""
+    saved = opnode.context.values() if opnode.context else ()
     for inp, version in zip(opnode.inputs, opnode._versions):
-        if inp._version != version:
-            saved = opnode.context.values() if opnode.context else ()
-            if any(v is inp._value for v in saved):
-                raise SavedArrayModifiedError(
-                    f'{opnode.op.__name__}: the value of an input (shape {inp._value.shape}) was '
-                    f'changed in place after the forward pass, but the op saved it for backward. '
-                    'Update parameters after backward() (as the training loop does), or compute '
-                    'the forward again.')
+        if inp._version != version and any(v is inp._value for v in saved):
+            raise SavedArrayModifiedError(
+                f'{opnode.op.__name__}: the value of an input (shape {inp._value.shape}) was '
+                f'changed in place after the forward pass, but the op saved it for backward. '
+                'Update parameters after backward() (as the training loop does), or compute '
+                'the forward again.')
+
+
+def _check_saved_output(opnode, out):
+    """An output changed in place since forward: fail if the op saved it (Exp, Sigmoid, ...)."""
+    saved = opnode.context.values() if opnode.context else ()
+    if any(v is out._value for v in saved):
+        raise SavedArrayModifiedError(
+            f'{opnode.op.__name__}: its output (shape {out._value.shape}) was changed in place '
+            'after the forward pass, but the op saved it for backward. Compute a new node '
+            '(y = y * 2) instead of changing y.value in place.')
+
+
+def _checksums(opnode):
+    """Under detect_anomaly(): a checksum of each input array the op saved, by position."""
+    saved = opnode.context.values()
+    return tuple(
+        zlib.crc32(np.ascontiguousarray(inp._value).view(np.uint8).reshape(-1))
+        if any(v is inp._value for v in saved) else None
+        for inp in opnode.inputs)
+
+
+def _check_checksums(opnode):
+    for inp, before, after in zip(opnode.inputs, opnode.checksums, _checksums(opnode)):
+        if before is not None and before != after:
+            raise SavedArrayModifiedError(
+                f'{opnode.op.__name__}: an input array it saved (shape {inp._value.shape}) was '
+                f'written to after the forward pass at {opnode.created_at} (found by '
+                'detect_anomaly\'s checksums). Change arrays only after backward() has run.')
 
 
 class Context(dict):
@@ -591,7 +644,7 @@ class OpNode:
     """
 
     __slots__ = ('op', 'context', 'inputs', '_outputs', '_out_meta', '_versions', 'created_at',
-                 '__weakref__')
+                 'checksums', '__weakref__')
 
     def __init__(self, op, context, inputs):
         self.op = op
@@ -602,7 +655,8 @@ class OpNode:
         #    OpNode as their source, so it must exist first).
         self._out_meta = ()
         self._versions = ()
-        self.created_at = None
+        self.created_at = None   # -- 'file:line' of the user's code, under detect_anomaly()
+        self.checksums = None    # -- of the saved input arrays, under detect_anomaly()
 
     @property
     def outputs(self):
@@ -733,6 +787,13 @@ class Op:
                     'aligns shapes from the right; each pair of sizes must be equal or one of them '
                     '1. Reshape or transpose an input first.') from None
             raise
+        except TypeError as e:
+            if 'ufunc' not in type(e).__name__.lower() and 'ufunc' not in str(e):
+                raise
+            dtypes = ' and '.join(str(v.dtype) for v in values)
+            raise InputTypeError(
+                f'{cls.__name__}: NumPy cannot apply this op to inputs of dtype {dtypes} ({e}). '
+                'Convert them first, e.g. x.astype(np.float32).') from None
 
         single = type(outputs_raw) is not tuple
         if single:
@@ -757,6 +818,7 @@ class Op:
         opnode._versions = tuple([n._version for n in nodes])
         if _state['anomaly']:
             opnode.created_at = _user_frame()
+            opnode.checksums = _checksums(opnode)
         if single:
             o = outputs_raw[0]
             out = _new_node(o, opnode, o.dtype.kind in 'fc')
@@ -1020,11 +1082,13 @@ class MatrixMultiply(Op):
         #    sum the gradients back over the batch dimensions that broadcasting added.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        go2 = go
-        if a.ndim == 1:
-            go2 = np.expand_dims(go2, -2)
-        if b.ndim == 1:
-            go2 = np.expand_dims(go2, -1)
+        go2 = np.asarray(go)
+        if a.ndim == 1 and b.ndim == 1:
+            go2 = go2.reshape(1, 1)          # -- a dot product: a (1, n) times an (n, 1)
+        elif a.ndim == 1:
+            go2 = go2[..., None, :]
+        elif b.ndim == 1:
+            go2 = go2[..., None]
         ga = gb = None
         if need_a:
             ga = _unbroadcast(go2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)

@@ -30,9 +30,11 @@ def _numerical(fn, leaves, args, k, out_size, eps):
     for j in range(flat.size):
         orig = flat[j]
         flat[j] = orig + eps
-        plus = np.asarray(_value(fn(*args)), dtype=np.float64).reshape(-1)
+        # -- np.array copies: an op may return a view of its input (reshape, slicing, Id),
+        #    which the next perturbation would change under our feet
+        plus = np.array(_value(fn(*args)), dtype=np.float64).reshape(-1)
         flat[j] = orig - eps
-        minus = np.asarray(_value(fn(*args)), dtype=np.float64).reshape(-1)
+        minus = np.array(_value(fn(*args)), dtype=np.float64).reshape(-1)
         flat[j] = orig
         jac[:, j] = (plus - minus) / (2 * eps)
     return jac

@@ -119,9 +119,6 @@ def test_finite_graphs_pass_through_anomaly_mode_unchanged():
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.xfail(strict=True, reason="core: a graph built outside detect_anomaly() and run "
-                   "backward inside it reports 'created at None'; say that the graph was built "
-                   "outside anomaly mode (build it inside to see the line)")
 def test_backward_of_a_graph_built_outside_anomaly_mode_says_so():
     x = vg.TensorNode(np.array([0.0]))
     loss = vg.sqrt(x).sum()
