@@ -1,7 +1,9 @@
 """
-Disagreements with PyTorch found by the trust suite whose fix belongs in the core (vugrad/core.py,
-vugrad/gradcheck.py), kept as strict xfails: each turns into a failure (XPASS) the moment the
-fix lands, and the mark then comes off. The reason names the fix.
+Engine bugs the trust suite found (the random-graph fuzzer and the op table), fixed in the core
+(vugrad/core.py, f97c871) and kept here as regression tests, each against PyTorch or the exact
+answer: the topological order of backward (h + f(h) lost f's contribution), gradient sums of 0-d
+nodes (a NumPy scalar lost later contributions), gradient arrays shared between leaves or with
+the caller.
 """
 
 import numpy as np

@@ -200,72 +200,6 @@ class Graph:
                      F.nll_loss(torch.log_softmax(t, 1), tt, reduction=reduction))
 
 
-# -- Two core bugs this fuzzer found are pinned as strict xfails in test_engine_gaps.py. Until
-#    they are fixed, graphs that hit them are skipped here (so the fuzzer keeps checking
-#    everything else); each probe turns False when its fix lands, and the skip goes with it.
-
-def _core_orders_wrongly():
-    """test_engine_gaps.py::test_h_plus_f_of_h_gets_the_full_gradient: h + f(h) loses f's part."""
-    x = vg.TensorNode(np.array([0.5]))
-    a = vg.tanh(x)
-    b = vg.tanh(a)
-    (a + b).sum().backward()
-    da, db = 1 - np.tanh(0.5) ** 2, 1 - np.tanh(np.tanh(0.5)) ** 2
-    return not np.isclose(x.grad[0], da * (1 + db))
-
-
-def _core_loses_0d_gradients():
-    """test_engine_gaps.py::test_a_0d_node_used_three_times_gets_every_contribution."""
-    x = vg.TensorNode(np.array(1.0))
-    (x * 1.0 + x * 1.0 + x * 1.0).backward()
-    return x.grad != 3.0
-
-
-CORE_ORDER_BUG = _core_orders_wrongly()
-CORE_0D_BUG = _core_loses_0d_gradients()
-
-
-def _hits_a_known_core_bug(root):
-    """True when the graph below root is one the core bugs above get wrong."""
-    ops_, uses, seen, stack = [], {}, set(), [root]
-    while stack:
-        node = stack.pop()
-        if node.source is None or id(node.source) in seen:
-            continue
-        seen.add(id(node.source))
-        ops_.append(node.source)
-        for inp in node.source.inputs:
-            if inp.requires_grad:
-                uses[id(inp)] = uses.get(id(inp), 0) + 1
-            stack.append(inp)
-    if CORE_0D_BUG and any(n >= 3 and node.value.ndim == 0
-                           for node in _tensors(root) for n in [uses.get(id(node), 0)]):
-        return True
-    if CORE_ORDER_BUG:
-        # -- the order the core walks: every op must come after all ops that use its outputs
-        from vugrad.core import _reverse_topological
-        position = {id(op): i for i, op in enumerate(_reverse_topological(root))}
-        for op in ops_:
-            for inp in op.inputs:
-                if inp.source is not None and inp.requires_grad and \
-                        position[id(inp.source)] < position[id(op)]:
-                    return True
-    return False
-
-
-def _tensors(root):
-    out, seen, stack = [], set(), [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        out.append(node)
-        if node.source is not None:
-            stack.extend(node.source.inputs)
-    return out
-
-
 STEPS = ['unary', 'binary', 'reduce', 'index', 'reshape', 'transpose', 'matmul', 'linear',
          'softmax', 'join', 'loss']
 
@@ -289,8 +223,6 @@ def test_random_graphs_match_pytorch(data, shapes, num_leaves, seed):
     w1, w2 = (graph.rng.standard_normal(v.value.shape) for v in (v1, v2))
     loss = (v1 * w1).sum() + (v2 * w2).sum()
     tloss = (t1 * torch.from_numpy(w1)).sum() + (t2 * torch.from_numpy(w2)).sum()
-    if CORE_ORDER_BUG or CORE_0D_BUG:
-        assume(not _hits_a_known_core_bug(loss))     # -- until the core fixes; see above
     note = ' ; '.join(graph.ops)
     np.testing.assert_allclose(loss.value, tloss.detach().numpy(), rtol=1e-9, atol=1e-10,
                                err_msg=f'forward: {note}')

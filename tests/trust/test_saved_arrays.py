@@ -140,7 +140,10 @@ def test_updating_before_backward_is_caught_in_the_course_loop():
         loss.backward()
 
 
-# ---------------------------------------------------------------------- what the check misses
+# ---------------------------------------------------------------------- beyond the inputs
+# -- Outputs an op saved (Exp, Sigmoid, ...) are version-checked too; element writes
+#    (x.value[0] = 5), which bypass the version counter, are caught by detect_anomaly()'s
+#    checksums. What is still missed outside anomaly mode is marked xfail below.
 
 @pytest.mark.parametrize('fn', [vg.exp, vg.sigmoid, vg.tanh, vg.sqrt, vg.softmax],
                          ids=['exp', 'sigmoid', 'tanh', 'sqrt', 'softmax'])
@@ -180,6 +183,31 @@ class SaveView(Op):
 def test_in_place_change_seen_through_a_saved_view():
     x = vg.TensorNode(A.copy())
     loss = SaveView.do_forward(x).sum()
+    x.value -= 1.0
+    with pytest.raises(SavedArrayModifiedError):
+        loss.backward()
+
+
+def test_in_place_change_through_a_view_node_is_caught_in_anomaly_mode():
+    # -- y = x.reshape(-1) holds a view of x's array: changing x changes y, which Multiply saved
+    x = vg.TensorNode(A.copy())
+    with vg.detect_anomaly():
+        y = x.reshape(-1)
+        loss = (y * y).sum()
+        x.value -= 1.0
+        with pytest.raises(SavedArrayModifiedError, match='Multiply'):
+            loss.backward()
+
+
+@pytest.mark.xfail(strict=True, reason='core: a node whose value is a view of another node\'s '
+                   '(Reshape, Transpose, basic GetItem, Id, Squeeze, Unsqueeze outputs) has a '
+                   'version counter of its own, so `x.value -= 1` goes unseen by ops that saved the '
+                   'view. Share the counter, as PyTorch\'s views do: an output that '
+                   'np.shares_memory with an input takes that input\'s version cell')
+def test_in_place_change_through_a_view_node_is_caught():
+    x = vg.TensorNode(A.copy())
+    y = x.reshape(-1)
+    loss = (y * y).sum()
     x.value -= 1.0
     with pytest.raises(SavedArrayModifiedError):
         loss.backward()
