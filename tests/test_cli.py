@@ -24,7 +24,7 @@ FINAL = re.compile(r'^final validation accuracy: (0\.\d{4}|1\.0000)$')
 def run(args, cwd=None):
     env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
     return subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=120)
+                          check=False, cwd=cwd, env=env, timeout=120)
 
 
 def last_line(out):

@@ -11,8 +11,16 @@ import pytest
 import vugrad as vg
 from vugrad.nn import MLP, Linear, Sequential, Tanh
 from vugrad.optim import SGD, Adam, AdamW, CosineAnnealingLR, StepLR
-from vugrad.train import (TrainConfig, build_model, build_optimizer, build_schedule, evaluate,
-                          load_data, train, write_metrics)
+from vugrad.train import (
+    TrainConfig,
+    build_model,
+    build_optimizer,
+    build_schedule,
+    evaluate,
+    load_data,
+    train,
+    write_metrics,
+)
 
 DATA = Path(__file__).resolve().parents[2] / 'shared' / 'data'
 KEYS = ['epoch', 'train_loss', 'val_loss', 'val_acc', 'seconds', 'lr']
@@ -20,7 +28,7 @@ KEYS = ['epoch', 'train_loss', 'val_loss', 'val_acc', 'seconds', 'lr']
 
 def quiet(model=None, callback=None, **overrides):
     """A small, fast, silent run."""
-    settings = dict(num_train=6000, num_val=2000, epochs=1, seed=0, progress=False)
+    settings = {'num_train': 6000, 'num_val': 2000, 'epochs': 1, 'seed': 0, 'progress': False}
     settings.update(overrides)
     return train(TrainConfig(**settings), model=model, callback=callback, log=None)
 
@@ -80,15 +88,16 @@ def test_a_model_of_ones_own():
 
 
 @pytest.mark.parametrize('overrides', [
-    dict(optimizer='adam', lr=0.01, activation='relu', init='he', layers=2, hidden=16,
-         residual=True),
-    dict(optimizer='adamw', lr=0.01, activation='tanh', schedule='cosine'),
-    dict(momentum=0.9, nesterov=True, lr=0.002, schedule='step', step_size=1, gamma=0.5),
-    dict(reduction='mean', lr=1.0, dtype='float64', shuffle=False),
-    dict(init='uniform', dropout=0.1, lr=0.02),
+    {'optimizer': 'adam', 'lr': 0.01, 'activation': 'relu', 'init': 'he', 'layers': 2, 'hidden': 16,
+         'residual': True},
+    {'optimizer': 'adamw', 'lr': 0.01, 'activation': 'tanh', 'schedule': 'cosine'},
+    {'momentum': 0.9, 'nesterov': True, 'lr': 0.002, 'schedule': 'step', 'step_size': 1,
+     'gamma': 0.5},
+    {'reduction': 'mean', 'lr': 1.0, 'dtype': 'float64', 'shuffle': False},
+    {'init': 'uniform', 'dropout': 0.1, 'lr': 0.02},
 ])
 def test_options_train_well(overrides):
-    settings = dict(num_train=20000, num_val=2000, epochs=2, hidden=32)
+    settings = {'num_train': 20000, 'num_val': 2000, 'epochs': 2, 'hidden': 32}
     settings.update(overrides)
     metrics = quiet(**settings)
     assert metrics[-1]['val_acc'] > 0.93, overrides
@@ -118,7 +127,7 @@ def test_build_functions():
 
 
 def test_load_data_synth_sizes_and_dtype():
-    (xt, yt), (xv, yv), k = load_data(TrainConfig(num_train=100, num_val=30, dtype='float64'))
+    (xt, yt), (xv, _), k = load_data(TrainConfig(num_train=100, num_val=30, dtype='float64'))
     assert xt.shape == (100, 2) and xv.shape == (30, 2) and k == 2
     assert xt.dtype == np.float64 and yt.dtype == np.int64
 
@@ -137,16 +146,16 @@ def test_evaluate_restores_the_mode_and_builds_no_graph():
 
 
 @pytest.mark.parametrize('bad, match', [
-    (dict(data='cifar'), 'data'),
-    (dict(activation='gelu'), 'activation'),
-    (dict(init='ones'), 'init'),
-    (dict(optimizer='rmsprop'), 'optimizer'),
-    (dict(out='metrics.txt'), 'json or .csv'),
-    (dict(save='model.pt'), 'npz'),
-    (dict(nesterov=True), 'momentum'),
-    (dict(optimizer='adam', momentum=0.9), 'SGD'),
-    (dict(batch_size=0), 'batch_size'),
-    (dict(dropout=1.0), 'dropout'),
+    ({'data': 'cifar'}, 'data'),
+    ({'activation': 'gelu'}, 'activation'),
+    ({'init': 'ones'}, 'init'),
+    ({'optimizer': 'rmsprop'}, 'optimizer'),
+    ({'out': 'metrics.txt'}, 'json or .csv'),
+    ({'save': 'model.pt'}, 'npz'),
+    ({'nesterov': True}, 'momentum'),
+    ({'optimizer': 'adam', 'momentum': 0.9}, 'SGD'),
+    ({'batch_size': 0}, 'batch_size'),
+    ({'dropout': 1.0}, 'dropout'),
 ])
 def test_bad_configs_fail_before_loading(bad, match):
     with pytest.raises(ValueError, match=match):
@@ -169,7 +178,7 @@ def test_out_and_save_files(tmp_path):
 
 def test_write_metrics_rejects_other_extensions(tmp_path):
     with pytest.raises(ValueError):
-        write_metrics(tmp_path / 'm.txt', [dict(epoch=1)])
+        write_metrics(tmp_path / 'm.txt', [{'epoch': 1}])
     assert os.listdir(tmp_path) == []
 
 
@@ -177,6 +186,7 @@ def test_write_metrics_rejects_other_extensions(tmp_path):
 def test_a_short_mnist_run():
     metrics = train(TrainConfig(data='mnist', data_dir=str(DATA), num_train=3000, num_val=1000,
                                 hidden=64, activation='relu', optimizer='adam', lr=0.003,
+                                pixels='unit',
                                 epochs=2, seed=0, progress=False), log=None)
     assert metrics[-1]['val_acc'] > 0.85
 

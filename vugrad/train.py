@@ -88,7 +88,8 @@ class TrainConfig:
         """Raise ValueError for a setting that cannot work, before anything is loaded."""
         def choose(name, options):
             if getattr(self, name) not in options:
-                raise ValueError(f'{name}={getattr(self, name)!r}: choose one of {", ".join(options)}.')
+                raise ValueError(f'{name}={getattr(self, name)!r}: choose one of '
+                                 f'{", ".join(options)}.')
         choose('data', DATASETS)
         choose('activation', tuple(ACTIVATIONS))
         choose('init', tuple(SCHEMES))
@@ -273,8 +274,8 @@ def train(config=None, *, model=None, callback=None, progress=None, log=print, *
                 bar.close()
         seconds = time.perf_counter() - start
         val_loss, val_acc = evaluate(model, xval, yval)
-        row = dict(epoch=epoch, train_loss=train_loss, val_loss=val_loss, val_acc=val_acc,
-                   seconds=seconds, lr=lr)
+        row = {'epoch': epoch, 'train_loss': train_loss, 'val_loss': val_loss,
+               'val_acc': val_acc, 'seconds': seconds, 'lr': lr}
         metrics.append(row)
         log(f'epoch {epoch:03}  train loss {train_loss:.4f}  val loss {val_loss:.4f}  '
             f'val acc {val_acc:.4f}  ({seconds:.1f} s)')

@@ -6,8 +6,18 @@ import numpy as np
 import pytest
 
 import vugrad as vg
-from vugrad.nn import (MLP, Dropout, Identity, Linear, LogSoftmax, ReLU, Sequential, Sigmoid,
-                       Tanh, init)
+from vugrad.nn import (
+    MLP,
+    Dropout,
+    Identity,
+    Linear,
+    LogSoftmax,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    init,
+)
 
 
 @pytest.fixture

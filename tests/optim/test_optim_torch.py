@@ -13,20 +13,20 @@ SHAPES = [(4, 3), (1, 3), (5,)]
 STEPS = 7
 
 CASES = [
-    (SGD, 'SGD', dict(lr=0.1)),
-    (SGD, 'SGD', dict(lr=0.1, momentum=0.9)),
-    (SGD, 'SGD', dict(lr=0.05, momentum=0.9, dampening=0.3)),
-    (SGD, 'SGD', dict(lr=0.1, momentum=0.9, nesterov=True)),
-    (SGD, 'SGD', dict(lr=0.1, weight_decay=0.1)),
-    (SGD, 'SGD', dict(lr=0.1, momentum=0.8, nesterov=True, weight_decay=0.05)),
-    (SGD, 'SGD', dict(lr=0.1, momentum=0.8, dampening=0.5, weight_decay=0.05)),
-    (Adam, 'Adam', dict(lr=0.01)),
-    (Adam, 'Adam', dict(lr=0.01, betas=(0.8, 0.9), eps=1e-6)),
-    (Adam, 'Adam', dict(lr=0.01, weight_decay=0.1)),
-    (Adam, 'Adam', dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
-    (AdamW, 'AdamW', dict(lr=0.01)),
-    (AdamW, 'AdamW', dict(lr=0.01, weight_decay=0.3, betas=(0.7, 0.95))),
-    (AdamW, 'AdamW', dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
+    (SGD, 'SGD', {'lr': 0.1}),
+    (SGD, 'SGD', {'lr': 0.1, 'momentum': 0.9}),
+    (SGD, 'SGD', {'lr': 0.05, 'momentum': 0.9, 'dampening': 0.3}),
+    (SGD, 'SGD', {'lr': 0.1, 'momentum': 0.9, 'nesterov': True}),
+    (SGD, 'SGD', {'lr': 0.1, 'weight_decay': 0.1}),
+    (SGD, 'SGD', {'lr': 0.1, 'momentum': 0.8, 'nesterov': True, 'weight_decay': 0.05}),
+    (SGD, 'SGD', {'lr': 0.1, 'momentum': 0.8, 'dampening': 0.5, 'weight_decay': 0.05}),
+    (Adam, 'Adam', {'lr': 0.01}),
+    (Adam, 'Adam', {'lr': 0.01, 'betas': (0.8, 0.9), 'eps': 1e-6}),
+    (Adam, 'Adam', {'lr': 0.01, 'weight_decay': 0.1}),
+    (Adam, 'Adam', {'lr': 0.01, 'weight_decay': 0.1, 'amsgrad': True}),
+    (AdamW, 'AdamW', {'lr': 0.01}),
+    (AdamW, 'AdamW', {'lr': 0.01, 'weight_decay': 0.3, 'betas': (0.7, 0.95)}),
+    (AdamW, 'AdamW', {'lr': 0.01, 'weight_decay': 0.1, 'amsgrad': True}),
 ]
 
 

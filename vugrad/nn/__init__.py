@@ -18,5 +18,5 @@ from .dropout import Dropout
 from .linear import Linear
 from .mlp import MLP
 
-__all__ = ['Module', 'Linear', 'MLP', 'Sequential', 'Dropout', 'Sigmoid', 'ReLU', 'Tanh',
-           'LogSoftmax', 'Identity', 'ACTIVATIONS', 'get_activation', 'init']
+__all__ = ['ACTIVATIONS', 'MLP', 'Dropout', 'Identity', 'Linear', 'LogSoftmax', 'Module', 'ReLU',
+           'Sequential', 'Sigmoid', 'Tanh', 'get_activation', 'init']

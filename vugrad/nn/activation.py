@@ -3,8 +3,8 @@ Activation functions as modules, so they can sit in a Sequential or be chosen by
 one calls the function of the same name in vugrad.functions; they have no parameters.
 """
 
-from ..core import Module
 from .. import functions as F
+from ..core import Module
 
 
 class Sigmoid(Module):

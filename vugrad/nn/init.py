@@ -21,7 +21,7 @@ import numpy as np
 
 from ..core import get_default_dtype
 
-__all__ = ['fans', 'glorot', 'he', 'normal', 'uniform', 'zeros', 'SCHEMES', 'get_scheme']
+__all__ = ['SCHEMES', 'fans', 'get_scheme', 'glorot', 'he', 'normal', 'uniform', 'zeros']
 
 
 def fans(shape):

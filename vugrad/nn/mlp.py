@@ -1,5 +1,7 @@
 """The multilayer perceptron of the course, with the knobs of its Question 10 as arguments."""
 
+import itertools
+
 from ..core import Module
 from .activation import get_activation
 from .dropout import Dropout
@@ -52,7 +54,7 @@ class MLP(Module):
 
         self.residual = bool(residual)
         sizes = [input_size] + widths
-        self.hidden = [Linear(a, b, init=init, dtype=dtype) for a, b in zip(sizes, sizes[1:])]
+        self.hidden = [Linear(a, b, init=init, dtype=dtype) for a, b in itertools.pairwise(sizes)]
         self.activations = [get_activation(activation) for _ in widths]
         self.dropouts = [Dropout(dropout) for _ in widths] if dropout > 0 else []
         self.output = Linear(sizes[-1], output_size, init=init, dtype=dtype)

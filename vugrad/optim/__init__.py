@@ -14,4 +14,4 @@ from .lr_scheduler import CosineAnnealingLR, LRScheduler, StepLR
 from .optimizer import Optimizer
 from .sgd import SGD
 
-__all__ = ['Optimizer', 'SGD', 'Adam', 'AdamW', 'LRScheduler', 'StepLR', 'CosineAnnealingLR']
+__all__ = ['SGD', 'Adam', 'AdamW', 'CosineAnnealingLR', 'LRScheduler', 'Optimizer', 'StepLR']

@@ -38,7 +38,11 @@ class LRScheduler:
 
 
 class StepLR(LRScheduler):
-    """Multiply the learning rate by gamma every step_size epochs: lr = base_lr * gamma^(epoch // step_size)."""
+    """
+    Multiply the learning rate by gamma every step_size epochs:
+
+        lr = base_lr * gamma ** (epoch // step_size)
+    """
 
     def __init__(self, optimizer, step_size, gamma=0.1):
         if step_size < 1:
