@@ -10,6 +10,11 @@ Question 9 and 10's changes are one flag each (see --help):
     python experiments/train_mlp.py -D mnist -l 0.0001 --activation relu
     python experiments/train_mlp.py -D mnist -l 0.0001 --layers 3 --residual --momentum 0.9
     python experiments/train_mlp.py -D mnist -l 0.0001 --init zeros --seed 0 --out run.csv
+    python experiments/train_mlp.py -D mnist --pixels unit --activation relu --init he \
+        --optimizer adam -l 0.001 -e 10
+
+MNIST pixels are the raw values 0..255 by default, as in the course's data (its -l 0.0001 is
+tuned for them); --pixels unit scales them to [0, 1], the usual choice with Adam.
 
 Where the pieces are: the MLP in vugrad/nn/mlp.py (Linear in vugrad/nn/linear.py), the
 training loop in vugrad/train.py (train_epoch, evaluate), the optimizers in vugrad/optim/.
