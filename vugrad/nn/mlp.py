@@ -68,9 +68,7 @@ class MLP(Module):
             # -- a residual connection adds the layer's input to its output, so the layer only
             #    has to learn a change to h, and gradients flow back through the + unchanged
             skip = self.residual and layer.input_size == layer.output_size
-            h = a + h if skip else a
-            # -- (written a + h, not h + a: the core's topological sort, as of this writing,
-            #    orders h + f(h) wrongly and gives wrong gradients; see the residual test)
+            h = h + a if skip else a
         return self.output(h)
 
     def __repr__(self):
