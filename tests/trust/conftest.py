@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
-_COMMON = dict(deadline=None, print_blob=True,
-               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                      HealthCheck.filter_too_much])
+_COMMON = {'deadline': None, 'print_blob': True,
+           'suppress_health_check': [HealthCheck.too_slow, HealthCheck.data_too_large,
+                                     HealthCheck.filter_too_much]}
 settings.register_profile('trust', derandomize=True, database=None, **_COMMON)
 settings.register_profile('trust-explore', derandomize=False, **_COMMON)
 settings.load_profile(os.environ.get('VUGRAD_TRUST_PROFILE', 'trust'))

@@ -25,7 +25,6 @@ import vugrad as vg
 from vugrad import ops
 from vugrad.core import MatrixMultiply
 
-
 # ---------------------------------------------------------------------- input domains
 # -- A domain makes the values of one input: safe where the op is smooth, away from the points
 #    where it is not (0 for ReLU, log and division, ties for max).

@@ -20,20 +20,18 @@ def _here(offset=1):
 
 def test_forward_nan_names_the_op_and_the_line():
     x = vg.TensorNode(np.array([1.0, -1.0]))
-    with vg.detect_anomaly():
-        with pytest.raises(AnomalyError) as info:
-            where = _here()
-            vg.sqrt(x)
+    with vg.detect_anomaly(), pytest.raises(AnomalyError) as info:
+        where = _here()
+        vg.sqrt(x)
     message = str(info.value)
     assert 'Sqrt.forward' in message and where in message
 
 
 def test_forward_inf_names_the_op_and_the_line():
     x = vg.TensorNode(np.array([0.0, 2.0]))
-    with vg.detect_anomaly():
-        with pytest.raises(AnomalyError) as info:
-            where = _here()
-            x.log()
+    with vg.detect_anomaly(), pytest.raises(AnomalyError) as info:
+        where = _here()
+        x.log()
     assert 'Log.forward' in str(info.value) and where in str(info.value)
 
 
@@ -77,10 +75,9 @@ def test_backward_raises_on_the_first_anomaly_in_backward_order():
 def test_the_user_line_is_found_through_functions_and_operators():
     # -- vg.softmax, vg.log and `/` live in vugrad; the line named is this file's
     x = vg.TensorNode(np.array([[1.0, 2.0]]))
-    with vg.detect_anomaly():
-        with pytest.raises(AnomalyError) as info:
-            where = _here()
-            x / (x - x)
+    with vg.detect_anomaly(), pytest.raises(AnomalyError) as info:
+        where = _here()
+        x / (x - x)
     assert 'Divide.forward' in str(info.value) and where in str(info.value)
 
 
@@ -93,9 +90,8 @@ def test_no_checks_outside_the_context():
 
 def test_the_context_restores_the_previous_state_after_an_error():
     x = vg.TensorNode(np.array([0.0]))
-    with pytest.raises(AnomalyError):
-        with vg.detect_anomaly():
-            vg.log(x)
+    with pytest.raises(AnomalyError), vg.detect_anomaly():
+        vg.log(x)
     assert np.isneginf(vg.log(x).value[0])     # -- checks are off again
 
 
@@ -122,7 +118,6 @@ def test_finite_graphs_pass_through_anomaly_mode_unchanged():
 def test_backward_of_a_graph_built_outside_anomaly_mode_says_so():
     x = vg.TensorNode(np.array([0.0]))
     loss = vg.sqrt(x).sum()
-    with vg.detect_anomaly():
-        with pytest.raises(AnomalyError) as info:
-            loss.backward()
+    with vg.detect_anomaly(), pytest.raises(AnomalyError) as info:
+        loss.backward()
     assert 'None' not in str(info.value) and 'detect_anomaly' in str(info.value)

@@ -16,8 +16,7 @@ import pytest
 import torch
 
 import vugrad as vg
-from vugrad.errors import (BackwardError, InputTypeError, NoGradientError, ShapeError,
-                           VugradError)
+from vugrad.errors import BackwardError, InputTypeError, NoGradientError, ShapeError, VugradError
 
 from .optable import ROWS, case_kwargs, make_inputs, torch_kwargs
 
@@ -102,7 +101,7 @@ def test_every_op_works_or_raises_a_vugrad_error(row, case, kind):
         assert not out.requires_grad and out.source is None
         for x in nodes:
             with pytest.raises(NoGradientError, match='astype|float'):
-                x.grad
+                _ = x.grad
     elif kind in ('list', 'read-only', 'non-contiguous'):
         # -- the same values as from plain contiguous arrays
         plain = [vg.TensorNode(a.copy()) if d else a for a, d in zip(arrays, row.diff(case))]
@@ -143,7 +142,7 @@ def test_integer_nodes_are_constants_and_say_how_to_get_a_gradient():
     with pytest.raises(NoGradientError, match=r'astype\(np\.float32\)'):
         vg.TensorNode(np.arange(3), requires_grad=True)
     with pytest.raises(NoGradientError, match='float node'):
-        x.grad
+        _ = x.grad
     with pytest.raises(NoGradientError, match='constant'):
         (x * 2).sum().backward()
 

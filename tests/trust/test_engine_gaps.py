@@ -7,7 +7,6 @@ the caller.
 """
 
 import numpy as np
-import pytest
 import torch
 
 import vugrad as vg

@@ -239,7 +239,7 @@ def test_random_graphs_match_pytorch(data, shapes, num_leaves, seed):
 def test_a_branch_that_does_not_reach_the_loss_does_not_stop_gradients():
     x = vg.TensorNode(np.array([1.0, 2.0]))
     y = x * 2
-    _unused = vg.tanh(y) + 1     # noqa: F841 - a branch away from the loss
+    _unused = vg.tanh(y) + 1    # -- a branch away from the loss
     loss = (y * 3).sum() + (y * y).sum()
     loss.backward()
     np.testing.assert_array_equal(x.grad, 6 + 8 * x.value)
