@@ -585,9 +585,11 @@ def _unbroadcast(g, shape, op=None):
 
 def _check_saved(opnode):
     """An input changed in place since forward: fail if the op saved that very array."""
-    saved = opnode.context.values() if opnode.context else ()
+    saved = [v for v in opnode.context.values() if isinstance(v, np.ndarray)] \
+        if opnode.context else []
     for inp, version in zip(opnode.inputs, opnode._versions):
-        if inp._version != version and any(v is inp._value for v in saved):
+        # -- may_share_memory: the op may have saved a view of the input (x.reshape(-1))
+        if inp._version != version and any(np.may_share_memory(v, inp._value) for v in saved):
             raise SavedArrayModifiedError(
                 f'{opnode.op.__name__}: the value of an input (shape {inp._value.shape}) was '
                 f'changed in place after the forward pass, but the op saved it for backward. '
@@ -788,7 +790,10 @@ class Op:
                     '1. Reshape or transpose an input first.') from None
             raise
         except TypeError as e:
-            if 'ufunc' not in type(e).__name__.lower() and 'ufunc' not in str(e):
+            # -- NumPy's dtype errors (no ufunc loop, boolean subtract, ...) are the user's
+            #    input's fault; any other TypeError is a bug in the op and goes up as it is
+            if ('ufunc' not in type(e).__name__.lower() and 'ufunc' not in str(e)
+                    and not any(v.dtype == bool for v in values)):
                 raise
             dtypes = ' and '.join(str(v.dtype) for v in values)
             raise InputTypeError(

@@ -18,6 +18,10 @@ class ShapeError(VugradError, ValueError):
     """Shapes that do not fit the op: they do not broadcast, or do not match what the op needs."""
 
 
+class InvalidArgumentError(VugradError, ValueError):
+    """An option has a value the op or function does not know (reduction='max', say)."""
+
+
 class InputTypeError(VugradError, TypeError):
     """An op was given something that is neither a TensorNode, a NumPy array nor a number."""
 

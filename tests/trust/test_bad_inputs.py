@@ -23,13 +23,7 @@ from .optable import ROWS, case_kwargs, make_inputs, torch_kwargs
 KINDS = ['int', 'bool', 'list', 'read-only', 'non-contiguous', 'nan', 'inf', '0-d', 'empty']
 
 # -- (row name, kind) pairs whose failure is a known core issue (strict xfail)
-CORE = {
-    ('Sub', 'bool'): 'core: Sub of booleans raises NumPy\'s TypeError ("numpy boolean subtract, '
-                     'the `-` operator, is not supported"), which do_forward\'s ufunc test (the '
-                     'word "ufunc" in the error) lets through; also turn a TypeError into '
-                     'InputTypeError when an input is boolean',
-}
-CORE[('TensorNode.__sub__', 'bool')] = CORE[('Sub', 'bool')]
+CORE = {}
 
 
 def _variant(kind, row, case, arrays):

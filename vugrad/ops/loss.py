@@ -85,7 +85,7 @@ def _reduce(losses, reduction, op):
         return losses.sum()
     if reduction == 'mean':
         return losses.mean()
-    raise ValueError(f"{op}: reduction must be 'sum' or 'mean', got {reduction!r}.")
+    raise InvalidArgumentError(f"{op}: reduction must be 'sum' or 'mean', got {reduction!r}.")
 
 
 class NLLLoss(Op):

@@ -1,0 +1,114 @@
+"""
+Peak memory of one MNIST-sized training epoch: vugrad against PyTorch.
+
+    python benchmarks/bench_memory.py            # 430 steps of batch 128, float32
+    python benchmarks/bench_memory.py --steps 50
+
+Each library runs in a fresh process. After the model and the data exist, the process's peak
+resident set (VmHWM) is reset (Linux: `echo 5 > /proc/self/clear_refs`); after the epoch, the
+peak minus the resident set before the epoch is what the epoch itself needed. The data are
+random arrays of MNIST's shape (55,000 x 784), so no download is needed.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+
+def _status(field):
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f'{field} not in /proc/self/status')
+
+
+def _reset_peak():
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')
+
+
+def child(library, steps):
+    import numpy as np
+    rng = np.random.default_rng(0)
+    x = rng.random((55_000, 784), dtype=np.float32)
+    y = rng.integers(0, 10, 55_000)
+    lr, b = 1e-4, 128
+    if library == 'vugrad':
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+        import vugrad as vg
+
+        class MLP(vg.Module):
+            def __init__(self):
+                super().__init__()
+                self.layer1 = vg.Linear(784, 3136)
+                self.layer2 = vg.Linear(3136, 10)
+
+            def forward(self, x):
+                return vg.logsoftmax(self.layer2(vg.sigmoid(self.layer1(x))))
+
+        mlp = MLP()
+        params = mlp.parameters()
+
+        def step(i):
+            fr = (i * b) % (55_000 - b)
+            loss = vg.logceloss(mlp(x[fr:fr + b]), y[fr:fr + b])
+            loss.backward()
+            for p in params:
+                p.value -= lr * p.grad
+            loss.zero_grad()
+            loss.clear()
+    else:
+        import torch
+        model = torch.nn.Sequential(torch.nn.Linear(784, 3136), torch.nn.Sigmoid(),
+                                    torch.nn.Linear(3136, 10), torch.nn.LogSoftmax(dim=1))
+        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+        params = list(model.parameters())
+
+        def step(i):
+            fr = (i * b) % (55_000 - b)
+            loss = torch.nn.functional.nll_loss(model(xt[fr:fr + b]), yt[fr:fr + b],
+                                                reduction='sum')
+            loss.backward()
+            with torch.no_grad():
+                for p in params:
+                    p -= lr * p.grad
+                    p.grad = None
+
+    step(0)                       # -- one step first: lazily created buffers exist in both
+    before = _status('VmRSS')
+    _reset_peak()
+    for i in range(steps):
+        step(i)
+    peak = _status('VmHWM')
+    print(json.dumps({'library': library, 'rss_before': before, 'peak': peak,
+                      'epoch_extra': peak - before}))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--steps', type=int, default=430, help='training steps (430 = an epoch)')
+    parser.add_argument('--child', choices=['vugrad', 'torch'], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.steps)
+        return
+    results = {}
+    for library in ('vugrad', 'torch'):
+        out = subprocess.run([sys.executable, __file__, '--child', library, '--steps',
+                              str(args.steps)], capture_output=True, text=True, check=True)
+        results[library] = json.loads(out.stdout.strip().splitlines()[-1])
+    mib = 1024 * 1024
+    for lib, r in results.items():
+        print(f'{lib:7s} resident before the epoch {r["rss_before"] / mib:8.1f} MiB, '
+              f'peak during it {r["peak"] / mib:8.1f} MiB, the epoch needed '
+              f'{r["epoch_extra"] / mib:7.1f} MiB')
+    v, t = results['vugrad'], results['torch']
+    print(f'peak during the epoch, vugrad / torch: {v["peak"] / t["peak"]:.3f}; memory the epoch '
+          f'needed, vugrad / torch: {v["epoch_extra"] / max(t["epoch_extra"], 1):.3f}')
+
+
+if __name__ == '__main__':
+    main()
