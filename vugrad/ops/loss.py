@@ -36,17 +36,19 @@ class LogSoftmax(Op):
 
     @staticmethod
     def forward(context, x, *, axis=-1):
-        shifted = _shift('LogSoftmax', x, axis)
-        out = shifted
-        if shifted.size:
-            out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        out = _shift('LogSoftmax', x, axis)     # -- a new array: safe to change in place
+        if out.size:
+            out -= np.log(np.exp(out).sum(axis=axis, keepdims=True))
         context['out'], context['axis'] = out, axis
         return out
 
     @staticmethod
     def backward(context, go):
         out, axis = context['out'], context['axis']
-        return go - np.exp(out) * go.sum(axis=axis, keepdims=True)
+        g = np.exp(out)
+        g *= go.sum(axis=axis, keepdims=True)
+        np.subtract(go, g, out=g)
+        return g
         # -- d y_j / d x_k = [j == k] - softmax(x)_k, summed against the upstream gradient
 
 
