@@ -201,8 +201,8 @@ def test_progress_bar_goes_to_stderr(capsys):
 def test_raw_pixels_are_the_courses(monkeypatch):
     import vugrad.train as vt
 
-    def fake_mnist(final, flatten, data_dir, dtype):
-        x = np.full((10, 784), 0.5, dtype=dtype)
+    def fake_mnist(final, flatten, data_dir, dtype, pixels):
+        x = np.full((10, 784), 127.5 if pixels == 'raw' else 0.5, dtype=dtype)
         return (x, np.zeros(10, np.int64)), (x[:4], np.zeros(4, np.int64)), 10
 
     monkeypatch.setattr(vt, 'load_mnist', fake_mnist)

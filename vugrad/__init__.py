@@ -11,14 +11,16 @@ Where things live:
     vugrad.core        TensorNode, OpNode, Op, Module, the backward pass, no_grad
     vugrad.ops         the ops, one module per family
     vugrad.functions   sigmoid, softmax, logsoftmax, the losses, ...
-    vugrad.nn          Linear and the other modules
+    vugrad.nn          Linear, MLP, Sequential, Dropout and the other modules
+    vugrad.optim       SGD, Adam, AdamW, learning-rate schedules
+    vugrad.train       the training loop of experiments/train_mlp.py and `vugrad train`
     vugrad.data        load_synth, load_mnist, batches
     vugrad.gradcheck   finite-difference gradient checking
     vugrad.viz         drawings of the computation graph (to_dot, draw)
     vugrad.errors      the exceptions vugrad raises
 """
 
-from . import errors, ops
+from . import data, errors, nn, ops, optim
 from .core import (Module, Op, OpNode, TensorNode, detect_anomaly, enable_grad,
                    get_default_dtype, is_grad_enabled, no_grad, set_default_dtype)
 from .errors import VugradError

@@ -899,19 +899,24 @@ class Module:
                         yield f'{name}.{k}', v
 
     def named_parameters(self, prefix=''):
-        """(name, node) for every parameter of this module and its sub-modules, each once."""
+        """
+        (name, node) for every parameter of this module and its sub-modules, each once: a
+        module's own parameters first, then its sub-modules', in the order they were assigned.
+        """
         seen = set()
         stack = [(prefix, self)]
         out = []
         while stack:
             pre, module = stack.pop()
+            subs = []
             for name, value in module._children():
                 full = f'{pre}{name}'
                 if isinstance(value, Module):
-                    stack.append((full + '.', value))
+                    subs.append((full + '.', value))
                 elif value.source is None and value.requires_grad and id(value) not in seen:
                     seen.add(id(value))
                     out.append((full, value))
+            stack.extend(reversed(subs))    # -- popped in assignment order
         return out
 
     def parameters(self):
@@ -922,7 +927,7 @@ class Module:
         return [p for _, p in self.named_parameters()]
 
     def modules(self):
-        """This module and every sub-module in it, each once."""
+        """This module and every sub-module in it, each once, parents before children."""
         out, seen, stack = [], set(), [self]
         while stack:
             m = stack.pop()
@@ -930,7 +935,7 @@ class Module:
                 continue
             seen.add(id(m))
             out.append(m)
-            stack.extend(v for _, v in m._children() if isinstance(v, Module))
+            stack.extend(reversed([v for _, v in m._children() if isinstance(v, Module)]))
         return out
 
     def train(self, mode=True):

@@ -19,7 +19,7 @@ TRAIN_N, TEST_N, SIDE, NUM_VAL = 7, 3, 28, 2
 
 
 def test_good_files_load_right_values(tiny):
-    (x, y), (xv, yv), c = load_idx_dataset(tiny.spec(), data_dir=tiny.root)
+    (x, y), (xv, yv), c = load_idx_dataset(tiny.spec(), data_dir=tiny.root, pixels='unit')
     images, labels = tiny.arrays["train-images"], tiny.arrays["train-labels"]
     assert c == 10
     assert x.shape == (TRAIN_N - NUM_VAL, SIDE * SIDE) and xv.shape == (NUM_VAL, SIDE * SIDE)
@@ -36,7 +36,8 @@ def test_final_uses_the_test_files_and_unflattened_shape(tiny):
                                            data_dir=tiny.root, dtype=np.float64)
     assert x.shape == (TRAIN_N, 1, SIDE, SIDE) and xv.shape == (TEST_N, 1, SIDE, SIDE)
     assert x.dtype == np.float64
-    np.testing.assert_array_equal(xv[:, 0] * 255, tiny.arrays["test-images"])
+    # -- the default pixels='raw' keeps the values 0..255, as the course's loader did
+    np.testing.assert_array_equal(xv[:, 0], tiny.arrays["test-images"])
     np.testing.assert_array_equal(yv, tiny.arrays["test-labels"])
 
 
@@ -171,3 +172,8 @@ def test_fashion_mnist_reads_its_own_subfolder_and_checks_the_gz_md5(tiny, isola
     e = load_error(tiny, FASHION_MNIST)
     assert "md5 of the .gz file" in str(e) and "8d4fb7e6c68d591d4c3dfef9ec88bf0d" in str(e)
     assert isolated.opened == []
+
+
+def test_pixels_must_be_raw_or_unit(tiny):
+    with pytest.raises(ValueError, match="raw.*unit"):
+        load_idx_dataset(tiny.spec(), data_dir=tiny.root, pixels='percent')

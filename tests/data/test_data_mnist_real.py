@@ -32,7 +32,9 @@ def test_train_and_validation_split(env):
     assert x.shape == (55_000, 784) and xv.shape == (5_000, 784)
     assert x.dtype == np.float32 and xv.dtype == np.float32
     assert y.dtype == np.int64 and yv.dtype == np.int64
-    assert x.min() == 0.0 and x.max() == 1.0 and xv.min() == 0.0 and xv.max() == 1.0
+    assert x.min() == 0.0 and x.max() == 255.0 and xv.min() == 0.0 and xv.max() == 255.0
+    (xu, _), _, _ = load_mnist(pixels='unit')
+    np.testing.assert_allclose(xu * 255, x, rtol=1e-6)
     assert np.bincount(y, minlength=10).sum() == 55_000
     np.testing.assert_array_equal(np.bincount(y, minlength=10) + np.bincount(yv, minlength=10),
                                   TRAIN_COUNTS)
@@ -45,7 +47,7 @@ def test_final_train_and_test(env):
     np.testing.assert_array_equal(np.bincount(y, minlength=10), TRAIN_COUNTS)
     np.testing.assert_array_equal(np.bincount(yt, minlength=10), TEST_COUNTS)
     np.testing.assert_array_equal(yt[:10], [7, 2, 1, 0, 4, 1, 4, 9, 5, 9])
-    assert 0.12 < x.mean() < 0.14  # MNIST's mean pixel is about 0.1307
+    assert 0.12 * 255 < x.mean() < 0.14 * 255  # MNIST's mean pixel is about 0.1307 x 255
 
 
 def test_data_dir_argument_and_float64(monkeypatch, isolated):

@@ -32,8 +32,7 @@ def test_h_plus_f_of_h_gets_the_full_gradient():
 
 
 def test_f_of_h_plus_h_gets_the_full_gradient():
-    # -- the same graph with the operands swapped comes out right today (vugrad.nn.MLP writes
-    #    its residual connection this way round for that reason)
+    # -- the same graph with the operands swapped (the walk must not depend on operand order)
     _residual('f(h) + h')
 
 

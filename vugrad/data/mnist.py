@@ -93,7 +93,8 @@ FASHION_MNIST = DatasetSpec(
 )
 
 
-def load_mnist(final=False, flatten=True, data_dir=None, dtype=None, *, mirrors=None):
+def load_mnist(final=False, flatten=True, data_dir=None, dtype=None, *, pixels='raw',
+               mirrors=None):
     """
     Load MNIST: handwritten digits 0-9, 60,000 for training and 10,000 for testing.
 
@@ -106,16 +107,21 @@ def load_mnist(final=False, flatten=True, data_dir=None, dtype=None, *, mirrors=
       downloaded. None: use $VUGRAD_DATA the same way, or, when that is unset, the cache
       folder (see `cache_dir()`), downloading missing files from `mirrors`.
     dtype: the float dtype of the pixels; None means `vugrad.core.get_default_dtype()`.
+    pixels: 'raw' (the default) gives the pixel values 0..255 as the course's loader did (its
+      learning rate, 0.0001 with the summed loss, is tuned for them); 'unit' scales them to
+      [0, 1], the usual choice with Adam or a mean loss.
     mirrors: base URLs to download from, in order; None means MNIST_MIRRORS.
 
-    Returns ``(xtrain, ytrain), (xval, yval), 10``, pixels scaled to [0, 1] and int64 labels.
+    Returns ``(xtrain, ytrain), (xval, yval), 10``: float pixels and int64 labels.
     Every file is checked (gzip, IDX header, md5 of its decompressed contents) before use.
     """
     mirrors = MNIST_MIRRORS if mirrors is None else mirrors
-    return load_idx_dataset(MNIST, final, flatten, data_dir, dtype, mirrors=mirrors)
+    return load_idx_dataset(MNIST, final, flatten, data_dir, dtype, pixels=pixels,
+                            mirrors=mirrors)
 
 
-def load_fashion_mnist(final=False, flatten=True, data_dir=None, dtype=None, *, mirrors=None):
+def load_fashion_mnist(final=False, flatten=True, data_dir=None, dtype=None, *, pixels='raw',
+                       mirrors=None):
     """
     Load Fashion-MNIST: 28 x 28 images of 10 kinds of clothing, split like MNIST.
 
@@ -128,16 +134,22 @@ def load_fashion_mnist(final=False, flatten=True, data_dir=None, dtype=None, *, 
     7 sneaker, 8 bag, 9 ankle boot.
     """
     mirrors = FASHION_MNIST_MIRRORS if mirrors is None else mirrors
-    return load_idx_dataset(FASHION_MNIST, final, flatten, data_dir, dtype, mirrors=mirrors)
+    return load_idx_dataset(FASHION_MNIST, final, flatten, data_dir, dtype, pixels=pixels,
+                            mirrors=mirrors)
 
 
-def load_idx_dataset(spec, final=False, flatten=True, data_dir=None, dtype=None, *, mirrors=None):
+def load_idx_dataset(spec, final=False, flatten=True, data_dir=None, dtype=None, *,
+                     pixels='raw', mirrors=None):
     """
     Load the MNIST-like data set `spec` describes; `load_mnist` explains the arguments.
 
     mirrors: None means spec.mirrors.
     """
     dt = float_dtype(dtype)
+    if pixels not in ('raw', 'unit'):
+        raise ValueError(f"{spec.name}: pixels must be 'raw' (0..255) or 'unit' ([0, 1]), "
+                         f"got {pixels!r}")
+    scale = 255 if pixels == 'unit' else 1
     source = dl.locate(spec.subdir, data_dir)
     mirrors = list(spec.mirrors if mirrors is None else mirrors)
 
@@ -164,14 +176,14 @@ def load_idx_dataset(spec, final=False, flatten=True, data_dir=None, dtype=None,
         xtrain, xval = xtrain[:-spec.num_val], xtrain[-spec.num_val:]
         ytrain, yval = ytrain[:-spec.num_val], ytrain[-spec.num_val:]
 
-    return ((_to_float(xtrain, dt, flatten), ytrain.astype(np.int64)),
-            (_to_float(xval, dt, flatten), yval.astype(np.int64)),
+    return ((_to_float(xtrain, dt, flatten, scale), ytrain.astype(np.int64)),
+            (_to_float(xval, dt, flatten, scale), yval.astype(np.int64)),
             spec.num_classes)
 
 
-def _to_float(images, dtype, flatten):
-    """uint8 images (n, rows, cols) -> floats in [0, 1], shape (n, rows*cols) or (n, 1, rows, cols)."""
-    x = np.divide(images, 255, dtype=dtype)
+def _to_float(images, dtype, flatten, scale):
+    """uint8 images (n, rows, cols) -> floats divided by scale, shape (n, rows*cols) or (n, 1, rows, cols)."""
+    x = np.divide(images, scale, dtype=dtype)
     n, rows, cols = images.shape
     return x.reshape(n, rows * cols) if flatten else x.reshape(n, 1, rows, cols)
 
