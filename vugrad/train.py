@@ -80,6 +80,7 @@ class TrainConfig:
     # -- the run
     seed: int | None = None          # seeds NumPy's global RNG and the data order
     dtype: str = 'float32'           # float32 | float64, of the data and the parameters
+    backend: str = 'vugrad'          # vugrad | torch: the same run in PyTorch (vugrad.torch_backend)
     out: str | None = None           # write the per-epoch metrics here (.json or .csv)
     save: str | None = None          # save the trained parameters here (.npz)
     progress: bool | None = None     # a progress bar per epoch (None: if stderr is a terminal)
@@ -98,6 +99,7 @@ class TrainConfig:
         choose('reduction', ('sum', 'mean'))
         choose('dtype', ('float32', 'float64'))
         choose('pixels', ('raw', 'unit'))
+        choose('backend', ('vugrad', 'torch'))
         for name in ('batch_size', 'epochs', 'layers', 'hidden', 'num_train', 'num_val',
                      'step_size'):
             value = getattr(self, name)
@@ -230,6 +232,9 @@ def train(config=None, *, model=None, callback=None, progress=None, log=print, *
     :param log: where the report lines go (print by default); None for a quiet run.
     """
     config = dataclasses.replace(config or TrainConfig(), **overrides).validate()
+    if config.backend == 'torch':     # -- the same run, step for step, in PyTorch
+        from .torch_backend import train as train_torch
+        return train_torch(config, model=model, callback=callback, progress=progress, log=log)
     log = log or (lambda *args, **kwargs: None)
     if progress is None:
         progress = config.progress if config.progress is not None else sys.stderr.isatty()
@@ -388,6 +393,9 @@ def add_train_arguments(parser):
         help='random seed, for a reproducible run (default: none)')
     add('--dtype', default=d.dtype, choices=('float32', 'float64'),
         help='float precision of data and parameters (default: %(default)s)')
+    add('--backend', default=d.backend, choices=('vugrad', 'torch'),
+        help='the library that trains: vugrad, or torch (PyTorch, with the same model, initial '
+             'weights, batches and optimizer) (default: %(default)s)')
     add('--data-dir', dest='data_dir', default=d.data_dir, metavar='DIR',
         help='a folder whose mnist/ holds the MNIST files (default: $VUGRAD_DATA, else the cache)')
     add('--final', action='store_true', default=d.final,
