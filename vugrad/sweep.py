@@ -363,9 +363,13 @@ def _worker(task):
             return
         finally:
             sys.stdout, sys.stderr = streams
+        # -- the settings as this process saw them (the code may have changed since the sweep
+        #    started; then a rerun of the sweep finds them different, and says so)
+        settings = {k: v for k, v in dataclasses.asdict(config).items() if k not in RESERVED}
+        settings['backend'] = backend
         _write_json(os.path.join(folder, 'metrics.json'),
-                    dict(id=task['id'], index=task['index'], status='ok',
-                         config=task['settings'], metrics=metrics))
+                    dict(id=task['id'], index=task['index'], status='ok', config=settings,
+                         metrics=metrics))
 
 
 def _outcome(task, exitcode):

@@ -74,3 +74,37 @@ def test_torch_runs_write_and_save_like_vugrad(tmp_path):
     assert any(line.startswith('## backend: torch') for line in lines)
     model = build_model(config, 2, 2).load(tmp_path / 'p.npz')   # -- vugrad reads it back
     assert model.hidden[0].w.value.shape == (4, 2)
+
+
+def test_a_sweep_over_both_backends_reports_them_side_by_side(tmp_path):
+    from vugrad.report import group_runs, load_runs
+    from vugrad.sweep import run_sweep
+    out = tmp_path / 'both'
+    results = run_sweep(str(out), fixed={'data': 'synth', 'num_train': 200, 'num_val': 100,
+                                         'epochs': 1, 'hidden': 8, 'dtype': 'float64'},
+                        vary={'backend': ['vugrad', 'torch']}, seeds=1, jobs=2, log=None)
+    assert [(r['id'], r['status']) for r in results] == [('backend=vugrad,seed=0', 'ok'),
+                                                          ('backend=torch,seed=0', 'ok')]
+    runs = load_runs(out)
+    assert [r['config']['backend'] for r in runs] == ['vugrad', 'torch']
+    ours, theirs = (r['metrics'][0] for r in runs)
+    assert theirs['train_loss'] == pytest.approx(ours['train_loss'], rel=1e-9)
+    assert theirs['val_acc'] == ours['val_acc']
+    assert [g['label'] for g in group_runs(runs)] == ['backend=vugrad', 'backend=torch']
+    assert '| torch |' in (out / 'report.md').read_text()
+    assert '## backend: torch' in (out / 'backend=torch,seed=0' / 'log.txt').read_text()
+
+
+def test_train_and_the_command_line_dispatch_to_the_torch_backend(capsys):
+    from vugrad.cli import main
+    config = TrainConfig(num_train=100, num_val=50, epochs=1, seed=2, hidden=4, dtype='float64')
+    lines = []
+    metrics = train(config, backend='torch', log=lines.append, progress=False)
+    assert any(line.startswith('## backend: torch') for line in lines)
+    ours = train(config, log=None, progress=False)
+    assert metrics[0]['train_loss'] == pytest.approx(ours[0]['train_loss'], rel=1e-9)
+    assert main(['train', '--backend', 'torch', '--num-train', '100', '--num-val', '50', '-e', '1',
+                 '--hidden', '4', '--seed', '2', '--no-progress']) == 0
+    assert '## backend: torch' in capsys.readouterr().out
+    with pytest.raises(ValueError, match='backend'):
+        TrainConfig(backend='jax').validate()
