@@ -706,14 +706,18 @@ def _wrap_constants(op, inputs):
     return tuple([x if isinstance(x, TensorNode) else _as_node(x, op, like) for x in inputs])
 
 
+_needs = {}          # -- interned needs_input_grad tuples
+
+
 def _as_node(x, op, like):
     """Wrap a constant (number or array) as a TensorNode that requires no gradient."""
     if isinstance(x, np.ndarray):
         return _new_node(x, None, False)
-    if isinstance(x, (int, float)) and not isinstance(x, bool):
+    kind = type(x)
+    if kind is float or kind is int:
         # -- A Python number takes the dtype NumPy would give it next to the node values, so
         #    that `x * 2.0` stays float32 when x is float32 (NumPy's rule for Python scalars).
-        if like is not None and (like.kind in 'fc' or (like.kind in 'iu' and isinstance(x, int))):
+        if like is not None and (like.kind in 'fc' or (like.kind in 'iu' and kind is int)):
             return _new_node(np.asarray(x, dtype=like), None, False)
         return _new_node(np.asarray(x), None, False)
     if isinstance(x, (bool, np.number, np.bool_)):
@@ -776,7 +780,10 @@ class Op:
         needs = tuple([n.requires_grad for n in nodes])
         record = _state['grad_enabled'] and True in needs
         context = Context()
-        context.needs_input_grad = needs if record else (False,) * len(nodes)
+        # -- one shared tuple per pattern: the graph keeps one per op node
+        if not record:
+            needs = (False,) * len(nodes)
+        context.needs_input_grad = _needs.setdefault(needs, needs)
 
         values = [n._value for n in nodes]
         try:
