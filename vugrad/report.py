@@ -33,8 +33,16 @@ import tempfile
 
 import numpy as np
 
-__all__ = ['load_runs', 'group_runs', 'varied_keys', 'write_csv', 'plot_curves', 'write_report',
-           'write_outputs', 'METRICS']
+__all__ = [
+    'METRICS',
+    'group_runs',
+    'load_runs',
+    'plot_curves',
+    'varied_keys',
+    'write_csv',
+    'write_outputs',
+    'write_report',
+]
 
 METRICS = ('epoch', 'train_loss', 'val_loss', 'val_acc', 'seconds', 'lr')
 # -- settings that say where a run's files go or how it shows progress, not what it computes
@@ -69,9 +77,9 @@ def load_runs(folder):
         info = done or _read_json(os.path.join(path, 'config.json'))
         if info is None or 'config' not in info:
             continue    # -- not a run's folder
-        run = dict(id=info.get('id', name), index=info.get('index', len(runs)),
-                   config=dict(info['config']), status='unfinished', metrics=[], error=None,
-                   folder=path)
+        run = {'id': info.get('id', name), 'index': info.get('index', len(runs)),
+               'config': dict(info['config']), 'status': 'unfinished', 'metrics': [],
+               'error': None, 'folder': path}
         run['config'].setdefault('backend', info.get('backend', 'vugrad'))
         if done is not None and done.get('status', 'ok') == 'ok':
             run['status'], run['metrics'] = 'ok', list(done.get('metrics', []))
@@ -118,9 +126,9 @@ def group_runs(runs):
     groups = {}
     for run in runs:
         settings = {k: run['config'].get(k) for k in keys}
-        group = groups.setdefault(_key(settings), dict(
-            label=', '.join(f'{k}={_format(v)}' for k, v in settings.items()) or 'all runs',
-            settings=settings, runs=[], ok=[]))
+        group = groups.setdefault(_key(settings), {
+            'label': ', '.join(f'{k}={_format(v)}' for k, v in settings.items()) or 'all runs',
+            'settings': settings, 'runs': [], 'ok': []})
         group['runs'].append(run)
         if run['status'] == 'ok' and run['metrics']:
             group['ok'].append(run)
@@ -155,14 +163,14 @@ def summarize(group):
     seconds = [float(row['seconds']) for run in group['ok'] for row in run['metrics']]
     epochs, mean, _, _ = _curve(group, 'val_acc')
     best = int(np.argmax(mean)) if len(mean) else None
-    return dict(
-        runs=len(group['runs']), ok=len(group['ok']),
-        final_acc=accs.mean() if len(accs) else math.nan,
-        final_acc_std=accs.std(ddof=1) if len(accs) > 1 else math.nan,
-        best_acc=mean[best] if best is not None else math.nan,
-        best_epoch=int(epochs[best]) if best is not None else None,
-        final_train_loss=losses.mean() if len(losses) else math.nan,
-        seconds_per_epoch=float(np.mean(seconds)) if seconds else math.nan)
+    return {
+        'runs': len(group['runs']), 'ok': len(group['ok']),
+        'final_acc': accs.mean() if len(accs) else math.nan,
+        'final_acc_std': accs.std(ddof=1) if len(accs) > 1 else math.nan,
+        'best_acc': mean[best] if best is not None else math.nan,
+        'best_epoch': int(epochs[best]) if best is not None else None,
+        'final_train_loss': losses.mean() if len(losses) else math.nan,
+        'seconds_per_epoch': float(np.mean(seconds)) if seconds else math.nan}
 
 
 # ---------------------------------------------------------------------- writing
@@ -305,6 +313,7 @@ def report_table(groups):
 
 def _defaults():
     from dataclasses import asdict
+
     from .train import TrainConfig
     return {**asdict(TrainConfig()), 'backend': 'vugrad'}
 

@@ -58,9 +58,19 @@ from collections import deque
 from . import report
 from .train import TrainConfig, add_train_arguments
 
-__all__ = ['run_sweep', 'make_grid', 'run_id', 'parse_value', 'load_toml', 'SweepError',
-           'BACKENDS', 'add_sweep_arguments', 'sweep_command', 'add_plot_arguments',
-           'plot_command']
+__all__ = [
+    'BACKENDS',
+    'SweepError',
+    'add_plot_arguments',
+    'add_sweep_arguments',
+    'load_toml',
+    'make_grid',
+    'parse_value',
+    'plot_command',
+    'run_id',
+    'run_sweep',
+    'sweep_command',
+]
 
 BACKENDS = ('vugrad', 'torch')
 # -- set by the sweep for every run, so not settings one can fix or vary
@@ -356,7 +366,7 @@ def _worker(task):
             else:
                 from .train import train
             metrics = train(config, progress=False, log=log)
-        except Exception:
+        except Exception:   # noqa: BLE001 - any error of a run is recorded, not raised
             text = traceback.format_exc()
             log(text)
             report._atomic_write(os.path.join(folder, 'error.txt'), lambda f: f.write(text))
@@ -368,8 +378,8 @@ def _worker(task):
         settings = {k: v for k, v in dataclasses.asdict(config).items() if k not in RESERVED}
         settings['backend'] = backend
         _write_json(os.path.join(folder, 'metrics.json'),
-                    dict(id=task['id'], index=task['index'], status='ok', config=settings,
-                         metrics=metrics))
+                    {'id': task['id'], 'index': task['index'], 'status': 'ok',
+                     'config': settings, 'metrics': metrics})
 
 
 def _outcome(task, exitcode):
@@ -423,7 +433,7 @@ def run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, save
     results, todo = [], []
     for index, (id_, settings) in enumerate(grid):
         folder = os.path.join(out, id_)
-        result = dict(id=id_, folder=folder, status='pending', message='')
+        result = {'id': id_, 'folder': folder, 'status': 'pending', 'message': ''}
         done = _read_json(os.path.join(folder, 'metrics.json'))
         if done is not None:
             theirs, ours = _comparable(done.get('config', {})), _comparable(settings)
@@ -435,7 +445,8 @@ def run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, save
                                  'use another --out, or delete that folder to run it again.')
             result.update(status='skipped', message='finished before')
         else:
-            todo.append(dict(id=id_, index=index, folder=folder, settings=settings, save=save))
+            todo.append({'id': id_, 'index': index, 'folder': folder, 'settings': settings,
+                         'save': save})
         results.append(result)
     by_id = {r['id']: r for r in results}
 
@@ -456,8 +467,9 @@ def run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, save
 
     os.makedirs(out, exist_ok=True)
     _write_json(os.path.join(out, 'sweep.json'),
-                dict(command=command, fixed=fixed if not isinstance(fixed, TrainConfig)
-                     else dataclasses.asdict(fixed), vary=vary, seeds=seeds))
+                {'command': command,
+                 'fixed': dataclasses.asdict(fixed) if isinstance(fixed, TrainConfig) else fixed,
+                 'vary': vary, 'seeds': seeds})
     # -- the first seed of every configuration first, so an interrupted sweep has them all
     seed_rank = {s: i for i, s in enumerate(dict.fromkeys(s['seed'] for _, s in grid))}
     pending = deque(sorted(todo, key=lambda t: (seed_rank[t['settings']['seed']], t['index'])))
@@ -477,7 +489,7 @@ def run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, save
                     if os.path.exists(path):
                         os.remove(path)
                 _write_json(os.path.join(task['folder'], 'config.json'),
-                            dict(id=task['id'], index=task['index'], config=task['settings']))
+                            {'id': task['id'], 'index': task['index'], 'config': task['settings']})
                 process = context.Process(target=_worker, args=(task,),
                                           name=f'vugrad sweep {task["id"]}')
                 process.start()
@@ -604,10 +616,10 @@ def spec_from_args(args):
     seeds = args.seeds if args.seeds is not None else spec.get('seeds', 1)
     if 'seed' in vary_ and (args.seeds is not None or 'seeds' in spec):
         raise SweepError('give the seeds once: --seeds or --vary seed=..., not both.')
-    return dict(out=out, fixed=fixed, vary=vary_, seeds=seeds,
-                jobs=args.jobs if args.jobs is not None else spec.get('jobs'),
-                threads=args.threads if args.threads is not None else spec.get('threads'),
-                save=getattr(args, 'save', None) or spec.get('save'))
+    return {'out': out, 'fixed': fixed, 'vary': vary_, 'seeds': seeds,
+            'jobs': args.jobs if args.jobs is not None else spec.get('jobs'),
+            'threads': args.threads if args.threads is not None else spec.get('threads'),
+            'save': getattr(args, 'save', None) or spec.get('save')}
 
 
 def sweep_command(args):

@@ -28,6 +28,7 @@ asked for.
 """
 
 import dataclasses
+import itertools
 import sys
 import time
 
@@ -40,11 +41,17 @@ except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError('the torch backend needs PyTorch (pip install torch); vugrad itself '
                       'does not.') from e
 
-from .train import TrainConfig, build_model, load_data, _progress_bar
 from .data import DataLoader
+from .train import TrainConfig, _progress_bar, build_model, load_data
 
-__all__ = ['TorchMLP', 'from_vugrad', 'build_torch_optimizer', 'build_torch_schedule',
-           'torch_evaluate', 'train']
+__all__ = [
+    'TorchMLP',
+    'build_torch_optimizer',
+    'build_torch_schedule',
+    'from_vugrad',
+    'torch_evaluate',
+    'train',
+]
 
 TORCH_DTYPES = {'float32': torch.float32, 'float64': torch.float64}
 
@@ -62,7 +69,7 @@ class TorchMLP(nn.Module):
                  dtype=torch.float32):
         super().__init__()
         self.hidden = nn.ModuleList(nn.Linear(a, b, dtype=dtype)
-                                    for a, b in zip(sizes[:-2], sizes[1:-1]))
+                                    for a, b in itertools.pairwise(sizes[:-1]))
         self.output = nn.Linear(sizes[-2], sizes[-1], dtype=dtype)
         self.act = {'sigmoid': torch.sigmoid, 'relu': torch.relu, 'tanh': torch.tanh}[activation]
         self.activation = activation
@@ -220,8 +227,8 @@ def train(config=None, *, model=None, callback=None, progress=None, log=print, *
                 bar.close()
         seconds = time.perf_counter() - start
         val_loss, val_acc = torch_evaluate(model, xval, yval)
-        row = dict(epoch=epoch, train_loss=train_loss, val_loss=val_loss, val_acc=val_acc,
-                   seconds=seconds, lr=lr)
+        row = {'epoch': epoch, 'train_loss': train_loss, 'val_loss': val_loss,
+               'val_acc': val_acc, 'seconds': seconds, 'lr': lr}
         metrics.append(row)
         log(f'epoch {epoch:03}  train loss {train_loss:.4f}  val loss {val_loss:.4f}  '
             f'val acc {val_acc:.4f}  ({seconds:.1f} s)')

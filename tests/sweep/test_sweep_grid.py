@@ -3,8 +3,15 @@
 import pytest
 
 from vugrad.cli import build_parser
-from vugrad.sweep import (SweepError, load_toml, make_grid, parse_value, run_id, setting_name,
-                          spec_from_args)
+from vugrad.sweep import (
+    SweepError,
+    load_toml,
+    make_grid,
+    parse_value,
+    run_id,
+    setting_name,
+    spec_from_args,
+)
 
 
 def parse(argv):
@@ -43,7 +50,7 @@ def test_values_are_parsed_with_the_fields_type():
 
 def test_grid_order_ids_and_seeds():
     grid = make_grid(fixed={'epochs': 2, 'learning-rate': '0.5'},
-                     vary={'activation': ['sigmoid', 'relu'], 'init': 'glorot,normal'.split(',')},
+                     vary={'activation': ['sigmoid', 'relu'], 'init': ['glorot', 'normal']},
                      seeds=2)
     ids = [i for i, _ in grid]
     assert ids == ['activation=sigmoid,init=glorot,seed=0', 'activation=sigmoid,init=glorot,seed=1',

@@ -97,8 +97,7 @@ def test_the_report_has_the_table_and_the_plot(sweep):
     text = (out / 'report.md').read_text()
     assert '![' in text and '(curves.png)' in text
     assert '| activation | runs | final val. acc. (%)' in text
-    rows = [line for line in text.splitlines() if line.startswith('| sigmoid') or
-            line.startswith('| relu')]
+    rows = [line for line in text.splitlines() if line.startswith(('| sigmoid', '| relu'))]
     assert len(rows) == 2 and all(' ± ' in row for row in rows)
 
 

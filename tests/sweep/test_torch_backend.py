@@ -5,10 +5,10 @@ import pytest
 
 torch = pytest.importorskip('torch')
 
-import vugrad.functions as F                               # noqa: E402
-from vugrad.data import DataLoader                         # noqa: E402
-from vugrad.train import TrainConfig, build_model, load_data, train  # noqa: E402
-from vugrad import torch_backend as tb                      # noqa: E402
+import vugrad.functions as F
+from vugrad import torch_backend as tb
+from vugrad.data import DataLoader
+from vugrad.train import TrainConfig, build_model, load_data, train
 
 
 def first_losses(config):
@@ -49,10 +49,10 @@ def test_the_copied_model_has_the_same_layers_and_weights():
 
 
 @pytest.mark.parametrize('settings', [
-    dict(momentum=0.9, nesterov=True, weight_decay=0.01, schedule='step', step_size=1),
-    dict(optimizer='adam', lr=0.01, reduction='mean'),
-    dict(optimizer='adamw', lr=0.01, schedule='cosine', activation='relu', layers=2,
-         residual=True),
+    {'momentum': 0.9, 'nesterov': True, 'weight_decay': 0.01, 'schedule': 'step', 'step_size': 1},
+    {'optimizer': 'adam', 'lr': 0.01, 'reduction': 'mean'},
+    {'optimizer': 'adamw', 'lr': 0.01, 'schedule': 'cosine', 'activation': 'relu', 'layers': 2,
+     'residual': True},
 ])
 def test_both_backends_train_the_same_in_float64(settings):
     config = TrainConfig(num_train=200, num_val=100, epochs=2, seed=1, dtype='float64',
