@@ -104,7 +104,11 @@ def varied_keys(runs):
         for k in run['config']:
             if k not in keys and k != 'seed' and k not in NOT_SETTINGS:
                 keys.append(k)
-    return [k for k in keys if len({_key(r['config'].get(k)) for r in runs}) > 1]
+    keys = [k for k in keys if len({_key(r['config'].get(k)) for r in runs}) > 1]
+    # -- in the order of the run's folder name (the sweep's --vary order) where it has them
+    named = [part.partition('=')[0] for part in runs[0]['id'].split(',')] if runs else []
+    return sorted(keys, key=lambda k: (named.index(k) if k in named else len(named),
+                                       keys.index(k)))
 
 
 def _format(value):
@@ -155,7 +159,8 @@ def summarize(group):
     """
     The numbers of the report for one configuration: a dict with runs, ok, final_acc and
     final_acc_std (of each run's last epoch, over seeds), best_acc and best_epoch (the peak of
-    the mean validation accuracy), final_train_loss (mean) and seconds_per_epoch (mean).
+    the mean validation accuracy), final_train_loss (mean), seconds_per_epoch (mean) and
+    diverged (how many runs ended with a training loss of inf or nan).
     """
     finals = [run['metrics'][-1] for run in group['ok']]
     accs = np.array([float(row['val_acc']) for row in finals])
@@ -165,11 +170,12 @@ def summarize(group):
     best = int(np.argmax(mean)) if len(mean) else None
     return {
         'runs': len(group['runs']), 'ok': len(group['ok']),
-        'final_acc': accs.mean() if len(accs) else math.nan,
-        'final_acc_std': accs.std(ddof=1) if len(accs) > 1 else math.nan,
-        'best_acc': mean[best] if best is not None else math.nan,
+        'final_acc': float(accs.mean()) if len(accs) else math.nan,
+        'final_acc_std': float(accs.std(ddof=1)) if len(accs) > 1 else math.nan,
+        'best_acc': float(mean[best]) if best is not None else math.nan,
         'best_epoch': int(epochs[best]) if best is not None else None,
-        'final_train_loss': losses.mean() if len(losses) else math.nan,
+        'final_train_loss': float(losses.mean()) if len(losses) else math.nan,
+        'diverged': int((~np.isfinite(losses)).sum()),
         'seconds_per_epoch': float(np.mean(seconds)) if seconds else math.nan}
 
 
@@ -303,9 +309,11 @@ def report_table(groups):
         if not math.isnan(s['final_acc_std']):
             acc += f' ± {100 * s["final_acc_std"]:.2f}'
         runs = f'{s["ok"]}' if s['ok'] == s['runs'] else f'{s["ok"]} of {s["runs"]}'
+        if s['diverged']:
+            runs += f' ({s["diverged"]} diverged)'
         cells = [_format(v) for v in group['settings'].values()] or [group['label']]
         cells += [runs, acc, _pct(s['best_acc']), _format(s['best_epoch']) if s['ok'] else '–',
-                  '–' if math.isnan(s['final_train_loss']) else f'{s["final_train_loss"]:.4f}',
+                  '–' if not s['ok'] else f'{s["final_train_loss"]:.4f}',
                   _seconds(s['seconds_per_epoch'])]
         lines.append('| ' + ' | '.join(cells) + ' |')
     return lines
@@ -353,7 +361,8 @@ def write_report(folder, runs, groups, plot_name='curves.png', command=None):
     lines.append('*final val. acc.*: the validation accuracy after the last epoch, mean ± '
                  'standard deviation over seeds. *best*: the epoch where the mean validation '
                  'accuracy peaks, and that mean. *s / epoch*: the mean time of one training pass '
-                 '(without validation).')
+                 '(without validation). *diverged*: the training loss ended as inf or nan (try a '
+                 'smaller learning rate).')
     if os.path.exists(os.path.join(folder, plot_name)):
         lines += ['', f'![Validation accuracy and training loss per epoch]({plot_name})']
     failed = [r for r in runs if r['status'] == 'failed']

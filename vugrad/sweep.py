@@ -42,6 +42,7 @@ import argparse
 import dataclasses
 import itertools
 import json
+import math
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -391,9 +392,10 @@ def _outcome(task, exitcode):
         if not rows:
             return 'ok', '(no epochs)'
         seconds = sum(r['seconds'] for r in rows)
+        loss = float(rows[-1]['train_loss'])
         return 'ok', (f'val acc {rows[-1]["val_acc"]:.4f}  ({len(rows)} '
-                      f'epoch{"s" * (len(rows) != 1)}, '
-                      f'{seconds:.1f} s training)')
+                      f'epoch{"s" * (len(rows) != 1)}, {seconds:.1f} s training)'
+                      + ('' if math.isfinite(loss) else f'  diverged: training loss {loss}'))
     error = os.path.join(folder, 'error.txt')
     if not os.path.exists(error):
         text = (f'the run\'s process ended with exit code {exitcode} before it wrote its '
