@@ -652,9 +652,9 @@ class OpNode:
         self.op = op
         self.context = context
         self.inputs = inputs
-        self._outputs = ()
-        # -- Outputs are filled in by Op.do_forward once the output nodes exist (they need this
-        #    OpNode as their source, so it must exist first).
+        self._outputs = None
+        # -- The outputs are left None at first: the output nodes need this OpNode as their
+        #    source, so it must exist before them. Op.do_forward connects them right after.
         self._out_meta = ()
         self._versions = ()
         self.created_at = None   # -- 'file:line' of the user's code, under detect_anomaly()
@@ -667,6 +667,8 @@ class OpNode:
         reference cycles and is freed as soon as the loss is no longer referenced. An output the
         user dropped reads as None.
         """
+        if self._outputs is None:
+            return None
         return [ref() for ref in self._outputs]
 
     @outputs.setter
