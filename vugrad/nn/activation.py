@@ -5,6 +5,7 @@ one calls the function of the same name in vugrad.functions; they have no parame
 
 from .. import functions as F
 from ..core import Module
+from ..errors import InvalidArgumentError
 
 
 class Sigmoid(Module):
@@ -53,5 +54,5 @@ def get_activation(activation):
     try:
         return ACTIVATIONS[activation]()
     except (KeyError, TypeError):
-        raise ValueError(f'unknown activation {activation!r}; choose one of '
+        raise InvalidArgumentError(f'unknown activation {activation!r}; choose one of '
                          f'{sorted(ACTIVATIONS)}.') from None

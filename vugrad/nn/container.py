@@ -1,6 +1,7 @@
 """Containers: modules made of other modules."""
 
 from ..core import Module
+from ..errors import InputTypeError
 
 
 class Sequential(Module):
@@ -19,7 +20,7 @@ class Sequential(Module):
             modules = tuple(modules[0])
         for m in modules:
             if not isinstance(m, Module):
-                raise TypeError(f'Sequential: expected Modules, got {type(m).__name__}.')
+                raise InputTypeError(f'Sequential: expected Modules, got {type(m).__name__}.')
         self.layers = list(modules)
 
     def forward(self, x):

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..core import Module
+from ..errors import InvalidArgumentError
 
 
 class Dropout(Module):
@@ -19,7 +20,7 @@ class Dropout(Module):
     def __init__(self, p=0.5):
         super().__init__()
         if not 0.0 <= p <= 1.0:
-            raise ValueError(f'Dropout: p must lie in [0, 1], got {p}.')
+            raise InvalidArgumentError(f'Dropout: p must lie in [0, 1], got {p}.')
         self.p = float(p)
 
     def forward(self, x):

@@ -20,6 +20,7 @@ model makes it the same every time. Draws are made in float64 and then cast to `
 import numpy as np
 
 from ..core import get_default_dtype
+from ..errors import InvalidArgumentError
 
 __all__ = ['SCHEMES', 'fans', 'get_scheme', 'glorot', 'he', 'normal', 'uniform', 'zeros']
 
@@ -27,7 +28,7 @@ __all__ = ['SCHEMES', 'fans', 'get_scheme', 'glorot', 'he', 'normal', 'uniform',
 def fans(shape):
     """(fan_in, fan_out) of a weight matrix of shape (fan_out, fan_in)."""
     if len(shape) != 2:
-        raise ValueError(f'init: expected a weight matrix shape (fan_out, fan_in), got {shape}.')
+        raise InvalidArgumentError(f'init: expected a weight matrix shape (fan_out, fan_in), got {shape}.')
     return shape[1], shape[0]
 
 
@@ -100,5 +101,5 @@ def get_scheme(init):
     try:
         return SCHEMES[init]
     except (KeyError, TypeError):
-        raise ValueError(f'init: unknown scheme {init!r}; choose one of {sorted(SCHEMES)} '
+        raise InvalidArgumentError(f'init: unknown scheme {init!r}; choose one of {sorted(SCHEMES)} '
                          '(or pass a function shape, dtype -> array).') from None

@@ -3,6 +3,7 @@
 import itertools
 
 from ..core import Module
+from ..errors import InvalidArgumentError
 from .activation import get_activation
 from .dropout import Dropout
 from .linear import Linear
@@ -42,15 +43,15 @@ class MLP(Module):
         if isinstance(hidden, (list, tuple)):
             widths = [int(h) for h in hidden]
             if layers is not None and layers != len(widths):
-                raise ValueError(f'MLP: hidden lists {len(widths)} widths but layers={layers}.')
+                raise InvalidArgumentError(f'MLP: hidden lists {len(widths)} widths but layers={layers}.')
         else:
             if layers is None:
                 layers = 1
             if layers < 0:
-                raise ValueError(f'MLP: layers must be 0 or more, got {layers}.')
+                raise InvalidArgumentError(f'MLP: layers must be 0 or more, got {layers}.')
             widths = [4 * input_size if hidden is None else int(hidden)] * layers
         if any(w < 1 for w in widths):
-            raise ValueError(f'MLP: hidden widths must be positive, got {widths}.')
+            raise InvalidArgumentError(f'MLP: hidden widths must be positive, got {widths}.')
 
         self.residual = bool(residual)
         sizes = [input_size] + widths

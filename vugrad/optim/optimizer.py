@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..core import Module, TensorNode
+from ..errors import InputTypeError, InvalidArgumentError
 
 
 class Optimizer:
@@ -36,18 +37,18 @@ class Optimizer:
             params = params.parameters()
         params = list(params)
         if not params:
-            raise ValueError(f'{type(self).__name__}: got an empty list of parameters.')
+            raise InvalidArgumentError(f'{type(self).__name__}: got an empty list of parameters.')
         for p in params:
             if not isinstance(p, TensorNode):
-                raise TypeError(f'{type(self).__name__}: parameters must be TensorNodes, got '
+                raise InputTypeError(f'{type(self).__name__}: parameters must be TensorNodes, got '
                                 f'{type(p).__name__}.')
             if p.source is not None or not p.requires_grad:
-                raise ValueError(f'{type(self).__name__}: {p!r} is not a parameter (a leaf node '
+                raise InvalidArgumentError(f'{type(self).__name__}: {p!r} is not a parameter (a leaf node '
                                  'that requires a gradient).')
         if len({id(p) for p in params}) != len(params):
-            raise ValueError(f'{type(self).__name__}: a parameter appears more than once.')
+            raise InvalidArgumentError(f'{type(self).__name__}: a parameter appears more than once.')
         if lr < 0:
-            raise ValueError(f'{type(self).__name__}: invalid learning rate {lr}.')
+            raise InvalidArgumentError(f'{type(self).__name__}: invalid learning rate {lr}.')
         self.params = params
         self.lr = float(lr)
         self.state = [{} for _ in params]

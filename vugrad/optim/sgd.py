@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..errors import InvalidArgumentError
 from .optimizer import Optimizer
 
 
@@ -28,11 +29,11 @@ class SGD(Optimizer):
                  weight_decay=0.0):
         super().__init__(params, lr)
         if momentum < 0:
-            raise ValueError(f'SGD: invalid momentum {momentum}.')
+            raise InvalidArgumentError(f'SGD: invalid momentum {momentum}.')
         if weight_decay < 0:
-            raise ValueError(f'SGD: invalid weight_decay {weight_decay}.')
+            raise InvalidArgumentError(f'SGD: invalid weight_decay {weight_decay}.')
         if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError('SGD: Nesterov momentum requires a momentum and zero dampening.')
+            raise InvalidArgumentError('SGD: Nesterov momentum requires a momentum and zero dampening.')
         self.momentum = float(momentum)
         self.dampening = float(dampening)
         self.nesterov = bool(nesterov)
