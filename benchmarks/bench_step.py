@@ -218,8 +218,8 @@ def main():
     args = parser.parse_args()
     rounds = 5 if args.quick else 11
     print(f'# vugrad {vg.__version__}, NumPy {np.__version__}, '
-          f'PyTorch {torch.__version__ if torch else "absent"}, Python {platform.python_version()}, '
-          f'{platform.machine()}, {os.cpu_count()} cores')
+          f'PyTorch {torch.__version__ if torch else "absent"}, '
+          f'Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores')
     if args.only in (None, 'mnist'):
         mnist_step(rounds, 5 if args.quick else 10)
     if args.only in (None, 'synth'):

@@ -123,3 +123,12 @@ def test_errors_raise_under_python_O(tmp_path):
     result = subprocess.run([sys.executable, '-O', str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr + result.stdout
     assert result.stdout.strip() == 'ok'
+
+
+def test_unknown_reduction_is_an_invalid_argument():
+    from vugrad.errors import InvalidArgumentError
+    x = vg.TensorNode(np.zeros((2, 3)))
+    with pytest.raises(InvalidArgumentError, match="reduction"):
+        vg.cross_entropy(x, np.array([0, 1]), reduction='max')
+    with pytest.raises(InvalidArgumentError, match="reduction"):
+        vg.logceloss(x, np.array([0, 1]), reduction='max')

@@ -20,7 +20,7 @@ Where things live:
     vugrad.errors      the exceptions vugrad raises
 """
 
-from . import data, errors, nn, ops, optim
+from . import core, data, errors, functions, nn, ops, optim
 from .core import (Module, Op, OpNode, TensorNode, detect_anomaly, enable_grad,
                    get_default_dtype, is_grad_enabled, no_grad, set_default_dtype)
 from .errors import VugradError
@@ -38,3 +38,20 @@ from .ops import (Add, BatchMM, Concatenate, CrossEntropy, Divide, Exp, Expand, 
                   Stack, Sub, Sum, Tanh, Transpose, Unsqueeze)
 
 __version__ = '0.1.0'
+
+__all__ = [
+    # modules
+    'core', 'data', 'errors', 'functions', 'nn', 'ops', 'optim',
+    # the graph
+    'TensorNode', 'OpNode', 'Op', 'Module', 'no_grad', 'enable_grad', 'is_grad_enabled',
+    'detect_anomaly', 'get_default_dtype', 'set_default_dtype', 'VugradError',
+    # functions
+    'celoss', 'concatenate', 'cross_entropy', 'exp', 'log', 'logceloss', 'logsoftmax', 'matmul',
+    'max', 'mean', 'relu', 'sigmoid', 'softmax', 'sqrt', 'stack', 'sum', 'tanh',
+    'gradcheck', 'Linear', 'draw', 'load_synth', 'load_mnist', 'load_fashion_mnist',
+    # ops
+    'Add', 'BatchMM', 'Concatenate', 'CrossEntropy', 'Divide', 'Exp', 'Expand', 'GetItem', 'Id',
+    'Log', 'LogSoftmax', 'MatrixMultiply', 'Max', 'Mean', 'Multiply', 'Negate', 'NLLLoss',
+    'Normalize', 'Pow', 'Power', 'ReLU', 'Reshape', 'RowMax', 'RowSum', 'Select', 'Sigmoid',
+    'Softmax', 'Sqrt', 'Squeeze', 'Stack', 'Sub', 'Sum', 'Tanh', 'Transpose', 'Unsqueeze',
+]

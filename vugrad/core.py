@@ -794,9 +794,9 @@ class Op:
             if cls.broadcasting:
                 shapes = ' and '.join(str(v.shape) for v in values)
                 raise ShapeError(
-                    f'{cls.__name__}: shapes {shapes} do not broadcast together ({e}). Broadcasting '
-                    'aligns shapes from the right; each pair of sizes must be equal or one of them '
-                    '1. Reshape or transpose an input first.') from None
+                    f'{cls.__name__}: shapes {shapes} do not broadcast together ({e}). '
+                    'Broadcasting aligns shapes from the right; each pair of sizes must be '
+                    'equal or one of them 1. Reshape or transpose an input first.') from None
             raise
         except TypeError as e:
             # -- NumPy's dtype errors (no ufunc loop, boolean subtract, ...) are the user's

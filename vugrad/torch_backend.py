@@ -264,7 +264,7 @@ def _save(model, path):
     import tempfile
     if isinstance(model, TorchMLP):
         arrays = {}
-        for name, layer in [(f'hidden.{i}', l) for i, l in enumerate(model.hidden)] + \
+        for name, layer in [(f'hidden.{i}', h) for i, h in enumerate(model.hidden)] + \
                 [('output', model.output)]:
             arrays[f'{name}.w'] = layer.weight.detach().numpy().copy()
             arrays[f'{name}.b'] = layer.bias.detach().numpy().reshape(1, -1).copy()

@@ -80,7 +80,7 @@ class TrainConfig:
     # -- the run
     seed: int | None = None          # seeds NumPy's global RNG and the data order
     dtype: str = 'float32'           # float32 | float64, of the data and the parameters
-    backend: str = 'vugrad'          # vugrad | torch: the same run in PyTorch (vugrad.torch_backend)
+    backend: str = 'vugrad'          # vugrad | torch: the same run in PyTorch (torch_backend.py)
     out: str | None = None           # write the per-epoch metrics here (.json or .csv)
     save: str | None = None          # save the trained parameters here (.npz)
     progress: bool | None = None     # a progress bar per epoch (None: if stderr is a terminal)

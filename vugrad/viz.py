@@ -241,7 +241,8 @@ def to_dot(node, *, collapse=None, max_nodes=200, show_grad=True, show_values=Tr
         raise InputTypeError(f'to_dot: expected a TensorNode, got {type(node).__name__}.')
     if max_nodes is not None and (isinstance(max_nodes, bool) or not isinstance(max_nodes, int)
                                   or max_nodes < 1):
-        raise InputTypeError(f'to_dot: max_nodes must be a positive int or None, got {max_nodes!r}.')
+        raise InputTypeError(
+            f'to_dot: max_nodes must be a positive int or None, got {max_nodes!r}.')
     if rankdir not in ('TB', 'LR', 'BT', 'RL'):
         raise ValueError(f"to_dot: rankdir must be 'TB', 'LR', 'BT' or 'RL', got {rankdir!r}.")
 

@@ -182,7 +182,7 @@ def load_idx_dataset(spec, final=False, flatten=True, data_dir=None, dtype=None,
 
 
 def _to_float(images, dtype, flatten, scale):
-    """uint8 images (n, rows, cols) -> floats divided by scale, shape (n, rows*cols) or (n, 1, rows, cols)."""
+    """uint8 images (n, rows, cols) -> floats / scale, as (n, rows*cols) or (n, 1, rows, cols)."""
     x = np.divide(images, scale, dtype=dtype)
     n, rows, cols = images.shape
     return x.reshape(n, rows * cols) if flatten else x.reshape(n, 1, rows, cols)

@@ -28,7 +28,8 @@ __all__ = ['SCHEMES', 'fans', 'get_scheme', 'glorot', 'he', 'normal', 'uniform',
 def fans(shape):
     """(fan_in, fan_out) of a weight matrix of shape (fan_out, fan_in)."""
     if len(shape) != 2:
-        raise InvalidArgumentError(f'init: expected a weight matrix shape (fan_out, fan_in), got {shape}.')
+        raise InvalidArgumentError(
+            f'init: expected a weight matrix shape (fan_out, fan_in), got {shape}.')
     return shape[1], shape[0]
 
 
@@ -101,5 +102,6 @@ def get_scheme(init):
     try:
         return SCHEMES[init]
     except (KeyError, TypeError):
-        raise InvalidArgumentError(f'init: unknown scheme {init!r}; choose one of {sorted(SCHEMES)} '
+        raise InvalidArgumentError(
+            f'init: unknown scheme {init!r}; choose one of {sorted(SCHEMES)} '
                          '(or pass a function shape, dtype -> array).') from None

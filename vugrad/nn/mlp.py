@@ -43,7 +43,8 @@ class MLP(Module):
         if isinstance(hidden, (list, tuple)):
             widths = [int(h) for h in hidden]
             if layers is not None and layers != len(widths):
-                raise InvalidArgumentError(f'MLP: hidden lists {len(widths)} widths but layers={layers}.')
+                raise InvalidArgumentError(
+                    f'MLP: hidden lists {len(widths)} widths but layers={layers}.')
         else:
             if layers is None:
                 layers = 1

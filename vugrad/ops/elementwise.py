@@ -186,7 +186,7 @@ class Sigmoid(Op):
             x = x.astype(np.float64)
         sigx = np.negative(x)
         if type(sigx) is not np.ndarray:
-            sigx = np.array(sigx)  # -- a 0-d input gives a NumPy scalar: make it an array we can update
+            sigx = np.array(sigx)  # -- a 0-d input gives a NumPy scalar: make it an array
         # -- exp(-x) would overflow for x below about -88 (float32) or -709 (float64); capping
         #    -x there changes the result by less than the smallest float, and needs no errstate
         np.minimum(sigx, _exp_max(x.dtype), out=sigx)

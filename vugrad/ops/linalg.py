@@ -3,8 +3,6 @@ Linear algebra ops beyond MatrixMultiply (which is in core): the course's BatchM
 fused affine map of a Linear layer.
 """
 
-import numpy as np
-
 from ..core import Op
 from ..errors import ShapeError
 

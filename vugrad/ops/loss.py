@@ -6,7 +6,7 @@ for logits of +-1000.
 import numpy as np
 
 from ..core import Op
-from ..errors import InputTypeError, ShapeError
+from ..errors import InputTypeError, InvalidArgumentError, ShapeError
 
 
 def _shift(op, x, axis):

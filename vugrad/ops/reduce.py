@@ -150,7 +150,8 @@ class Normalize(Op):
     @staticmethod
     def forward(context, x):
         if x.ndim != 2:
-            raise ShapeError(f'Normalize: expects a matrix (rows to normalize), got shape {x.shape}.')
+            raise ShapeError(
+                f'Normalize: expects a matrix (rows to normalize), got shape {x.shape}.')
         sumd = x.sum(axis=1, keepdims=True)
         context['x'], context['sumd'] = x, sumd
         return x / sumd

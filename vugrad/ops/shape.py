@@ -94,7 +94,7 @@ class Reshape(Op):
 
 
 class Transpose(Op):
-    """Permute the dimensions (reverse them when axes is None, as x.T does). Axes may be negative."""
+    """Permute the dimensions (reversed when axes is None, as x.T does); axes may be negative."""
 
     @staticmethod
     def forward(context, x, *, axes=None):
@@ -143,7 +143,8 @@ class GetItem(Op):
         try:
             out = x[index]
         except IndexError as e:
-            raise ShapeError(f'GetItem: index {index!r} does not fit shape {x.shape}: {e}') from None
+            raise ShapeError(
+                f'GetItem: index {index!r} does not fit shape {x.shape}: {e}') from None
         context['xshape'], context['index'] = x.shape, index
         context['basic'] = _is_basic(index)
         return np.asarray(out)

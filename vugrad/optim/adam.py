@@ -32,7 +32,8 @@ class Adam(Optimizer):
         super().__init__(params, lr)
         beta1, beta2 = betas
         if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
-            raise InvalidArgumentError(f'{type(self).__name__}: invalid betas {betas}: each must lie in '
+            raise InvalidArgumentError(
+                f'{type(self).__name__}: invalid betas {betas}: each must lie in '
                              '[0, 1).')
         if eps < 0 or weight_decay < 0:
             raise InvalidArgumentError(f'{type(self).__name__}: eps and weight_decay must be >= 0, '

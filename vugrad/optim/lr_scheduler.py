@@ -48,7 +48,8 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer, step_size, gamma=0.1):
         if step_size < 1:
-            raise InvalidArgumentError(f'StepLR: step_size must be a positive int, got {step_size}.')
+            raise InvalidArgumentError(
+                f'StepLR: step_size must be a positive int, got {step_size}.')
         self.step_size, self.gamma = int(step_size), float(gamma)
         super().__init__(optimizer)
 
@@ -67,7 +68,8 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer, T_max, eta_min=0.0):
         if T_max < 1:
-            raise InvalidArgumentError(f'CosineAnnealingLR: T_max must be a positive int, got {T_max}.')
+            raise InvalidArgumentError(
+                f'CosineAnnealingLR: T_max must be a positive int, got {T_max}.')
         self.T_max, self.eta_min = int(T_max), float(eta_min)
         super().__init__(optimizer)
 

@@ -43,10 +43,12 @@ class Optimizer:
                 raise InputTypeError(f'{type(self).__name__}: parameters must be TensorNodes, got '
                                 f'{type(p).__name__}.')
             if p.source is not None or not p.requires_grad:
-                raise InvalidArgumentError(f'{type(self).__name__}: {p!r} is not a parameter (a leaf node '
+                raise InvalidArgumentError(
+                    f'{type(self).__name__}: {p!r} is not a parameter (a leaf node '
                                  'that requires a gradient).')
         if len({id(p) for p in params}) != len(params):
-            raise InvalidArgumentError(f'{type(self).__name__}: a parameter appears more than once.')
+            raise InvalidArgumentError(
+                f'{type(self).__name__}: a parameter appears more than once.')
         if lr < 0:
             raise InvalidArgumentError(f'{type(self).__name__}: invalid learning rate {lr}.')
         self.params = params

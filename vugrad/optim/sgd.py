@@ -33,7 +33,8 @@ class SGD(Optimizer):
         if weight_decay < 0:
             raise InvalidArgumentError(f'SGD: invalid weight_decay {weight_decay}.')
         if nesterov and (momentum <= 0 or dampening != 0):
-            raise InvalidArgumentError('SGD: Nesterov momentum requires a momentum and zero dampening.')
+            raise InvalidArgumentError(
+                'SGD: Nesterov momentum requires a momentum and zero dampening.')
         self.momentum = float(momentum)
         self.dampening = float(dampening)
         self.nesterov = bool(nesterov)
