@@ -454,13 +454,13 @@ def _backward(root, gradient):
 
     for opnode in _reverse_topological(root):
         refs = opnode._outputs
-        if len(refs) == 1:
+        if type(refs) is not tuple:
             # -- the only output of a single-output op is alive: backward reached us through it
-            out = refs[0]()
+            out = refs()
             g = pending.pop(out)
             out._grad = g if out._grad is None else np.asarray(out._grad + g)
             gouts = (g,)
-            if out._version and opnode._versions is not None:
+            if out._version:
                 _check_saved_output(opnode, out)
         else:
             gouts = []
@@ -478,9 +478,15 @@ def _backward(root, gradient):
 
         op = opnode.op
         inputs = opnode.inputs
-        for inp, version in zip(inputs, opnode._versions):
-            if inp._version != version:
-                _check_saved(opnode)
+        versions = opnode._versions
+        if versions is None:     # -- every input was at version 0 in forward
+            for inp in inputs:
+                if inp._version:
+                    _check_saved(opnode)
+        else:
+            for inp, version in zip(inputs, versions):
+                if inp._version != version:
+                    _check_saved(opnode)
         if anomaly and opnode.checksums is not None:
             _check_checksums(opnode)
         ginputs = op.backward(opnode.context, *gouts)
@@ -587,7 +593,8 @@ def _check_saved(opnode):
     """An input changed in place since forward: fail if the op saved that very array."""
     saved = [v for v in opnode.context.values() if isinstance(v, np.ndarray)] \
         if opnode.context else []
-    for inp, version in zip(opnode.inputs, opnode._versions):
+    versions = opnode._versions or (0,) * len(opnode.inputs)
+    for inp, version in zip(opnode.inputs, versions):
         # -- may_share_memory: the op may have saved a view of the input (x.reshape(-1))
         if inp._version != version and any(np.may_share_memory(v, inp._value) for v in saved):
             raise SavedArrayModifiedError(
@@ -656,7 +663,7 @@ class OpNode:
         # -- The outputs are left None at first: the output nodes need this OpNode as their
         #    source, so it must exist before them. Op.do_forward connects them right after.
         self._out_meta = ()
-        self._versions = ()
+        self._versions = None    # -- the inputs' versions in forward; None: all were 0
         self.created_at = None   # -- 'file:line' of the user's code, under detect_anomaly()
         self.checksums = None    # -- of the saved input arrays, under detect_anomaly()
 
@@ -667,9 +674,12 @@ class OpNode:
         reference cycles and is freed as soon as the loss is no longer referenced. An output the
         user dropped reads as None.
         """
-        if self._outputs is None:
+        refs = self._outputs
+        if refs is None:
             return None
-        return [ref() for ref in self._outputs]
+        if type(refs) is not tuple:
+            return [refs()]      # -- one output: the weak reference itself, without a tuple
+        return [ref() for ref in refs]
 
     @outputs.setter
     def outputs(self, nodes):
@@ -829,14 +839,16 @@ class Op:
             return outputs[0] if single else outputs
 
         opnode = OpNode(cls, context, nodes)
-        opnode._versions = tuple([n._version for n in nodes])
+        versions = tuple([n._version for n in nodes])
+        if any(versions):        # -- kept only when needed: fewer objects per op node
+            opnode._versions = versions
         if _state['anomaly']:
             opnode.created_at = _user_frame()
             opnode.checksums = _checksums(opnode)
         if single:
             o = outputs_raw[0]
             out = _new_node(o, opnode, o.dtype.kind in 'fc')
-            opnode._outputs = (weakref.ref(out),)
+            opnode._outputs = weakref.ref(out)
             return out
         outputs = [_new_node(o, opnode, o.dtype.kind in 'fc') for o in outputs_raw]
         opnode.outputs = outputs
