@@ -13,6 +13,7 @@ import argparse
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 
@@ -36,14 +37,43 @@ def timed(fn, steps):
 
 
 def interleaved(contenders, rounds, steps):
-    """Time each contender `steps` steps per round, `rounds` rounds; per-round seconds/step."""
+    """
+    Time each contender `steps` steps per round, `rounds` rounds; per-round seconds/step.
+    A contender is a step function, or a TorchProcess (which times itself in its process).
+    """
+    def run(fn, n):
+        return fn.run(n) if isinstance(fn, TorchProcess) else timed(fn, n)
+
     for fn in contenders.values():     # warm up (allocator, BLAS threads, caches)
-        timed(fn, max(1, steps // 2))
+        run(fn, max(1, steps // 2))
     times = {name: [] for name in contenders}
     for _ in range(rounds):
         for name, fn in contenders.items():
-            times[name].append(timed(fn, steps))
+            times[name].append(run(fn, steps))
     return times
+
+
+class TorchProcess:
+    """The PyTorch step in a process of its own (benchmarks/_torch_worker.py), timed there."""
+
+    def __init__(self, dtype, n_in, hidden, n_out, batch, lr, threads):
+        worker = os.path.join(os.path.dirname(os.path.abspath(__file__)), '_torch_worker.py')
+        self.proc = subprocess.Popen([sys.executable, worker], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        self._ask(f'setup {np.dtype(dtype).name} {n_in} {hidden} {n_out} {batch} {lr} {threads}')
+
+    def _ask(self, line):
+        self.proc.stdin.write(line + '\n')
+        self.proc.stdin.flush()
+        return self.proc.stdout.readline().strip()
+
+    def run(self, steps):
+        return float(self._ask(f'run {steps}'))
+
+    def close(self):
+        self.proc.stdin.write('quit\n')
+        self.proc.stdin.close()
+        self.proc.wait()
 
 
 def ratio(times, a, b):
@@ -142,6 +172,8 @@ def floor_step(dtype, n_in, hidden, batch):
 
 def mnist_step(rounds, steps):
     print('\n## MNIST step: 784 -> 3136 sigmoid -> 10, batch 128, plain SGD')
+    print('   ("torch" runs in its own process, as users run it; "torch (in this process)" shares')
+    print('    vugrad\'s malloc settings, see vugrad/_malloc.py)')
     rows = []
     for dtype in (np.float32, np.float64):
         contenders = {'floor': floor_step(dtype, 784, 3136, 128),
@@ -149,9 +181,14 @@ def mnist_step(rounds, steps):
         opt = vugrad_optim_step(dtype, 784, 3136, 10, 128, 1e-4)
         if opt is not None:
             contenders['vugrad.optim'] = opt
+        procs = []
         if torch is not None:
-            contenders['torch'] = torch_step(dtype, 784, 3136, 10, 128, 1e-4)
+            procs.append(TorchProcess(dtype, 784, 3136, 10, 128, 1e-4, os.cpu_count() or 1))
+            contenders['torch'] = procs[-1]
+            contenders['torch (in this process)'] = torch_step(dtype, 784, 3136, 10, 128, 1e-4)
         times = interleaved(contenders, rounds, steps)
+        for proc in procs:
+            proc.close()
         name = np.dtype(dtype).name
         med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
         print(f'{name}: ' + ', '.join(f'{k} {v:.2f} ms' for k, v in med.items()))
@@ -159,7 +196,7 @@ def mnist_step(rounds, steps):
             if k == 'floor':
                 continue
             line = f'  {name} {k}: {ratio(times, k, "floor"):.3f}x floor'
-            if torch is not None and k != 'torch':
+            if torch is not None and not k.startswith('torch'):
                 line += f', {ratio(times, k, "torch"):.3f}x torch'
             print(line)
             rows.append((name, k, ratio(times, k, 'floor'),
@@ -176,15 +213,21 @@ def synth_step(rounds, steps):
     opt = vugrad_optim_step(np.float32, 2, 8, 2, 128, 1e-2)
     if opt is not None:
         contenders['vugrad.optim'] = opt
+    procs = []
     if torch is not None:
-        contenders['torch'] = torch_step(np.float32, 2, 8, 2, 128, 1e-2)
+        procs.append(TorchProcess(np.float32, 2, 8, 2, 128, 1e-2, 1))
+        contenders['torch'] = procs[-1]
+        contenders['torch (in this process)'] = torch_step(np.float32, 2, 8, 2, 128, 1e-2)
     times = interleaved(contenders, rounds, steps)
+    for proc in procs:
+        proc.close()
     for k, v in times.items():
         print(f'  {k}: {statistics.median(v) * 1e6:.1f} us/step')
     if torch is not None:
         for k in contenders:
-            if k != 'torch':
-                print(f'  {k}: {ratio(times, k, "torch"):.3f}x torch')
+            if not k.startswith('torch'):
+                print(f'  {k}: {ratio(times, k, "torch"):.3f}x torch, '
+                      f'{ratio(times, k, "torch (in this process)"):.3f}x torch in this process')
     if torch is not None:
         torch.set_num_threads(os.cpu_count() or 1)
 

@@ -20,7 +20,7 @@ Where things live:
     vugrad.errors      the exceptions vugrad raises
 """
 
-from . import core, data, errors, functions, nn, ops, optim
+from . import _malloc, core, data, errors, functions, nn, ops, optim
 from .core import (Module, Op, OpNode, TensorNode, detect_anomaly, enable_grad,
                    get_default_dtype, is_grad_enabled, no_grad, set_default_dtype)
 from .errors import VugradError
@@ -38,6 +38,8 @@ from .ops import (Add, BatchMM, Concatenate, CrossEntropy, Divide, Exp, Expand, 
                   Stack, Sub, Sum, Tanh, Transpose, Unsqueeze)
 
 __version__ = '0.1.0'
+
+_malloc.tune()     # -- big arrays are reused between training steps (see vugrad/_malloc.py)
 
 __all__ = [
     # modules
