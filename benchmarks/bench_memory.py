@@ -4,9 +4,10 @@ Peak memory of one MNIST-sized training epoch: vugrad against PyTorch.
     python benchmarks/bench_memory.py            # 430 steps of batch 128, float32
     python benchmarks/bench_memory.py --steps 50
 
-Each library runs in a fresh process. After the model and the data exist, the process's peak
-resident set (VmHWM) is reset (Linux: `echo 5 > /proc/self/clear_refs`); after the epoch, the
-peak minus the resident set before the epoch is what the epoch itself needed. The data are
+Each library runs in a fresh process. The resident set is read once the model and the data
+exist; after one step the peak (VmHWM) is reset (Linux: `echo 5 > /proc/self/clear_refs`);
+the peak during the epoch minus the resident set with model and data is what training needed
+(activations, gradients, temporaries), whatever the library itself weighs. The data are
 random arrays of MNIST's shape (55,000 x 784), so no download is needed.
 """
 
@@ -77,14 +78,15 @@ def child(library, steps):
                     p -= lr * p.grad
                     p.grad = None
 
+    setup = _status('VmRSS')      # -- the library, the model and the data
     step(0)                       # -- one step first: lazily created buffers exist in both
     before = _status('VmRSS')
     _reset_peak()
     for i in range(steps):
         step(i)
     peak = _status('VmHWM')
-    print(json.dumps({'library': library, 'rss_before': before, 'peak': peak,
-                      'epoch_extra': peak - before}))
+    print(json.dumps({'library': library, 'rss_setup': setup, 'rss_before': before, 'peak': peak,
+                      'epoch_extra': peak - before, 'training_extra': peak - setup}))
 
 
 def main():
@@ -102,12 +104,13 @@ def main():
         results[library] = json.loads(out.stdout.strip().splitlines()[-1])
     mib = 1024 * 1024
     for lib, r in results.items():
-        print(f'{lib:7s} resident before the epoch {r["rss_before"] / mib:8.1f} MiB, '
-              f'peak during it {r["peak"] / mib:8.1f} MiB, the epoch needed '
-              f'{r["epoch_extra"] / mib:7.1f} MiB')
+        print(f'{lib:7s} resident with model and data {r["rss_setup"] / mib:7.1f} MiB, after one '
+              f'step {r["rss_before"] / mib:7.1f} MiB, peak in the epoch {r["peak"] / mib:7.1f} '
+              f'MiB: training needed {r["training_extra"] / mib:6.1f} MiB')
     v, t = results['vugrad'], results['torch']
-    print(f'peak during the epoch, vugrad / torch: {v["peak"] / t["peak"]:.3f}; memory the epoch '
-          f'needed, vugrad / torch: {v["epoch_extra"] / max(t["epoch_extra"], 1):.3f}')
+    print(f'peak of the process, vugrad / torch: {v["peak"] / t["peak"]:.3f}; memory training '
+          f'needed beyond model and data, vugrad / torch: '
+          f'{v["training_extra"] / max(t["training_extra"], 1):.3f}')
 
 
 if __name__ == '__main__':
