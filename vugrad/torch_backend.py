@@ -30,7 +30,6 @@ asked for.
 import dataclasses
 import itertools
 import sys
-import time
 
 import numpy as np
 
@@ -41,8 +40,7 @@ except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError('the torch backend needs PyTorch (pip install torch); vugrad itself '
                       'does not.') from e
 
-from .data import DataLoader
-from .train import TrainConfig, _progress_bar, build_model, load_data
+from .train import TrainConfig, build_model, load_and_log, run_epochs
 
 __all__ = [
     'TorchMLP',
@@ -190,13 +188,9 @@ def train(config=None, *, model=None, callback=None, progress=None, log=print, *
         np.random.seed(config.seed)   # -- vugrad's init code draws the weights from here
         torch.manual_seed(config.seed)  # -- and torch's dropout masks from here
 
-    log('## config: ' + ' '.join(f'{k}={v}' for k, v in dataclasses.asdict(config).items()))
     log(f'## backend: torch {torch.__version__}, {torch.get_num_threads()} threads')
-    (xtrain, ytrain), (xval, yval), num_classes = load_data(config)
-    log('## loaded data:')
-    log(f'         number of instances: {len(xtrain)} in training, {len(xval)} in validation')
-    log(f' training class distribution: {np.bincount(ytrain, minlength=num_classes)}')
-    log(f'     val. class distribution: {np.bincount(yval, minlength=num_classes)}')
+    data = load_and_log(config, log)
+    (xtrain, ytrain), (xval, yval), num_classes = data
 
     num_features = xtrain.shape[1]
     if model is None:
@@ -211,48 +205,9 @@ def train(config=None, *, model=None, callback=None, progress=None, log=print, *
     log(f'## model: {model!r}, {count:,} parameters')
     log(f'## optimizer: {type(optimizer).__name__}({optimizer.defaults})')
 
-    loader = DataLoader(xtrain, ytrain, batch_size=config.batch_size, shuffle=config.shuffle,
-                        seed=config.seed)
-
-    log('\n## starting training')
-    metrics = []
-    for epoch in range(1, config.epochs + 1):
-        lr = optimizer.param_groups[0]['lr']
-        bar = _progress_bar(len(loader), f'epoch {epoch}/{config.epochs}') if progress else None
-        start = time.perf_counter()
-        try:
-            train_loss = train_epoch(model, optimizer, loader, config.reduction, bar)
-        finally:
-            if bar is not None:
-                bar.close()
-        seconds = time.perf_counter() - start
-        val_loss, val_acc = torch_evaluate(model, xval, yval)
-        row = {'epoch': epoch, 'train_loss': train_loss, 'val_loss': val_loss,
-               'val_acc': val_acc, 'seconds': seconds, 'lr': lr}
-        metrics.append(row)
-        log(f'epoch {epoch:03}  train loss {train_loss:.4f}  val loss {val_loss:.4f}  '
-            f'val acc {val_acc:.4f}  ({seconds:.1f} s)')
-        if schedule is not None:
-            schedule.step()
-        if callback is not None and callback(row, model):
-            log('## stopped by the callback')
-            break
-
-    if config.out:
-        from .train import write_metrics
-        write_metrics(config.out, metrics, config)
-        log(f'## wrote the metrics to {config.out}')
-    if config.save:
-        _save(model, config.save)
-        log(f'## saved the parameters to {config.save}')
-    if config.final:
-        log('## (with --final, the validation set is the test set)')
-    if metrics:
-        log(f'final validation accuracy: {metrics[-1]["val_acc"]:.4f}')
-    else:
-        _, val_acc = torch_evaluate(model, xval, yval)
-        log(f'final validation accuracy: {val_acc:.4f}')
-    return metrics
+    return run_epochs(config, model, optimizer, schedule, data, train_epoch=train_epoch,
+                      evaluate=torch_evaluate, get_lr=lambda opt: opt.param_groups[0]['lr'],
+                      save=_save, callback=callback, progress=progress, log=log)
 
 
 def _save(model, path):

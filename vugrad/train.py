@@ -242,12 +242,8 @@ def train(config=None, *, model=None, callback=None, progress=None, log=print, *
     if config.seed is not None:
         np.random.seed(config.seed)   # -- the weights (and dropout masks) come from here
 
-    log('## config: ' + ' '.join(f'{k}={v}' for k, v in dataclasses.asdict(config).items()))
-    (xtrain, ytrain), (xval, yval), num_classes = load_data(config)
-    log('## loaded data:')
-    log(f'         number of instances: {len(xtrain)} in training, {len(xval)} in validation')
-    log(f' training class distribution: {np.bincount(ytrain, minlength=num_classes)}')
-    log(f'     val. class distribution: {np.bincount(yval, minlength=num_classes)}')
+    data = load_and_log(config, log)
+    (xtrain, ytrain), (xval, yval), num_classes = data
 
     num_features = xtrain.shape[1]
     if model is None:
@@ -260,15 +256,43 @@ def train(config=None, *, model=None, callback=None, progress=None, log=print, *
     log(f'## model: {model!r}, {count:,} parameters')
     log(f'## optimizer: {optimizer!r}')
 
+    return run_epochs(config, model, optimizer, schedule, data, train_epoch=train_epoch,
+                      evaluate=evaluate, get_lr=lambda opt: opt.lr,
+                      save=lambda m, path: m.save(path), callback=callback, progress=progress,
+                      log=log)
+
+
+def load_and_log(config, log):
+    """Log the config, load its data set, log the data's sizes and classes; return the data."""
+    log('## config: ' + ' '.join(f'{k}={v}' for k, v in dataclasses.asdict(config).items()))
+    (xtrain, ytrain), (xval, yval), num_classes = data = load_data(config)
+    log('## loaded data:')
+    log(f'         number of instances: {len(xtrain)} in training, {len(xval)} in validation')
+    log(f' training class distribution: {np.bincount(ytrain, minlength=num_classes)}')
+    log(f'     val. class distribution: {np.bincount(yval, minlength=num_classes)}')
+    return data
+
+
+def run_epochs(config, model, optimizer, schedule, data, *, train_epoch, evaluate, get_lr, save,
+               callback=None, progress=False, log=print):
+    """
+    The epochs of a run, whichever library does the work (vugrad here, PyTorch in
+    vugrad.torch_backend): train, validate, log and collect a metrics row per epoch, step the
+    schedule; then write the metrics and the parameters if asked, and state the final accuracy.
+
+    :param train_epoch: (model, optimizer, loader, reduction, bar) -> mean training loss.
+    :param evaluate: (model, x, y) -> (mean loss, accuracy).
+    :param get_lr: optimizer -> the learning rate of the coming epoch.
+    :param save: (model, path) -> None.
+    """
+    (xtrain, ytrain), (xval, yval), _ = data
     loader = DataLoader(xtrain, ytrain, batch_size=config.batch_size, shuffle=config.shuffle,
                         seed=config.seed)
-    bar_factory = _progress_bar if progress else None
-
     log('\n## starting training')
     metrics = []
     for epoch in range(1, config.epochs + 1):
-        lr = optimizer.lr
-        bar = bar_factory(len(loader), f'epoch {epoch}/{config.epochs}') if bar_factory else None
+        lr = get_lr(optimizer)
+        bar = _progress_bar(len(loader), f'epoch {epoch}/{config.epochs}') if progress else None
         start = time.perf_counter()
         try:
             train_loss = train_epoch(model, optimizer, loader, config.reduction, bar)
@@ -292,15 +316,12 @@ def train(config=None, *, model=None, callback=None, progress=None, log=print, *
         write_metrics(config.out, metrics, config)
         log(f'## wrote the metrics to {config.out}')
     if config.save:
-        model.save(config.save)
+        save(model, config.save)
         log(f'## saved the parameters to {config.save}')
     if config.final:
         log('## (with --final, the validation set is the test set)')
-    if metrics:
-        log(f'final validation accuracy: {metrics[-1]["val_acc"]:.4f}')
-    else:
-        _, val_acc = evaluate(model, xval, yval)
-        log(f'final validation accuracy: {val_acc:.4f}')
+    final = metrics[-1]['val_acc'] if metrics else evaluate(model, xval, yval)[1]
+    log(f'final validation accuracy: {final:.4f}')
     return metrics
 
 
