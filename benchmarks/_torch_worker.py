@@ -16,6 +16,7 @@ import torch
 
 def torch_step(dtype, n_in, hidden, n_out, batch, lr):
     """The course's MLP step in PyTorch, written as the text's loop is."""
+    dtype = np.dtype(dtype).name
     tdtype = {'float32': torch.float32, 'float64': torch.float64}[dtype]
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(n_in, hidden), torch.nn.Sigmoid(),

@@ -20,11 +20,14 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import vugrad as vg  # noqa: E402
 
 try:
     import torch
+
+    from _torch_worker import torch_step     # -- the same PyTorch step as the worker process
 except ImportError:          # -- the vugrad-only figures still work without PyTorch
     torch = None
 
@@ -133,27 +136,6 @@ def vugrad_optim_step(dtype, n_in, hidden, n_out, batch, lr):
         opt.step()
         opt.zero_grad()
         loss.clear()
-    return step
-
-
-def torch_step(dtype, n_in, hidden, n_out, batch, lr):
-    tdtype = {np.float32: torch.float32, np.float64: torch.float64}[dtype]
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(n_in, hidden), torch.nn.Sigmoid(),
-                                torch.nn.Linear(hidden, n_out), torch.nn.LogSoftmax(dim=1))
-    model = model.to(tdtype)
-    rng = np.random.default_rng(0)
-    x = torch.from_numpy(rng.random((batch, n_in)).astype(dtype))
-    y = torch.from_numpy(rng.integers(0, n_out, batch))
-    params = list(model.parameters())
-
-    def step():
-        loss = torch.nn.functional.nll_loss(model(x), y, reduction='sum')
-        loss.backward()
-        with torch.no_grad():
-            for p in params:
-                p -= lr * p.grad
-                p.grad = None
     return step
 
 

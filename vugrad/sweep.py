@@ -325,14 +325,6 @@ def _write_json(path, data):
     report._atomic_write(path, lambda f: (json.dump(data, f, indent=2), f.write('\n')))
 
 
-def _read_json(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
 def _comparable(config):
     return {k: v for k, v in config.items() if k not in report.NOT_SETTINGS}
 
@@ -386,7 +378,7 @@ def _worker(task):
 def _outcome(task, exitcode):
     """('ok', summary) or ('failed', message) of a run whose process has ended."""
     folder = task['folder']
-    done = _read_json(os.path.join(folder, 'metrics.json'))
+    done = report._read_json(os.path.join(folder, 'metrics.json'))
     if done is not None:
         rows = done.get('metrics') or []
         if not rows:
@@ -436,7 +428,7 @@ def run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, save
     for index, (id_, settings) in enumerate(grid):
         folder = os.path.join(out, id_)
         result = {'id': id_, 'folder': folder, 'status': 'pending', 'message': ''}
-        done = _read_json(os.path.join(folder, 'metrics.json'))
+        done = report._read_json(os.path.join(folder, 'metrics.json'))
         if done is not None:
             theirs, ours = _comparable(done.get('config', {})), _comparable(settings)
             if theirs != ours:

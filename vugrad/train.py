@@ -366,6 +366,24 @@ def write_metrics(path, metrics, config=None):
 
 # ---------------------------------------------------------------------- command-line options
 
+def add_model_arguments(parser):
+    """The options that shape the model (shared by `vugrad train` and `vugrad graph`)."""
+    d = TrainConfig()
+    add = parser.add_argument
+    add('--activation', default=d.activation, choices=tuple(ACTIVATIONS),
+        help='the hidden nonlinearity (default: %(default)s)')
+    add('--hidden', default=d.hidden, type=int, metavar='N',
+        help='the width of the hidden layers (default: 4 x the number of features)')
+    add('--layers', default=d.layers, type=int, metavar='N',
+        help='the number of hidden layers (default: %(default)s)')
+    add('--residual', action='store_true', default=d.residual,
+        help='residual connections h = h + act(Linear(h)) between hidden layers')
+    add('--init', default=d.init, choices=tuple(SCHEMES),
+        help='the weight initialization (default: %(default)s)')
+    add('--dropout', default=d.dropout, type=float, metavar='P',
+        help='dropout probability after each hidden layer (default: %(default)s)')
+
+
 def add_train_arguments(parser):
     """
     Add the training options to an argparse parser: the course's -D -b -e -l and the rest. The
@@ -381,18 +399,7 @@ def add_train_arguments(parser):
         help='complete passes over the training data (default: %(default)s)')
     add('-l', '--learning-rate', dest='lr', default=d.lr, type=float,
         help='the learning rate (default: %(default)s; 0.0001 for MNIST with the summed loss)')
-    add('--activation', default=d.activation, choices=tuple(ACTIVATIONS),
-        help='the hidden nonlinearity (default: %(default)s)')
-    add('--hidden', default=d.hidden, type=int, metavar='N',
-        help='the width of the hidden layers (default: 4 x the number of features)')
-    add('--layers', default=d.layers, type=int, metavar='N',
-        help='the number of hidden layers (default: %(default)s)')
-    add('--residual', action='store_true', default=d.residual,
-        help='residual connections h = h + act(Linear(h)) between hidden layers')
-    add('--init', default=d.init, choices=tuple(SCHEMES),
-        help='the weight initialization (default: %(default)s)')
-    add('--dropout', default=d.dropout, type=float, metavar='P',
-        help='dropout probability after each hidden layer (default: %(default)s)')
+    add_model_arguments(parser)
     add('--optimizer', default=d.optimizer, choices=OPTIMIZERS,
         help='the optimizer (default: %(default)s)')
     add('--momentum', default=d.momentum, type=float, metavar='F',

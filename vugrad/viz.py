@@ -494,9 +494,7 @@ def add_graph_arguments(parser):
     Add the options of `vugrad graph` to an argparse parser: those of `vugrad train` that shape
     the model (with the same names and defaults), and the drawing's.
     """
-    from .nn.activation import ACTIVATIONS
-    from .nn.init import SCHEMES
-    from .train import DATASETS, TrainConfig
+    from .train import DATASETS, TrainConfig, add_model_arguments
 
     d = TrainConfig()
     add = parser.add_argument
@@ -508,18 +506,7 @@ def add_graph_arguments(parser):
              'are used, nothing is loaded or downloaded')
     add('-b', '--batch-size', dest='batch_size', default=d.batch_size, type=int,
         help='instances in the batch (default: %(default)s)')
-    add('--activation', default=d.activation, choices=tuple(ACTIVATIONS),
-        help='the hidden nonlinearity (default: %(default)s)')
-    add('--hidden', default=d.hidden, type=int, metavar='N',
-        help='the width of the hidden layers (default: 4 x the number of features)')
-    add('--layers', default=d.layers, type=int, metavar='N',
-        help='the number of hidden layers (default: %(default)s)')
-    add('--residual', action='store_true', default=d.residual,
-        help='residual connections h = h + act(Linear(h)) between hidden layers')
-    add('--init', default=d.init, choices=tuple(SCHEMES),
-        help='the weight initialization (default: %(default)s)')
-    add('--dropout', default=d.dropout, type=float, metavar='P',
-        help='dropout probability after each hidden layer (default: %(default)s)')
+    add_model_arguments(parser)
     add('--reduction', default=d.reduction, choices=('sum', 'mean'),
         help='the loss over a batch (default: %(default)s)')
     add('--dtype', default=d.dtype, choices=('float32', 'float64'),
