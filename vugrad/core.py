@@ -295,17 +295,14 @@ class TensorNode:
         free it. Parameters stay alive: their modules hold them.
         """
         with _collector_paused():
-            self._disconnect()
-
-    def _disconnect(self):
-        for node in _tensor_nodes(self):
-            source = node.source
-            if source is not None:
-                node.source = None
-                source.inputs = ()
-                source.context = None
-                source._outputs = ()
-                source._versions = ()
+            for node in _tensor_nodes(self):
+                source = node.source
+                if source is not None:
+                    node.source = None
+                    source.inputs = ()
+                    source.context = None
+                    source._outputs = ()
+                    source._versions = ()
 
     # ------------------------------------------------------------------ operators
     # -- Each operator builds a node of the graph by calling an Op. Numbers and arrays are
