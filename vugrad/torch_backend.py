@@ -40,7 +40,7 @@ except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError('the torch backend needs PyTorch (pip install torch); vugrad itself '
                       'does not.') from e
 
-from .train import TrainConfig, build_model, load_and_log, run_epochs
+from .train import TrainConfig, build_model, load_and_log, run_batches, run_epochs
 
 __all__ = [
     'TorchMLP',
@@ -152,21 +152,15 @@ def torch_evaluate(model, x, y, batch_size=1000):
 def train_epoch(model, optimizer, loader, reduction='sum', bar=None):
     """vugrad.train.train_epoch in torch: returns the mean training loss per instance."""
     model.train()
-    total, n = 0.0, 0
-    for i, (xb, yb) in enumerate(loader):
+
+    def step(xb, yb):
         xb, yb = _tensors(xb, yb)
         loss = nn.functional.cross_entropy(model(xb), yb, reduction=reduction)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        value = loss.item()
-        total += value * (len(yb) if reduction == 'mean' else 1)
-        n += len(yb)
-        if bar is not None:
-            bar.update(1)
-            if i % 20 == 0:
-                bar.set_postfix(loss=f'{total / n:.4f}', refresh=False)
-    return total / max(n, 1)
+        return loss.item()
+    return run_batches(loader, step, reduction, bar)
 
 
 def train(config=None, *, model=None, callback=None, progress=None, log=print, **overrides):

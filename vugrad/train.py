@@ -191,16 +191,26 @@ def train_epoch(model, optimizer, loader, reduction='sum', bar=None):
     the mean training loss per instance.
     """
     model.train()
-    total, n = 0.0, 0
-    for i, (xb, yb) in enumerate(loader):
+
+    def step(xb, yb):
         # -- the batch goes in as a plain array: a constant, so no gradient is computed for it
         loss = F.cross_entropy(model(xb), yb, reduction=reduction)
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
         loss.clear()         # -- let go of the graph, so its memory is freed now
-        value = float(loss.value)
-        total += value * (len(yb) if reduction == 'mean' else 1)
+        return float(loss.value)
+    return run_batches(loader, step, reduction, bar)
+
+
+def run_batches(loader, step, reduction='sum', bar=None):
+    """
+    Call step(xb, yb) -> the batch's loss for every batch of `loader`, ticking the progress bar;
+    return the mean loss per instance (whichever library the step uses).
+    """
+    total, n = 0.0, 0
+    for i, (xb, yb) in enumerate(loader):
+        total += step(xb, yb) * (len(yb) if reduction == 'mean' else 1)
         n += len(yb)
         if bar is not None:
             bar.update(1)
