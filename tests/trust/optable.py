@@ -233,24 +233,35 @@ def getitem_cases(draw):
     return Case((shape,), {'index': index})
 
 
-@st.composite
-def expand_cases(draw):
+def broadcasts(a, b):
+    """True when NumPy can broadcast shapes a and b together."""
+    try:
+        np.broadcast_shapes(a, b)
+        return True
+    except ValueError:
+        return False
+
+
+def _singleton_dim(draw):
+    """A drawn shape with a dimension of size 1, and that dimension (maybe counted from the end)."""
     shape = list(draw(_shapes(min_dims=1)))
     dim = draw(st.integers(0, len(shape) - 1))
     shape[dim] = 1
     if draw(st.booleans()):
         dim -= len(shape)
-    return Case((tuple(shape),), {'dim': dim, 'repeats': draw(st.integers(0, 3))})
+    return tuple(shape), dim
+
+
+@st.composite
+def expand_cases(draw):
+    shape, dim = _singleton_dim(draw)
+    return Case((shape,), {'dim': dim, 'repeats': draw(st.integers(0, 3))})
 
 
 @st.composite
 def squeeze_cases(draw):
-    shape = list(draw(_shapes(min_dims=1)))
-    dim = draw(st.integers(0, len(shape) - 1))
-    shape[dim] = 1
-    if draw(st.booleans()):
-        dim -= len(shape)
-    return Case((tuple(shape),), {'dim': dim})
+    shape, dim = _singleton_dim(draw)
+    return Case((shape,), {'dim': dim})
 
 
 @st.composite

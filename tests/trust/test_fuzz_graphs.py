@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import vugrad as vg
 from vugrad import ops
 
-from .optable import _axis, t_getitem, t_max, t_mean, t_sum
+from .optable import _axis, broadcasts, t_getitem, t_max, t_mean, t_sum
 from .support import examples
 
 GRAPHS = 200          # -- random graphs per run of the default (CI) profile
@@ -53,14 +53,6 @@ BINARY = [
     ('pow', lambda a, b: (a * a + 1) ** vg.tanh(b), lambda a, b: (a * a + 1) ** torch.tanh(b)),
     ('Add op', lambda a, b: ops.Add.do_forward(a, b), torch.add),
 ]
-
-
-def _broadcasts(a, b):
-    try:
-        np.broadcast_shapes(a, b)
-        return True
-    except ValueError:
-        return False
 
 
 class Graph:
@@ -96,7 +88,7 @@ class Graph:
     def binary(self):
         name, fv, ft = self.draw(st.sampled_from(BINARY))
         (va, ta), (vb, tb) = self.pick(), self.pick()
-        if _broadcasts(va.value.shape, vb.value.shape):
+        if broadcasts(va.value.shape, vb.value.shape):
             self.add(name, fv(va, vb), ft(ta, tb))
 
     def reduce(self):
