@@ -1,20 +1,48 @@
-"""vugrad/_malloc.py: glibc's thresholds are raised on import, and the switch turns it off."""
+"""vugrad.tune_malloc(): an explicit opt-in; importing vugrad changes no malloc setting."""
 
-import platform
+import subprocess
 import sys
+import textwrap
 
-import pytest
-
-from vugrad import _malloc
+from vugrad import malloc
 
 
 def test_opt_out(monkeypatch):
     monkeypatch.setenv('VUGRAD_MALLOC_TUNING', '0')
-    assert _malloc.tune() is False
+    monkeypatch.setattr(malloc, '_mallopt', lambda: pytest_fail('mallopt called'))
+    assert malloc.tune_malloc() is False
 
 
-@pytest.mark.skipif(not sys.platform.startswith('linux') or platform.libc_ver()[0] != 'glibc',
-                    reason='mallopt is glibc-only')
-def test_thresholds_are_set_on_glibc(monkeypatch):
+def pytest_fail(message):
+    raise AssertionError(message)
+
+
+def test_thresholds_passed_to_mallopt(monkeypatch):
+    calls = []
     monkeypatch.delenv('VUGRAD_MALLOC_TUNING', raising=False)
-    assert _malloc.tune() is True
+    monkeypatch.setattr(malloc.sys, 'platform', 'linux')
+    monkeypatch.setattr(malloc, '_mallopt', lambda: lambda param, value: calls.append(
+        (param, value)) or 1)
+    assert malloc.tune_malloc() is True
+    assert calls == [(-3, 32 * 1024 * 1024), (-1, 512 * 1024 * 1024)]   # M_MMAP_, M_TRIM_THRESHOLD
+
+
+def test_import_changes_no_process_setting():
+    # -- a stand-in for ctypes.CDLL records any libc function looked up while vugrad imports
+    code = textwrap.dedent('''
+        import ctypes, gc
+        looked_up = []
+        class Spy:
+            def __init__(self, *a, **k): pass
+            def __getattr__(self, name):
+                looked_up.append(name)
+                raise AttributeError(name)
+        ctypes.CDLL = Spy
+        thresholds = gc.get_threshold()
+        import vugrad
+        assert looked_up == [], looked_up
+        assert gc.isenabled() and gc.get_threshold() == thresholds
+        print('ok')
+    ''')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == 'ok', out.stderr

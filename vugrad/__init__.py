@@ -20,13 +20,14 @@ Where things live:
     vugrad.errors      the exceptions vugrad raises
 """
 
-from . import _malloc, core, data, errors, functions, nn, ops, optim
+from . import core, data, errors, functions, nn, ops, optim
 from .core import (Module, Op, OpNode, TensorNode, detect_anomaly, enable_grad,
                    get_default_dtype, is_grad_enabled, no_grad, set_default_dtype)
 from .errors import VugradError
 from .functions import (celoss, concatenate, cross_entropy, exp, log, logceloss, logsoftmax,
                         matmul, max, mean, relu, sigmoid, softmax, sqrt, stack, sum, tanh)
 from .gradcheck import gradcheck
+from .malloc import tune_malloc
 from .nn import Linear
 from .viz import draw
 from .data import load_synth, load_mnist, load_fashion_mnist
@@ -39,8 +40,6 @@ from .ops import (Add, BatchMM, Concatenate, CrossEntropy, Divide, Exp, Expand, 
 
 __version__ = '0.1.0'
 
-_malloc.tune()     # -- big arrays are reused between training steps (see vugrad/_malloc.py)
-
 __all__ = [
     # modules
     'core', 'data', 'errors', 'functions', 'nn', 'ops', 'optim',
@@ -50,7 +49,7 @@ __all__ = [
     # functions
     'celoss', 'concatenate', 'cross_entropy', 'exp', 'log', 'logceloss', 'logsoftmax', 'matmul',
     'max', 'mean', 'relu', 'sigmoid', 'softmax', 'sqrt', 'stack', 'sum', 'tanh',
-    'gradcheck', 'Linear', 'draw', 'load_synth', 'load_mnist', 'load_fashion_mnist',
+    'gradcheck', 'tune_malloc', 'Linear', 'draw', 'load_synth', 'load_mnist', 'load_fashion_mnist',
     # ops
     'Add', 'BatchMM', 'Concatenate', 'CrossEntropy', 'Divide', 'Exp', 'Expand', 'GetItem', 'Id',
     'Log', 'LogSoftmax', 'MatrixMultiply', 'Max', 'Mean', 'Multiply', 'Negate', 'NLLLoss',
