@@ -3,7 +3,7 @@ Modules: parameters bundled with the function that uses them.
 
     Module       the base class (defined in vugrad.core; finds parameters by itself)
     Linear       a fully connected layer, y = x W^T + b
-    MLP          the course's multilayer perceptron, with Question 10's options
+    MLP          the course's multilayer perceptron: depth, width, activation, residual, init
     Sequential   modules applied in turn
     Dropout      inverted dropout (identity in eval mode)
     Sigmoid, ReLU, Tanh, LogSoftmax, Identity    activations as modules

@@ -16,7 +16,7 @@ class Sigmoid(Module):
 
 
 class ReLU(Module):
-    """Element-wise max(0, x) (Question 9)."""
+    """Element-wise rectified linear unit, max(0, x)."""
 
     def forward(self, x):
         return F.relu(x)

@@ -62,7 +62,7 @@ def he(shape, dtype=None):
 
 def normal(shape, dtype=None):
     """
-    Standard normal: w ~ N(0, 1), whatever the fans (Question 10's "sample from a standard
+    Standard normal: w ~ N(0, 1), whatever the fans (the course text's "sample from a standard
     normal distribution"). With fan_in inputs a pre-activation has variance about fan_in:
     784 for MNIST, so sigmoid units start out saturated.
     """
@@ -84,7 +84,7 @@ def uniform(shape, dtype=None):
 
 def zeros(shape, dtype=None):
     """
-    All zeros (Question 10). Every unit of a layer then computes the same function and gets the
+    All zeros. Every unit of a layer then computes the same function and gets the
     same gradient, so the units never become different: the layer acts as if it had one unit.
     """
     fans(shape)

@@ -1,4 +1,4 @@
-"""The multilayer perceptron of the course, with the knobs of its Question 10 as arguments."""
+"""The multilayer perceptron of the course, with depth, width, activation and init as arguments."""
 
 import itertools
 

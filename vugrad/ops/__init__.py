@@ -1,6 +1,6 @@
 """
 The ops of vugrad, one family per module. Each op is a small class with a forward and a
-backward side by side; the comment under each backward states the derivative it implements.
+backward side by side; the comment under each backward states what it computes.
 
 Add, Sub, Multiply and MatrixMultiply live in `vugrad.core` (they are the ones the course text
 reads first); they are re-exported here so that every op can be found in one place.

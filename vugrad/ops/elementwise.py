@@ -1,8 +1,7 @@
 """
 Element-wise ops: each output element depends on the input element(s) at the same position.
 
-For an element-wise f, the backward is always the upstream gradient times f' of the input,
-element by element (the course's Question 2).
+The comment under each backward states what it computes.
 """
 
 import numpy as np
@@ -61,7 +60,7 @@ class Divide(Op):
         ga = go / b if need_a else None
         gb = -go * a / (b * b) if need_b else None
         return ga, gb
-        # -- d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 (the course's Question 1)
+        # -- gradient for a: go / b; for b: -go a / b^2
 
 
 class Power(Op):
@@ -247,4 +246,4 @@ class ReLU(Op):
     @staticmethod
     def backward(context, go):
         return go * context['mask']
-        # -- d relu(x)/dx = 1 where x > 0, else 0
+        # -- gradient for x: go where x > 0, 0 elsewhere

@@ -27,7 +27,7 @@ class BatchMM(Op):
         matrix, vectors = context['matrix'], context['vectors']
         need_m, need_v = context.needs_input_grad
         return (go.T @ vectors if need_m else None), (go @ matrix if need_v else None)
-        # -- Y = V M^T, so dL/dM = (dL/dY)^T V and dL/dV = (dL/dY) M
+        # -- gradient for the matrix: go.T @ vectors; for the vectors: go @ matrix
 
 
 class Linear(Op):
@@ -63,4 +63,4 @@ class Linear(Op):
         gw = go.T @ x if need_w else None
         gb = go.sum(axis=0).reshape(context['bshape']) if need_b else None
         return gx, gw, gb
-        # -- Y = X W^T + 1 b: dL/dX = dL/dY W, dL/dW = (dL/dY)^T X, dL/db = column sums of dL/dY
+        # -- gradient for x: go @ w; for w: go.T @ x; for b: the column sums of go

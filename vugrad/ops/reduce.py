@@ -160,4 +160,4 @@ class Normalize(Op):
     def backward(context, go):
         x, sumd = context['x'], context['sumd']
         return (go / sumd) - ((go * x) / (sumd * sumd)).sum(axis=1, keepdims=True)
-        # -- d y_ij / d x_ik = [j == k] / s_i - x_ij / s_i^2, summed against the upstream gradient
+        # -- gradient for x: go / s, minus the row sums of go x / s^2 (s: the row sums of x)

@@ -2,8 +2,7 @@
 Ops that move elements around without computing new values: reshaping, transposing,
 repeating, indexing, joining.
 
-Their backward moves the gradient back to where each element came from; where an element was
-used several times (Expand, repeated indices), its gradients are summed.
+The comment under each backward states what it computes.
 """
 
 import numpy as np
@@ -39,7 +38,7 @@ class Expand(Op):
     @staticmethod
     def backward(context, goutput):
         return goutput.sum(axis=context['dim'], keepdims=True)
-        # -- each input element was copied `repeats` times: its gradient is the sum over the copies
+        # -- gradient for the input: goutput summed along `dim`, kept as a dimension of size 1
 
 
 class Squeeze(Op):
@@ -57,7 +56,7 @@ class Squeeze(Op):
     @staticmethod
     def backward(context, goutput):
         return np.expand_dims(goutput, axis=context['dim'])
-        # -- the same elements, so the same gradient, with the dimension put back
+        # -- gradient for the input: goutput with dimension `dim` put back
 
 
 class Unsqueeze(Op):
@@ -72,7 +71,7 @@ class Unsqueeze(Op):
     @staticmethod
     def backward(context, goutput):
         return goutput.squeeze(context['dim'])
-        # -- the same elements, so the same gradient, with the dimension taken out again
+        # -- gradient for the input: goutput with dimension `dim` taken out
 
 
 class Reshape(Op):
@@ -191,7 +190,7 @@ class Select(Op):
         res = np.zeros(context['input_size'], dtype=goutput.dtype)
         res[context['rows'], context['indices']] = goutput
         return res
-        # -- everything that was not selected has gradient 0 (it did not affect the loss)
+        # -- gradient for the input: zeros, with goutput[i] at (i, indices[i])
 
 
 class Concatenate(Op):
