@@ -1,118 +1,27 @@
 """
 The core of the autodiff system: the two kinds of node that make up a computation graph
-(TensorNodes and OpNodes), the class definition of an Op, the Module base class, and the
-backward pass that walks the graph.
+(TensorNodes and OpNodes), the class definition of an Op, the backward pass that walks the
+graph, the Module base class, and the four main ops.
 
 A computation graph is bipartite. A TensorNode (a circle in the drawings) holds a value; an
 OpNode (a diamond) records that an Op turned some TensorNodes into others. Calling an Op builds
 the graph as a side effect; calling `loss.backward()` walks it from the loss back to the leaves.
 
-The three most basic ops (Add, Multiply, MatrixMultiply) and Sub live at the bottom of this file;
-the others are in the `vugrad.ops` package.
+The four main ops (Add, Sub, Multiply, MatrixMultiply) live at the bottom of this file; the
+others are in the `vugrad.ops` package. The checks the engine makes along the way (bad input,
+saved arrays changed in place, NaNs under anomaly mode, gradients of the wrong shape) are short
+calls into `vugrad.checks`; grad mode and anomaly mode live in `vugrad.modes`.
 """
 
-import contextlib
-import gc
-import os
-import sys
 import weakref
-import zlib
 
 import numpy as np
 
-from .errors import (
-    AnomalyError,
-    BackwardError,
-    InputTypeError,
-    NoGradientError,
-    OpDefinitionError,
-    SavedArrayModifiedError,
-    ShapeError,
-)
-
-# -- Global switches. They are plain module globals (not thread-local): vugrad is single-threaded.
-_state = {
-    'grad_enabled': True,    # False inside `with no_grad():`
-    'anomaly': False,        # True inside `with detect_anomaly():`
-    'dtype': np.float32,     # the float dtype of new parameters and loaded data
-}
-
-
-def get_default_dtype():
-    """The float dtype that parameters and data loaders use (np.float32 unless changed)."""
-    return _state['dtype']
-
-
-def set_default_dtype(dtype):
-    """Set the float dtype of new parameters and loaded data: np.float32 or np.float64."""
-    dtype = np.dtype(dtype)
-    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise TypeError(f'set_default_dtype: expected float32 or float64, got {dtype}.')
-    _state['dtype'] = dtype.type
-
-
-def is_grad_enabled():
-    """True unless inside a `with vugrad.no_grad():` block."""
-    return _state['grad_enabled']
-
-
-@contextlib.contextmanager
-def _grad_mode(enabled):
-    previous = _state['grad_enabled']
-    _state['grad_enabled'] = enabled
-    try:
-        yield
-    finally:
-        _state['grad_enabled'] = previous
-
-
-def no_grad():
-    """
-    Context manager: ops run inside it compute values but build no graph.
-
-        with vugrad.no_grad():
-            accuracy = (model(xval).value.argmax(axis=1) == yval).mean()
-
-    -- Use it for validation and for parameter updates: nothing is remembered for a backward.
-    """
-    return _grad_mode(False)
-
-
-def enable_grad():
-    """Context manager that turns graph building back on inside a `no_grad` block."""
-    return _grad_mode(True)
-
-
-@contextlib.contextmanager
-def detect_anomaly():
-    """
-    Context manager: every op checks its outputs in forward and its gradients in backward, and
-    raises `AnomalyError` on the first NaN or inf, naming the op and the line of user code that
-    created the node. Slow; use it to find where a NaN comes from.
-    """
-    previous = _state['anomaly']
-    _state['anomaly'] = True
-    try:
-        yield
-    finally:
-        _state['anomaly'] = previous
-
-
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-
-
-def _user_frame():
-    """The innermost stack frame outside the vugrad package, as 'file:line in function'."""
-    frame = sys._getframe(1)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
-        frame = frame.f_back
-    if frame is None:
-        return '<unknown>'
-    return f'{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}'
-
-
-def _is_float(dtype):
-    return dtype.kind in 'fc'
+from . import checks
+from .errors import InputTypeError, NoGradientError, ShapeError
+from .fileio import load_arrays, save_arrays
+from .modes import (detect_anomaly, enable_grad, get_default_dtype, is_grad_enabled,  # noqa: F401
+                    modes, no_grad, set_default_dtype)
 
 
 class TensorNode:
@@ -129,7 +38,7 @@ class TensorNode:
     :param source: The OpNode that produced this node. Leave it None: ops set it.
     :param name: An optional name, shown when the graph is printed or drawn.
     :param requires_grad: Whether backward should compute a gradient for this node. By default a
-        float node made by the user does, and an integer or boolean node is a constant.
+        float node does, and an integer or boolean node is a constant.
     """
 
     __slots__ = ('_value', 'source', 'name', 'requires_grad', '_grad', '_version', '__weakref__')
@@ -139,46 +48,27 @@ class TensorNode:
     __array_ufunc__ = None
 
     def __init__(self, value, source=None, name=None, requires_grad=None):
-        if not isinstance(value, np.ndarray):
-            if isinstance(value, TensorNode):
-                raise InputTypeError(
-                    'TensorNode: value is already a TensorNode; pass its .value to copy the array, '
-                    'or use the node itself.')
-            try:
-                value = np.asarray(value)
-            except (TypeError, ValueError) as e:
-                raise InputTypeError(
-                    f'TensorNode: cannot make an array of {type(value).__name__} ({e}). '
-                    'Pass a NumPy array, a number or a (nested) list of numbers.') from None
-            if value.dtype == object:
-                raise InputTypeError(
-                    f'TensorNode: value of type {type(value).__name__} gives an object array; '
-                    'pass a NumPy array, a number or a nested list of numbers.')
-
+        if type(value) is not np.ndarray:
+            value = checks.as_array(value)
         if value.dtype.kind not in 'biufc':
-            raise InputTypeError(
-                f'TensorNode: values of dtype {value.dtype} are not numbers. Pass a numeric array '
-                '(e.g. np.asarray(x, dtype=np.float32)).')
-        floating = _is_float(value.dtype)
+            checks.numeric(value)
+        floating = value.dtype.kind in 'fc'
         if requires_grad is None:
-            requires_grad = floating and source is None
+            requires_grad = floating
         elif requires_grad and not floating:
-            raise NoGradientError(
-                f'TensorNode: requires_grad=True on a node of dtype {value.dtype}: only float '
-                'nodes can have gradients. Convert first, e.g. TensorNode(x.astype(np.float32)).')
-
-        if requires_grad and source is None and not value.flags.writeable:
-            value = value.copy()   # -- a parameter must be updatable in place (p.value -= ...)
+            checks.fail_requires_grad(value)
+        if source is None and requires_grad and not value.flags.writeable:
+            value = value.copy()     # -- a parameter must be updatable in place (p.value -= ...)
         self._value = value
         self.source = source     # the OpNode that produced this node, None for a leaf
         self.name = name
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = requires_grad
         self._grad = None        # allocated only when a gradient arrives (or is read)
-        self._version = 0        # bumped by in-place updates through `node.value op= ...`
+        self._version = 0         # counts in-place changes of the value (see the setter)
 
     # -- value is a property so that an in-place update `node.value -= x` (which Python runs as
-    #    `node.value = node.value.__isub__(x)`) can be noticed: saved arrays must not change
-    #    behind an op's back before its backward has run.
+    #    `node.value = node.value.__isub__(x)`) can be noticed: an array an op saved for its
+    #    backward must not change behind its back.
     @property
     def value(self):
         """The NumPy array this node holds."""
@@ -187,11 +77,9 @@ class TensorNode:
     @value.setter
     def value(self, new):
         if new is self._value:
-            self._version += 1   # the same array, changed in place
+            self._version += 1    # the same array, changed in place
         else:
-            if not isinstance(new, np.ndarray):
-                new = np.asarray(new)
-            self._value = new    # a new array: anything saved before still holds the old one
+            self._value = np.asarray(new)
 
     @property
     def grad(self):
@@ -202,10 +90,7 @@ class TensorNode:
         -- No zero array is stored at creation: most nodes live and die without ever being read.
         """
         if self._grad is None:
-            if not _is_float(self._value.dtype):
-                raise NoGradientError(
-                    f'grad: this node holds {self._value.dtype} values, which are constants and '
-                    'have no gradient. Make it a float node to differentiate with respect to it.')
+            checks.has_gradient(self)
             return np.zeros(self._value.shape, dtype=self._value.dtype)
         return self._grad
 
@@ -215,21 +100,11 @@ class TensorNode:
 
     def size(self, dim=None):
         """The shape of the value as a tuple, or the size of dimension `dim`."""
-        if dim is None:
-            return self._value.shape
-        return self._value.shape[dim]
+        return self._value.shape if dim is None else self._value.shape[dim]
 
-    @property
-    def shape(self):
-        return self._value.shape
-
-    @property
-    def ndim(self):
-        return self._value.ndim
-
-    @property
-    def dtype(self):
-        return self._value.dtype
+    shape = property(lambda self: self._value.shape)
+    ndim = property(lambda self: self._value.ndim)
+    dtype = property(lambda self: self._value.dtype)
 
     def __len__(self):
         return len(self._value)
@@ -247,62 +122,44 @@ class TensorNode:
         source = f', source={self.source.op.__name__}' if self.source is not None else ''
         return f'TensorNode({name}shape={self._value.shape}, dtype={self._value.dtype}{source})'
 
-    __str__ = __repr__
-
     # ------------------------------------------------------------------ the backward pass
 
-    def backward(self, gradient=None, start=True):
+    def backward(self, gradient=None):
         """
         Compute the gradient of this node with respect to every node it depends on, and add it
         to their `.grad`.
 
         :param gradient: The gradient to start from. Leave it None for a scalar loss (it is 1).
             For a non-scalar node give an array of its shape (a vector-Jacobian product).
-
-        -- We first list the op nodes this node depends on in reverse topological order (every
-           op comes before the ops that produced its inputs), then visit them in that order.
-           Only then is every gradient an op needs complete when we reach it.
         """
-        if gradient is None:
-            if self._value.size != 1:
-                raise BackwardError(
-                    f'backward: can only start from a scalar (one-element) node, but this node has '
-                    f'shape {self._value.shape}. Reduce it first (e.g. loss = out.sum()), or pass '
-                    'gradient= with an array of that shape.')
-            gradient = np.ones_like(self._value)
-        else:
-            gradient = np.array(gradient, dtype=self._value.dtype, copy=True)
-            if gradient.shape != self._value.shape:
-                raise ShapeError(
-                    f'backward: gradient has shape {gradient.shape} but the node has shape '
-                    f'{self._value.shape}; they must be equal.')
-        if not self.requires_grad:
-            raise NoGradientError(
-                'backward: this node does not depend on anything that requires a gradient '
-                '(it is a constant, or it was computed inside no_grad()).')
-        with _collector_paused():
-            _backward(self, gradient)
+        # -- pending[node] is the sum of the gradients that have reached `node` so far. A node's
+        #    sum is complete once every op that used it has been visited: the topological order
+        #    guarantees that, by visiting every op before the ops that produced its inputs.
+        pending = {self: checks.start_gradient(self, gradient)}
+        for opnode in reverse_topological_order(self):
+            goutputs = [opnode_output_gradient(opnode, i, out, pending)
+                        for i, out in enumerate(opnode.outputs)]
+            ginputs = opnode.backward(goutputs)
+            for node, g in zip(opnode.inputs, ginputs):
+                if g is not None:    # -- accumulate: a node used twice gets both gradients
+                    pending[node] = g if node not in pending else np.asarray(pending[node] + g)
+        # -- What is left are the leaves (nodes with no source): their sums are complete too.
+        checks.store_leaf_gradients(pending)
 
     def zero_grad(self):
         """Set the gradient of this node and of every node below it to zero."""
-        with _collector_paused():
-            for node in _tensor_nodes(self):
-                node._grad = None    # -- reads as zeros again
+        for node in _tensor_nodes(self):
+            node._grad = None    # -- reads as zeros again
 
     def clear(self):
         """
-        Disconnect the computation graph below this node, so that the garbage collector can
-        free it. Parameters stay alive: their modules hold them.
+        Disconnect the computation graph below this node, so that its memory is freed. Parameters
+        stay alive: their modules hold them.
         """
-        with _collector_paused():
-            for node in _tensor_nodes(self):
-                source = node.source
-                if source is not None:
-                    node.source = None
-                    source.inputs = ()
-                    source.context = None
-                    source._outputs = ()
-                    source._versions = ()
+        for node in _tensor_nodes(self):
+            if node.source is not None:
+                node.source.inputs, node.source.context = (), None
+                node.source = None
 
     # ------------------------------------------------------------------ operators
     # -- Each operator builds a node of the graph by calling an Op. Numbers and arrays are
@@ -326,67 +183,63 @@ class TensorNode:
     def __rmul__(self, other):
         return Multiply.do_forward(other, self)
 
-    def __truediv__(self, other):
-        return _ops.Divide.do_forward(self, other)
-
-    def __rtruediv__(self, other):
-        return _ops.Divide.do_forward(other, self)
-
     def __matmul__(self, other):
         return MatrixMultiply.do_forward(self, other)
 
     def __rmatmul__(self, other):
         return MatrixMultiply.do_forward(other, self)
 
-    def matmul(self, other):
-        return MatrixMultiply.do_forward(self, other)
+    matmul = __matmul__
+
+    def __truediv__(self, other):
+        return ops.Divide.do_forward(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.Divide.do_forward(other, self)
 
     def __neg__(self):
-        return _ops.Negate.do_forward(self)
+        return ops.Negate.do_forward(self)
 
     def __pos__(self):
         return self
 
     def __pow__(self, exponent):
         if isinstance(exponent, (int, float, np.integer, np.floating)):
-            return _ops.Power.do_forward(self, p=exponent)
-        return _ops.Pow.do_forward(self, exponent)
+            return ops.Power.do_forward(self, p=exponent)
+        return ops.Pow.do_forward(self, exponent)
 
     def __rpow__(self, base):
-        return _ops.Pow.do_forward(base, self)
+        return ops.Pow.do_forward(base, self)
 
     def __getitem__(self, index):
-        return _ops.GetItem.do_forward(self, index=index)
+        return ops.GetItem.do_forward(self, index=index)
 
     def sum(self, axis=None, keepdims=False):
-        return _ops.Sum.do_forward(self, axis=axis, keepdims=keepdims)
+        return ops.Sum.do_forward(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
-        return _ops.Mean.do_forward(self, axis=axis, keepdims=keepdims)
+        return ops.Mean.do_forward(self, axis=axis, keepdims=keepdims)
 
     def max(self, axis=None, keepdims=False):
-        return _ops.Max.do_forward(self, axis=axis, keepdims=keepdims)
+        return ops.Max.do_forward(self, axis=axis, keepdims=keepdims)
 
     def reshape(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return _ops.Reshape.do_forward(self, shape=shape)
+        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return ops.Reshape.do_forward(self, shape=shape)
 
     def transpose(self, *axes):
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return _ops.Transpose.do_forward(self, axes=axes or None)
+        axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+        return ops.Transpose.do_forward(self, axes=axes or None)
 
-    @property
-    def T(self):
-        return _ops.Transpose.do_forward(self, axes=None)
+    T = property(lambda self: ops.Transpose.do_forward(self, axes=None))
 
     def exp(self):
-        return _ops.Exp.do_forward(self)
+        return ops.Exp.do_forward(self)
 
-    # ------------------------------------------------------------------ pictures of the graph
-    # -- The drawing code lives in vugrad.viz; these methods hand over to it.
+    def log(self):
+        return ops.Log.do_forward(self)
 
+    # -- Pictures of the graph: the drawing code lives in vugrad.viz; these hand over to it.
     def to_dot(self, **options):
         """Graphviz DOT text of the graph behind this node (see vugrad.viz.to_dot)."""
         from .viz import to_dot
@@ -396,262 +249,94 @@ class TensorNode:
         from .viz import repr_svg
         return repr_svg(self)
 
-    def log(self):
-        return _ops.Log.do_forward(self)
 
-
-@contextlib.contextmanager
-def _collector_paused():
-    """
-    Pause Python's cyclic garbage collector during a walk of the graph. The walks allocate many
-    small objects (sets, dicts, tuples), each allocation counts towards the next collection, and
-    a collection scans every object alive, the whole graph included: on a graph of 100,000 ops
-    that costs more than the walk. The graph holds no cycles, so nothing is lost by waiting.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
-def _tensor_nodes(root):
-    """Every TensorNode at or below `root`, each once (iterative, with a visited set)."""
-    # -- Nodes hash by identity, so the set holds the nodes themselves.
-    seen = {root}
-    stack = [root]
-    while stack:
-        source = stack.pop().source
-        if source is not None:
-            for inp in source.inputs:
-                if inp not in seen:
-                    seen.add(inp)
-                    stack.append(inp)
-    return seen
-
-
-def _reverse_topological(root):
+def reverse_topological_order(root):
     """
     The OpNodes that `root` depends on through nodes requiring gradients, ordered so that every
-    OpNode comes before the OpNodes that produced its inputs (iterative depth-first search).
+    OpNode comes before the OpNodes that produced its inputs (an iterative depth-first search).
     """
-    order = []
-    start = root.source
-    if start is None:
-        return order
-    # -- An op is marked visited when it is expanded, not when it is pushed: it may be pushed
-    #    by several consumers, and must be finished only after every producer below it. (In a
-    #    DAG a visited op that we meet again is always finished already.)
-    visited = set()
-    stack = [(start, False)]
+    order, visited = [], set()
+    stack = [(root.source, False)] if root.source is not None else []
     while stack:
-        op, expanded = stack.pop()
+        opnode, expanded = stack.pop()
         if expanded:
-            order.append(op)     # -- post-order: all producers of op's inputs are already in
-            continue
-        if op in visited:
-            continue
-        visited.add(op)
-        stack.append((op, True))
-        for inp in op.inputs:
-            src = inp.source
-            if src is not None and inp.requires_grad and src not in visited:
-                stack.append((src, False))
+            order.append(opnode)     # -- post-order: the producers of its inputs are in already
+        elif opnode not in visited:
+            # -- marked when expanded, not when pushed: an op pushed by several consumers must
+            #    be finished only after every producer below it.
+            visited.add(opnode)
+            stack.append((opnode, True))
+            stack.extend((node.source, False) for node in opnode.inputs
+                         if node.requires_grad and node.source is not None)
     order.reverse()
     return order
 
 
-def _backward(root, gradient):
-    # -- `pending` holds, for each node, the sum of the gradients that have arrived for it in
-    #    this pass. A node is complete when its producing op is reached (topological order).
-    #    `owned` lists the sums we allocated ourselves, which are safe to add into in place;
-    #    an array an op returned may be shared (Add returns the same array for both inputs).
-    pending = {root: gradient}
-    owned = set()
-    leaves = [root] if root.source is None else []
-    anomaly = _state['anomaly']
-
-    for opnode in _reverse_topological(root):
-        refs = opnode._outputs
-        if type(refs) is not tuple:
-            # -- the only output of a single-output op is alive: backward reached us through it
-            out = refs()
-            g = pending.pop(out)
-            out._grad = g if out._grad is None else np.asarray(out._grad + g)
-            gouts = (g,)
-            if out._version:
-                _check_saved_output(opnode, out)
-        else:
-            gouts = []
-            for i, ref in enumerate(refs):
-                out = ref()
-                g = None if out is None else pending.pop(out, None)
-                if g is None:   # -- this output did not reach the loss: its gradient is zero
-                    shape, dtype = opnode._out_meta[i]
-                    g = np.zeros(shape, dtype=dtype)
-                else:
-                    out._grad = g if out._grad is None else np.asarray(out._grad + g)
-                    if out._version:
-                        _check_saved_output(opnode, out)
-                gouts.append(g)
-
-        op = opnode.op
-        inputs = opnode.inputs
-        versions = opnode._versions
-        if versions is None:     # -- every input was at version 0 in forward
-            for inp in inputs:
-                if inp._version:
-                    _check_saved(opnode)
-        else:
-            for inp, version in zip(inputs, versions):
-                if inp._version != version:
-                    _check_saved(opnode)
-        if anomaly and opnode.checksums is not None:
-            _check_checksums(opnode)
-        ginputs = op.backward(opnode.context, *gouts)
-
-        if type(ginputs) is not tuple:
-            ginputs = tuple(ginputs) if isinstance(ginputs, list) else (ginputs,)
-        if len(ginputs) != len(inputs):
-            raise OpDefinitionError(
-                f'{op.__name__}.backward returned {len(ginputs)} gradient(s) for {len(inputs)} '
-                f'input(s). Return one gradient per input, in the order of the inputs (None for '
-                'an input that needs none).')
-
-        for inp, g in zip(inputs, ginputs):
-            if not inp.requires_grad:
-                continue     # -- a constant: whatever the op returned for it is dropped
-            value = inp._value
-            if type(g) is not np.ndarray or g.shape != value.shape or g.dtype != value.dtype:
-                g = _check_gradient(op, inp, g)
-            if anomaly and not np.all(np.isfinite(g)):
-                where = (f'the op node was created at {opnode.created_at}'
-                         if opnode.created_at else 'the graph was built outside detect_anomaly(); '
-                         'build it inside to see the line that created the op')
-                raise AnomalyError(
-                    f'{op.__name__}.backward produced a non-finite gradient (NaN or inf) for an '
-                    f'input of shape {value.shape}; {where}.')
-            acc = pending.get(inp)
-            if acc is None:
-                pending[inp] = g
-                if inp.source is None:
-                    leaves.append(inp)
-            elif inp in owned:
-                acc += g
-            else:
-                # -- np.asarray: the sum of two 0-d arrays is a NumPy scalar, not an array
-                pending[inp] = np.asarray(acc + g)
-                owned.add(inp)
-
-    # -- What is left pending are the leaves (nodes with no source): store their gradients.
-    handed = set()
-    for node in leaves:
-        g = pending[node]
-        if node._grad is not None:
-            node._grad = np.asarray(node._grad + g)
-        else:
-            # -- A leaf's .grad is a plain writeable array of its own: a read-only view (a
-            #    broadcast from Sum, say) is copied, and so is an array already given to another
-            #    leaf (Add returns one array for both of its inputs).
-            if not g.flags.writeable or id(g) in handed:
-                g = g.copy()
-            handed.add(id(g))
-            node._grad = g
-
-
-def _check_gradient(op, inp, g):
-    """Validate one gradient returned by op.backward, undoing broadcasting where the op allows."""
+def opnode_output_gradient(opnode, i, out, pending):
+    """The complete gradient of output i of opnode (zeros if it did not reach the loss)."""
+    g = pending.pop(out, None) if out is not None else None
     if g is None:
-        raise OpDefinitionError(
-            f'{op.__name__}.backward returned None for an input that requires a gradient '
-            f'(shape {inp.value.shape}). Return an array of the input\'s shape.')
-    if type(g) is not np.ndarray:
-        if isinstance(g, TensorNode):
-            raise OpDefinitionError(
-                f'{op.__name__}.backward returned a TensorNode; backward works on plain NumPy '
-                'arrays: return an array (use .value).')
-        g = np.asarray(g)
-        if g.dtype == object:
-            raise OpDefinitionError(
-                f'{op.__name__}.backward returned a {type(g).__name__}; return a NumPy array.')
-    shape = inp._value.shape
-    if g.shape != shape:
-        if op.broadcasting:
-            g = _unbroadcast(g, shape, op)
-        else:
-            raise OpDefinitionError(
-                f'{op.__name__}.backward returned a gradient of shape {g.shape} for an input of '
-                f'shape {shape}. A gradient must have the shape of its input.')
-    dtype = inp._value.dtype
-    if g.dtype != dtype:
-        g = g.astype(dtype)   # -- gradients keep their node's dtype: no silent float64 upcast
+        return checks.zero_gradient(opnode, i)
+    out._grad = g if out._grad is None else np.asarray(out._grad + g)
     return g
 
 
-def _unbroadcast(g, shape, op=None):
+def _tensor_nodes(root):
+    """Every TensorNode at or below `root`, each once (iterative, with a visited set)."""
+    seen, stack = {root}, [root]
+    while stack:
+        source = stack.pop().source
+        if source is not None:
+            for node in source.inputs:
+                if node not in seen:
+                    seen.add(node)
+                    stack.append(node)
+    return seen
+
+
+class OpNode:
     """
-    Sum a gradient back to the shape of the input it belongs to, undoing NumPy broadcasting:
-    dimensions that broadcasting added in front are summed away, dimensions of size 1 that it
-    stretched are summed with keepdims.
+    One application of an Op to some inputs: a diamond in the drawings of the graph.
+
+    :ivar op: the Op class (Add, Sigmoid, ...).
+    :ivar context: the dict in which the op's forward saved what its backward needs.
+    :ivar inputs: the TensorNodes the op was applied to.
+    :ivar outputs: the TensorNodes it produced (None until do_forward connects them).
     """
-    extra = g.ndim - len(shape)
-    if extra > 0:
-        g = g.sum(axis=tuple(range(extra)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    if g.shape != shape:
-        name = op.__name__ if op is not None else 'unbroadcast'
-        raise OpDefinitionError(
-            f'{name}.backward returned a gradient of shape {g.shape} that cannot be summed back '
-            f'to its input\'s shape {shape}.')
-    return np.asarray(g)     # -- a sum over every axis is a NumPy scalar
 
+    __slots__ = ('op', 'context', 'inputs', '_outputs', 'saved', '__weakref__')
 
-def _check_saved(opnode):
-    """An input changed in place since forward: fail if the op saved that very array."""
-    saved = [v for v in opnode.context.values() if isinstance(v, np.ndarray)] \
-        if opnode.context else []
-    versions = opnode._versions or (0,) * len(opnode.inputs)
-    for inp, version in zip(opnode.inputs, versions):
-        # -- may_share_memory: the op may have saved a view of the input (x.reshape(-1))
-        if inp._version != version and any(np.may_share_memory(v, inp._value) for v in saved):
-            raise SavedArrayModifiedError(
-                f'{opnode.op.__name__}: the value of an input (shape {inp._value.shape}) was '
-                f'changed in place after the forward pass, but the op saved it for backward. '
-                'Update parameters after backward() (as the training loop does), or compute '
-                'the forward again.')
+    def __init__(self, op, context, inputs):
+        self.op = op
+        self.context = context
+        self.inputs = inputs
+        # -- The outputs are left None at first: the output nodes need this OpNode as their
+        #    source, so it must exist before them. Op.do_forward connects them right after.
+        self._outputs = None
+        self.saved = checks.remember_inputs(self)   # -- what the saved-array checks need
 
+    @property
+    def outputs(self):
+        """The output TensorNodes (an output the user no longer holds reads as None)."""
+        return None if self._outputs is None else [ref() for ref in self._outputs]
 
-def _check_saved_output(opnode, out):
-    """An output changed in place since forward: fail if the op saved it (Exp, Sigmoid, ...)."""
-    saved = opnode.context.values() if opnode.context else ()
-    if any(v is out._value for v in saved):
-        raise SavedArrayModifiedError(
-            f'{opnode.op.__name__}: its output (shape {out._value.shape}) was changed in place '
-            'after the forward pass, but the op saved it for backward. Compute a new node '
-            '(y = y * 2) instead of changing y.value in place.')
+    @outputs.setter
+    def outputs(self, nodes):
+        # -- Weak references: an output points at this OpNode as its source, so strong ones
+        #    both ways would make a cycle that only Python's slow cycle collector could free.
+        self._outputs = tuple([weakref.ref(node) for node in nodes])
 
+    def backward(self, goutputs):
+        """
+        Call the op's backward with the gradients of the outputs; return one gradient per input
+        (None for an input that needs none), each of its input's shape and dtype.
+        """
+        checks.saved_arrays_unchanged(self)
+        ginputs = self.op.backward(self.context, *goutputs)
+        return checks.input_gradients(self, ginputs)
 
-def _checksums(opnode):
-    """Under detect_anomaly(): a checksum of each input array the op saved, by position."""
-    saved = opnode.context.values()
-    return tuple(
-        zlib.crc32(np.ascontiguousarray(inp._value).view(np.uint8).reshape(-1))
-        if any(v is inp._value for v in saved) else None
-        for inp in opnode.inputs)
-
-
-def _check_checksums(opnode):
-    for inp, before, after in zip(opnode.inputs, opnode.checksums, _checksums(opnode)):
-        if before is not None and before != after:
-            raise SavedArrayModifiedError(
-                f'{opnode.op.__name__}: an input array it saved (shape {inp._value.shape}) was '
-                f'written to after the forward pass at {opnode.created_at} (found by '
-                'detect_anomaly\'s checksums). Change arrays only after backward() has run.')
+    def __repr__(self):
+        return f'OpNode({self.op.__name__}, {len(self.inputs)} input(s))'
 
 
 class Context(dict):
@@ -662,110 +347,6 @@ class Context(dict):
     gradients nobody needs (the data batch of a training step, for example).
     """
     __slots__ = ('needs_input_grad',)
-
-
-class OpNode:
-    """
-    One application of an Op to some inputs: a diamond in the drawings of the graph.
-
-    :ivar op: the Op class (Add, Sigmoid, ...).
-    :ivar context: the dict in which the op's forward saved what its backward needs.
-    :ivar inputs: the TensorNodes the op was applied to.
-    :ivar outputs: the TensorNodes it produced.
-    """
-
-    __slots__ = ('op', 'context', 'inputs', '_outputs', '_out_meta', '_versions', 'created_at',
-                 'checksums', '__weakref__')
-
-    def __init__(self, op, context, inputs):
-        self.op = op
-        self.context = context
-        self.inputs = inputs
-        self._outputs = None
-        # -- The outputs are left None at first: the output nodes need this OpNode as their
-        #    source, so it must exist before them. Op.do_forward connects them right after.
-        self._out_meta = ()
-        self._versions = None    # -- the inputs' versions in forward; None: all were 0
-        self.created_at = None   # -- 'file:line' of the user's code, under detect_anomaly()
-        self.checksums = None    # -- of the saved input arrays, under detect_anomaly()
-
-    @property
-    def outputs(self):
-        """
-        The output TensorNodes. The op node holds them by weak reference, so the graph has no
-        reference cycles and is freed as soon as the loss is no longer referenced. An output the
-        user dropped reads as None.
-        """
-        refs = self._outputs
-        if refs is None:
-            return None
-        if type(refs) is not tuple:
-            return [refs()]      # -- one output: the weak reference itself, without a tuple
-        return [ref() for ref in refs]
-
-    @outputs.setter
-    def outputs(self, nodes):
-        self._outputs = tuple([weakref.ref(n) for n in nodes])
-        # -- Shapes are kept for ops with several outputs: one of them may be dropped by the
-        #    user, and its gradient is then zeros of that shape. (The only output of a
-        #    single-output op is always alive when backward reaches the op.)
-        self._out_meta = tuple([(n._value.shape, n._value.dtype) for n in nodes])
-
-    def __repr__(self):
-        return f'OpNode({self.op.__name__}, {len(self.inputs)} input(s))'
-
-
-def _new_node(value, source, requires_grad):
-    """Make a TensorNode for an op's output, skipping the checks a user's value needs."""
-    node = _node_new(TensorNode)
-    node._value = value
-    node.source = source
-    node.name = None
-    node.requires_grad = requires_grad
-    node._grad = None
-    node._version = 0
-    return node
-
-
-_node_new = object.__new__
-
-
-def _wrap_constants(op, inputs):
-    """The inputs as nodes: numbers and arrays become TensorNodes that require no gradient."""
-    like = None
-    for x in inputs:
-        if isinstance(x, TensorNode):
-            like = x._value.dtype
-            break
-    return tuple([x if isinstance(x, TensorNode) else _as_node(x, op, like) for x in inputs])
-
-
-_needs = {}          # -- interned needs_input_grad tuples
-
-
-def _as_node(x, op, like):
-    """Wrap a constant (number or array) as a TensorNode that requires no gradient."""
-    if isinstance(x, np.ndarray):
-        return _new_node(x, None, False)
-    kind = type(x)
-    if kind is float or kind is int:
-        # -- A Python number takes the dtype NumPy would give it next to the node values, so
-        #    that `x * 2.0` stays float32 when x is float32 (NumPy's rule for Python scalars).
-        if like is not None and (like.kind in 'fc' or (like.kind in 'iu' and kind is int)):
-            return _new_node(np.asarray(x, dtype=like), None, False)
-        return _new_node(np.asarray(x), None, False)
-    if isinstance(x, (bool, np.number, np.bool_)):
-        return _new_node(np.asarray(x), None, False)
-    if isinstance(x, (list, tuple)):
-        try:
-            arr = np.asarray(x)
-        except (TypeError, ValueError):
-            arr = None
-        if arr is not None and arr.dtype != object:
-            return _new_node(arr, None, False)
-    raise InputTypeError(
-        f'{op.__name__}: got an input of type {type(x).__name__}; an input must be a TensorNode, '
-        'a NumPy array or a number.')
 
 
 class Op:
@@ -805,76 +386,24 @@ class Op:
         This unwraps the values, calls forward() on the raw arrays, and, unless no input needs
         a gradient or we are inside `no_grad()`, records an OpNode linking inputs and outputs.
         """
-        nodes = inputs
-        for x in inputs:
-            if type(x) is not TensorNode and not isinstance(x, TensorNode):
-                nodes = _wrap_constants(cls, inputs)   # -- numbers and arrays become constants
-                break
-
-        needs = tuple([n.requires_grad for n in nodes])
-        record = _state['grad_enabled'] and True in needs
+        inputs = checks.as_nodes(cls, inputs)   # -- numbers and arrays become constant nodes
         context = Context()
-        # -- one shared tuple per pattern: the graph keeps one per op node
-        if not record:
-            needs = (False,) * len(nodes)
-        context.needs_input_grad = _needs.setdefault(needs, needs)
-
-        values = [n._value for n in nodes]
+        context.needs_input_grad = checks.needs_input_grad(inputs, modes.grad_enabled)
+        values = [node.value for node in inputs]
         try:
-            outputs_raw = cls.forward(context, *values, **constants)
-        except ValueError as e:
-            if cls.broadcasting:
-                shapes = ' and '.join(str(v.shape) for v in values)
-                raise ShapeError(
-                    f'{cls.__name__}: shapes {shapes} do not broadcast together ({e}). '
-                    'Broadcasting aligns shapes from the right; each pair of sizes must be '
-                    'equal or one of them 1. Reshape or transpose an input first.') from None
-            raise
-        except TypeError as e:
-            # -- NumPy's dtype errors (no ufunc loop, boolean subtract, ...) are the user's
-            #    input's fault; any other TypeError is a bug in the op and goes up as it is
-            if ('ufunc' not in type(e).__name__.lower() and 'ufunc' not in str(e)
-                    and not any(v.dtype == bool for v in values)):
-                raise
-            dtypes = ' and '.join(str(v.dtype) for v in values)
-            raise InputTypeError(
-                f'{cls.__name__}: NumPy cannot apply this op to inputs of dtype {dtypes} ({e}). '
-                'Convert them first, e.g. x.astype(np.float32).') from None
+            outputs = cls.forward(context, *values, **constants)   # -- the actual computation
+        except (ValueError, TypeError) as e:
+            raise checks.forward_error(cls, values, e) from None
+        single = type(outputs) is not tuple
+        outputs = checks.output_arrays(cls, (outputs,) if single else outputs)
 
-        single = type(outputs_raw) is not tuple
-        if single:
-            outputs_raw = (outputs_raw if type(outputs_raw) is np.ndarray
-                           else np.asarray(outputs_raw),)
+        if True not in context.needs_input_grad:      # -- nothing to differentiate: no graph
+            nodes = [TensorNode(o, requires_grad=False) for o in outputs]
         else:
-            outputs_raw = tuple([o if type(o) is np.ndarray else np.asarray(o)
-                                 for o in outputs_raw])
-
-        if _state['anomaly']:
-            for o in outputs_raw:
-                if _is_float(o.dtype) and not np.all(np.isfinite(o)):
-                    raise AnomalyError(
-                        f'{cls.__name__}.forward produced a non-finite value (NaN or inf), '
-                        f'output shape {o.shape}, called at {_user_frame()}.')
-
-        if not record:
-            outputs = [_new_node(o, None, False) for o in outputs_raw]
-            return outputs[0] if single else outputs
-
-        opnode = OpNode(cls, context, nodes)
-        versions = tuple([n._version for n in nodes])
-        if any(versions):        # -- kept only when needed: fewer objects per op node
-            opnode._versions = versions
-        if _state['anomaly']:
-            opnode.created_at = _user_frame()
-            opnode.checksums = _checksums(opnode)
-        if single:
-            o = outputs_raw[0]
-            out = _new_node(o, opnode, o.dtype.kind in 'fc')
-            opnode._outputs = weakref.ref(out)
-            return out
-        outputs = [_new_node(o, opnode, o.dtype.kind in 'fc') for o in outputs_raw]
-        opnode.outputs = outputs
-        return outputs
+            opnode = OpNode(cls, context, inputs)
+            nodes = [TensorNode(o, source=opnode) for o in outputs]
+            opnode.outputs = nodes       # -- connect the OpNode to its outputs
+        return nodes[0] if single else nodes
 
     @staticmethod
     def forward(context, *inputs, **constants):
@@ -930,35 +459,27 @@ class Module:
     def _children(self):
         """(name, value) for attributes that are parameters, modules or containers of them."""
         for name, value in vars(self).items():
-            if isinstance(value, (TensorNode, Module)):
-                yield name, value
-            elif isinstance(value, (list, tuple)):
-                for i, v in enumerate(value):
-                    if isinstance(v, (TensorNode, Module)):
-                        yield f'{name}.{i}', v
-            elif isinstance(value, dict):
-                for k, v in value.items():
-                    if isinstance(v, (TensorNode, Module)):
-                        yield f'{name}.{k}', v
+            items = (value.items() if isinstance(value, dict) else enumerate(value)
+                     if isinstance(value, (list, tuple)) else [(None, value)])
+            for key, v in items:
+                if isinstance(v, (TensorNode, Module)):
+                    yield (name if key is None else f'{name}.{key}'), v
 
     def named_parameters(self, prefix=''):
         """
         (name, node) for every parameter of this module and its sub-modules, each once: a
         module's own parameters first, then its sub-modules', in the order they were assigned.
         """
-        seen = set()
-        stack = [(prefix, self)]
-        out = []
+        seen, out, stack = set(), [], [(prefix, self)]
         while stack:
             pre, module = stack.pop()
             subs = []
             for name, value in module._children():
-                full = f'{pre}{name}'
                 if isinstance(value, Module):
-                    subs.append((full + '.', value))
+                    subs.append((f'{pre}{name}.', value))
                 elif value.source is None and value.requires_grad and id(value) not in seen:
                     seen.add(id(value))
-                    out.append((full, value))
+                    out.append((f'{pre}{name}', value))
             stack.extend(reversed(subs))    # -- popped in assignment order
         return out
 
@@ -974,11 +495,10 @@ class Module:
         out, seen, stack = [], set(), [self]
         while stack:
             m = stack.pop()
-            if id(m) in seen:
-                continue
-            seen.add(id(m))
-            out.append(m)
-            stack.extend(reversed([v for _, v in m._children() if isinstance(v, Module)]))
+            if id(m) not in seen:
+                seen.add(id(m))
+                out.append(m)
+                stack.extend(reversed([v for _, v in m._children() if isinstance(v, Module)]))
         return out
 
     def train(self, mode=True):
@@ -994,7 +514,7 @@ class Module:
     def zero_grad(self):
         """Set the gradients of all parameters to zero."""
         for p in self.parameters():
-            p._grad = None
+            p.grad = None
 
     def state_dict(self):
         """A dict from parameter name to a copy of its array."""
@@ -1006,45 +526,21 @@ class Module:
         shapes must match exactly.
         """
         params = dict(self.named_parameters())
-        if strict:
-            missing = sorted(set(params) - set(state))
-            unexpected = sorted(set(state) - set(params))
-            if missing or unexpected:
-                raise KeyError(f'load_state_dict: missing keys {missing}, unexpected keys '
-                               f'{unexpected}.')
-        for name, p in params.items():
-            if name not in state:
-                continue
-            arr = np.asarray(state[name])
-            if arr.shape != p.value.shape:
-                raise ShapeError(f'load_state_dict: {name} has shape {arr.shape} in the state but '
-                                 f'{p.value.shape} in the module.')
-            p.value = arr.astype(p.value.dtype, copy=True)
-            p._grad = None
+        for name, array in checks.state_arrays(params, state, strict).items():
+            params[name].value = array
+            params[name].grad = None
 
     def save(self, path):
         """Save the parameters to an .npz file, atomically (a temporary file, then a rename)."""
-        import tempfile
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix='.npz.tmp')
-        try:
-            with os.fdopen(fd, 'wb') as f:
-                np.savez(f, **self.state_dict())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        save_arrays(path, self.state_dict())
 
     def load(self, path, strict=True):
         """Load parameters saved by save(path)."""
-        with np.load(os.fspath(path)) as data:
-            self.load_state_dict({k: data[k] for k in data.files}, strict=strict)
+        self.load_state_dict(load_arrays(path), strict=strict)
         return self
 
 
-# ---------------------------------------------------------------------- the three main ops
+# ---------------------------------------------------------------------- the four main ops
 
 class Add(Op):
     """
@@ -1059,8 +555,8 @@ class Add(Op):
     @staticmethod
     def backward(context, go):
         return go, go
-        # -- d(a + b)/da = 1 and d(a + b)/db = 1, so both inputs get the upstream gradient as it
-        #    is. (The engine sums it back over broadcast dimensions.)
+        # -- both inputs get the upstream gradient as it is. (The engine sums it back over
+        #    broadcast dimensions.)
 
 
 class Sub(Op):
@@ -1076,7 +572,7 @@ class Sub(Op):
     @staticmethod
     def backward(context, go):
         return go, (-go if context.needs_input_grad[1] else None)
-        # -- d(a - b)/da = 1, d(a - b)/db = -1
+        # -- a gets the upstream gradient, b its negation
 
 
 class Multiply(Op):
@@ -1096,7 +592,7 @@ class Multiply(Op):
         a, b = context['a'], context['b']
         need_a, need_b = context.needs_input_grad
         return (go * b if need_a else None), (go * a if need_b else None)
-        # -- note the reversal: the local gradient wrt a is b and the local gradient wrt b is a.
+        # -- note the reversal: a's gradient multiplies by b, and b's by a.
 
 
 class MatrixMultiply(Op):
@@ -1107,49 +603,32 @@ class MatrixMultiply(Op):
 
     @staticmethod
     def forward(context, a, b):
-        if a.ndim == 0 or b.ndim == 0:
-            raise ShapeError(f'MatrixMultiply: cannot multiply shapes {a.shape} and {b.shape}: '
-                             'matrix multiplication needs at least one dimension on each side; '
-                             'use * for a scalar.')
-        if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
-            raise ShapeError(
-                f'MatrixMultiply: shapes {a.shape} and {b.shape} do not fit: the last dimension of '
-                f'the first ({a.shape[-1]}) must equal the '
-                f'{"second-to-last" if b.ndim > 1 else "only"} dimension of the second '
-                f'({b.shape[-2 if b.ndim > 1 else 0]}). Transpose one of them (x.T) if needed.')
+        checks.matmul_shapes(a, b)
         context['a'] = a
         context['b'] = b
-        try:
-            return np.matmul(a, b)
-        except ValueError as e:
-            raise ShapeError(f'MatrixMultiply: shapes {a.shape} and {b.shape}: {e}') from None
+        return np.matmul(a, b)
 
     @staticmethod
     def backward(context, go):
         a, b = context['a'], context['b']
         need_a, need_b = context.needs_input_grad
-        if a.ndim == 2 and b.ndim == 2:
-            # -- the common case: dL/dA = dL/dC B^T and dL/dB = A^T dL/dC
+        if a.ndim == 2 and b.ndim == 2:      # -- the common case: two matrices
             return (go @ b.T if need_a else None), (a.T @ go if need_b else None)
-        # -- General case: treat vectors as matrices with one row (a) or one column (b), then
-        #    sum the gradients back over the batch dimensions that broadcasting added.
+        # -- Otherwise treat vectors as matrices with one row (a) or one column (b), then sum
+        #    the gradients back over the batch dimensions that broadcasting added.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         go2 = np.asarray(go)
-        if a.ndim == 1 and b.ndim == 1:
-            go2 = go2.reshape(1, 1)          # -- a dot product: a (1, n) times an (n, 1)
-        elif a.ndim == 1:
-            go2 = go2[..., None, :]
-        elif b.ndim == 1:
-            go2 = go2[..., None]
+        go2 = (go2.reshape(1, 1) if a.ndim == b.ndim == 1 else go2[..., None, :] if a.ndim == 1
+               else go2[..., None] if b.ndim == 1 else go2)
         ga = gb = None
         if need_a:
-            ga = _unbroadcast(go2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+            ga = checks.unbroadcast(go2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
         if need_b:
-            gb = _unbroadcast(np.swapaxes(a2, -1, -2) @ go2, b2.shape).reshape(b.shape)
+            gb = checks.unbroadcast(np.swapaxes(a2, -1, -2) @ go2, b2.shape).reshape(b.shape)
         return ga, gb
 
 
 # -- The other ops need Op from this module, and TensorNode's operators need them, so they are
 #    imported here, at the end, once everything they use is defined.
-from . import ops as _ops  # noqa: E402
+from . import ops  # noqa: E402

@@ -10,7 +10,8 @@ element), in float64.
 
 import numpy as np
 
-from .core import TensorNode, _state
+from .core import TensorNode
+from .modes import is_grad_enabled
 from .errors import GradcheckError, InputTypeError
 
 
@@ -63,7 +64,7 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True)
     leaves = {i: a for i, a in enumerate(args) if isinstance(a, TensorNode)}
     if not leaves:
         raise InputTypeError('gradcheck: no float input to check; pass at least one float array.')
-    if not _state['grad_enabled']:
+    if not is_grad_enabled():
         raise GradcheckError('gradcheck: called inside no_grad(); gradients cannot be computed.')
 
     out = fn(*args)

@@ -113,7 +113,7 @@ def test_state_dict_round_trip():
 def test_load_state_dict_checks_names_and_shapes():
     m = MLP(4, 3, hidden=6)
     state = m.state_dict()
-    with pytest.raises(KeyError, match='missing'):
+    with pytest.raises(vg.errors.InvalidArgumentError, match='missing'):
         m.load_state_dict({k: v for k, v in state.items() if k != 'output.w'})
     with pytest.raises(vg.errors.ShapeError, match='output.w'):
         m.load_state_dict({**state, 'output.w': np.zeros((2, 2))})
@@ -148,3 +148,20 @@ def test_failed_save_leaves_old_file_and_no_temp(tmp_path, monkeypatch):
         MLP(2, 2, hidden=3).save(path)
     assert os.listdir(tmp_path) == ['model.npz']
     assert path.read_bytes() == old
+
+
+def test_load_state_dict_is_all_or_nothing():
+    m = MLP(4, 3, hidden=6)
+    before = m.state_dict()
+    bad = {k: v + 1 for k, v in before.items()}
+    bad['output.w'] = np.zeros((2, 2))              # the last one is wrong: nothing is copied
+    with pytest.raises(vg.errors.ShapeError):
+        m.load_state_dict(bad)
+    for name, p in m.named_parameters():
+        np.testing.assert_array_equal(p.value, before[name])
+
+
+def test_load_refuses_a_single_array_file(tmp_path):
+    np.save(tmp_path / 'w.npy', np.zeros(3))
+    with pytest.raises(vg.errors.InputTypeError, match='single array'):
+        MLP(4, 3, hidden=6).load(tmp_path / 'w.npy')

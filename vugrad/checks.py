@@ -1,0 +1,418 @@
+"""
+The checks the engine in `vugrad/core.py` makes, each behind one short call, so that the core
+reads as the algorithm.
+
+- Input: values that are not numbers, constants given as numbers and arrays, NumPy's own
+  complaints about shapes and dtypes turned into errors that name the op.
+- Saved arrays: an op saves arrays in its context for backward. If one of them is changed in
+  place between forward and backward (`w.value -= ...` too early), backward would silently use
+  the new values; every node counts its in-place changes (`node._version`), and backward
+  compares.
+- Anomaly mode (`vugrad.detect_anomaly()`): NaN and inf in forward and backward, the line of
+  user code that created each op, and checksums of saved arrays.
+- Gradients an op's backward returns: one per input, arrays of the input's shape and dtype;
+  broadcasting undone for ops that broadcast.
+"""
+
+import os
+import sys
+import zlib
+
+import numpy as np
+
+from .errors import (AnomalyError, BackwardError, InputTypeError, InvalidArgumentError,
+                     NoGradientError, OpDefinitionError, SavedArrayModifiedError, ShapeError)
+from .modes import modes
+
+# ---------------------------------------------------------------------- input
+
+
+def as_array(value):
+    """A user's value for a TensorNode as a numeric NumPy array."""
+    from .core import TensorNode
+    if isinstance(value, TensorNode):
+        raise InputTypeError(
+            'TensorNode: value is already a TensorNode; pass its .value to copy the array, '
+            'or use the node itself.')
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as e:
+        raise InputTypeError(
+            f'TensorNode: cannot make an array of {type(value).__name__} ({e}). '
+            'Pass a NumPy array, a number or a (nested) list of numbers.') from None
+    if array.dtype == object:
+        raise InputTypeError(
+            f'TensorNode: value of type {type(value).__name__} gives an object array; '
+            'pass a NumPy array, a number or a nested list of numbers.')
+    return array
+
+
+def numeric(array):
+    """A TensorNode holds numbers: strings, objects, dates are refused."""
+    if array.dtype.kind not in 'biufc':
+        raise InputTypeError(
+            f'TensorNode: values of dtype {array.dtype} are not numbers. Pass a numeric array '
+            '(e.g. np.asarray(x, dtype=np.float32)).')
+
+
+def fail_requires_grad(value):
+    raise NoGradientError(
+        f'TensorNode: requires_grad=True on a node of dtype {value.dtype}: only float '
+        'nodes can have gradients. Convert first, e.g. TensorNode(x.astype(np.float32)).')
+
+
+def has_gradient(node):
+    """Reading .grad of an integer or boolean node is an error: they are constants."""
+    if node.value.dtype.kind not in 'fc':
+        raise NoGradientError(
+            f'grad: this node holds {node.value.dtype} values, which are constants and '
+            'have no gradient. Make it a float node to differentiate with respect to it.')
+
+
+def as_nodes(op, inputs):
+    """The inputs of an op as TensorNodes: numbers and arrays become constant nodes."""
+    from .core import TensorNode
+    if all(type(x) is TensorNode for x in inputs):
+        return inputs
+    like = next((x.value.dtype for x in inputs if isinstance(x, TensorNode)), None)
+    return tuple([x if isinstance(x, TensorNode) else _constant(x, op, like) for x in inputs])
+
+
+def _constant(x, op, like):
+    """A number or array as a TensorNode that requires no gradient."""
+    from .core import TensorNode
+    if isinstance(x, np.ndarray):
+        return TensorNode(x, requires_grad=False)
+    if type(x) in (float, int) and like is not None and (
+            like.kind in 'fc' or (like.kind in 'iu' and type(x) is int)):
+        # -- A Python number takes the dtype NumPy would give it next to the node values, so
+        #    that `x * 2.0` stays float32 when x is float32 (NumPy's rule for Python scalars).
+        return TensorNode(np.asarray(x, dtype=like), requires_grad=False)
+    if isinstance(x, (bool, int, float, np.number, np.bool_, list, tuple)):
+        try:
+            array = np.asarray(x)
+        except (TypeError, ValueError):
+            array = None
+        if array is not None and array.dtype != object:
+            return TensorNode(array, requires_grad=False)
+    raise InputTypeError(
+        f'{op.__name__}: got an input of type {type(x).__name__}; an input must be a TensorNode, '
+        'a NumPy array or a number.')
+
+
+_interned = {}
+
+
+def needs_input_grad(inputs, grad_enabled):
+    """One bool per input: does it need a gradient? All False inside no_grad()."""
+    needs = tuple([grad_enabled and node.requires_grad for node in inputs])
+    return _interned.setdefault(needs, needs)    # -- one shared tuple per pattern
+
+
+def forward_error(op, values, e):
+    """The error to raise for a ValueError or TypeError from an op's forward."""
+    if isinstance(e, ValueError) and op.broadcasting and not isinstance(e, ShapeError):
+        shapes = ' and '.join(str(v.shape) for v in values)
+        return ShapeError(
+            f'{op.__name__}: shapes {shapes} do not broadcast together ({e}). Broadcasting '
+            'aligns shapes from the right; each pair of sizes must be equal or one of them 1. '
+            'Reshape or transpose an input first.')
+    if isinstance(e, TypeError) and not isinstance(e, InputTypeError) and (
+            'ufunc' in type(e).__name__.lower() or 'ufunc' in str(e)
+            or any(v.dtype == bool for v in values)):
+        # -- NumPy's dtype errors (no ufunc loop, boolean subtract, ...) are the user's input's
+        #    fault; any other TypeError is a bug in the op and goes up as it is
+        dtypes = ' and '.join(str(v.dtype) for v in values)
+        return InputTypeError(
+            f'{op.__name__}: NumPy cannot apply this op to inputs of dtype {dtypes} ({e}). '
+            'Convert them first, e.g. x.astype(np.float32).')
+    return e
+
+
+def output_arrays(op, outputs):
+    """The outputs of an op's forward as arrays; under anomaly mode, checked for NaN and inf."""
+    outputs = [o if type(o) is np.ndarray else _output_array(op, o) for o in outputs]
+    if modes.anomaly:
+        for o in outputs:
+            if o.dtype.kind in 'fc' and not np.all(np.isfinite(o)):
+                raise AnomalyError(
+                    f'{op.__name__}.forward produced a non-finite value (NaN or inf), '
+                    f'output shape {o.shape}, called at {user_frame()}.')
+    return outputs
+
+
+def _output_array(op, o):
+    from .core import TensorNode
+    if isinstance(o, TensorNode):
+        raise OpDefinitionError(
+            f'{op.__name__}.forward returned a TensorNode; forward works on plain NumPy arrays: '
+            'return an array (compute it from the input arrays, not from nodes).')
+    return np.asarray(o)
+
+
+def matmul_shapes(a, b):
+    """MatrixMultiply's inputs must fit: (..., n, k) @ (..., k, m), or vectors."""
+    if a.ndim == 0 or b.ndim == 0:
+        raise ShapeError(f'MatrixMultiply: cannot multiply shapes {a.shape} and {b.shape}: '
+                         'matrix multiplication needs at least one dimension on each side; '
+                         'use * for a scalar.')
+    k = b.shape[-2 if b.ndim > 1 else 0]
+    if a.shape[-1] != k:
+        raise ShapeError(
+            f'MatrixMultiply: shapes {a.shape} and {b.shape} do not fit: the last dimension of '
+            f'the first ({a.shape[-1]}) must equal the '
+            f'{"second-to-last" if b.ndim > 1 else "only"} dimension of the second ({k}). '
+            'Transpose one of them (x.T) if needed.')
+    try:
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ShapeError(f'MatrixMultiply: shapes {a.shape} and {b.shape}: the batch '
+                         'dimensions do not broadcast together.') from None
+
+
+# ---------------------------------------------------------------------- saved arrays
+
+
+class Saved:
+    """What an OpNode remembers of its inputs at forward time, for the checks in backward."""
+    __slots__ = ('versions', 'created_at', 'checksums')
+
+
+def remember_inputs(opnode):
+    """
+    None in the common case (no input was ever changed in place, no anomaly mode): then a
+    non-zero version in backward means a change after forward. Otherwise a Saved record.
+    """
+    versions = tuple([node._version for node in opnode.inputs])
+    if not modes.anomaly and not any(versions):
+        return None
+    saved = Saved()
+    saved.versions = versions
+    saved.created_at = user_frame() if modes.anomaly else None
+    saved.checksums = _checksums(opnode) if modes.anomaly else None
+    return saved
+
+
+def saved_arrays_unchanged(opnode):
+    """Fail if an array the op saved for backward was changed in place since forward."""
+    saved = opnode.saved
+    versions = saved.versions if saved is not None else (0,) * len(opnode.inputs)
+    for node, version in zip(opnode.inputs, versions):
+        if node._version != version:
+            _check_saved_input(opnode, node)
+    for out in opnode.outputs:
+        if out is not None and out._version:
+            _check_saved_output(opnode, out)
+    if saved is not None and saved.checksums is not None:
+        for node, before, after in zip(opnode.inputs, saved.checksums, _checksums(opnode)):
+            if before is not None and before != after:
+                raise SavedArrayModifiedError(
+                    f'{opnode.op.__name__}: an input array it saved (shape {node.value.shape}) '
+                    f'was written to after the forward pass at {saved.created_at} (found by '
+                    'detect_anomaly\'s checksums). Change arrays only after backward() has run.')
+
+
+def _saved(opnode):
+    return [v for v in opnode.context.values() if isinstance(v, np.ndarray)]
+
+
+def _check_saved_input(opnode, node):
+    # -- may_share_memory: the op may have saved a view of the input (x.reshape(-1))
+    if any(np.may_share_memory(v, node.value) for v in _saved(opnode)):
+        raise SavedArrayModifiedError(
+            f'{opnode.op.__name__}: the value of an input (shape {node.value.shape}) was '
+            'changed in place after the forward pass, but the op saved it for backward. '
+            'Update parameters after backward() (as the training loop does), or compute '
+            'the forward again.')
+
+
+def _check_saved_output(opnode, out):
+    if any(v is out.value for v in _saved(opnode)):
+        raise SavedArrayModifiedError(
+            f'{opnode.op.__name__}: its output (shape {out.value.shape}) was changed in place '
+            'after the forward pass, but the op saved it for backward. Compute a new node '
+            '(y = y * 2) instead of changing y.value in place.')
+
+
+def _checksums(opnode):
+    """A checksum of each input array the op saved, by position (None if not saved)."""
+    saved = _saved(opnode)
+    return tuple(
+        zlib.crc32(np.ascontiguousarray(node.value).view(np.uint8).reshape(-1))
+        if any(v is node.value for v in saved) else None
+        for node in opnode.inputs)
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def user_frame():
+    """The innermost stack frame outside the vugrad package, as 'file:line in function'."""
+    frame = sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return '<unknown>'
+    return f'{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}'
+
+
+# ---------------------------------------------------------------------- gradients
+
+
+def start_gradient(node, gradient):
+    """The gradient backward starts from: 1 for a scalar, else the given array."""
+    if not node.requires_grad:
+        raise NoGradientError(
+            'backward: this node does not depend on anything that requires a gradient '
+            '(it is a constant, or it was computed inside no_grad()).')
+    if gradient is None:
+        if node.value.size != 1:
+            raise BackwardError(
+                f'backward: can only start from a scalar (one-element) node, but this node has '
+                f'shape {node.value.shape}. Reduce it first (e.g. loss = out.sum()), or pass '
+                'gradient= with an array of that shape.')
+        return np.ones_like(node.value)
+    gradient = np.array(gradient, dtype=node.value.dtype, copy=True)
+    if gradient.shape != node.value.shape:
+        raise ShapeError(
+            f'backward: gradient has shape {gradient.shape} but the node has shape '
+            f'{node.value.shape}; they must be equal.')
+    return gradient
+
+
+def zero_gradient(opnode, i):
+    """The gradient of an output that did not reach the loss: zeros of its shape."""
+    out = opnode.outputs[i]
+    if out is None:
+        raise BackwardError(
+            f'{opnode.op.__name__}: output {i} was freed before backward and did not reach the '
+            'loss; keep a reference to every output of a multi-output op until backward.')
+    return np.zeros(out.value.shape, dtype=out.value.dtype)
+
+
+def input_gradients(opnode, ginputs):
+    """
+    The gradients an op's backward returned, one per input, checked: None for inputs that need
+    no gradient (whatever the op returned for them is dropped), else arrays of the input's
+    shape and dtype, with broadcasting undone for ops that broadcast.
+    """
+    op, inputs = opnode.op, opnode.inputs
+    if type(ginputs) is not tuple:
+        ginputs = tuple(ginputs) if isinstance(ginputs, list) else (ginputs,)
+    if len(ginputs) != len(inputs):
+        raise OpDefinitionError(
+            f'{op.__name__}.backward returned {len(ginputs)} gradient(s) for {len(inputs)} '
+            f'input(s). Return one gradient per input, in the order of the inputs (None for '
+            'an input that needs none).')
+    out = []
+    for node, g in zip(inputs, ginputs):
+        if not node.requires_grad:
+            out.append(None)
+            continue
+        value = node.value
+        if type(g) is not np.ndarray or g.shape != value.shape or g.dtype != value.dtype:
+            g = _fix_gradient(op, node, g)
+        if modes.anomaly and not np.all(np.isfinite(g)):
+            created = opnode.saved.created_at if opnode.saved is not None else None
+            where = (f'the op node was created at {created}' if created else 'the graph was '
+                     'built outside detect_anomaly(); build it inside to see the line that '
+                     'created the op')
+            raise AnomalyError(
+                f'{op.__name__}.backward produced a non-finite gradient (NaN or inf) for an '
+                f'input of shape {value.shape}; {where}.')
+        out.append(g)
+    return out
+
+
+def _fix_gradient(op, node, g):
+    """A returned gradient that is not yet an array of the input's shape and dtype."""
+    from .core import TensorNode
+    if g is None:
+        raise OpDefinitionError(
+            f'{op.__name__}.backward returned None for an input that requires a gradient '
+            f'(shape {node.value.shape}). Return an array of the input\'s shape.')
+    if isinstance(g, TensorNode):
+        raise OpDefinitionError(
+            f'{op.__name__}.backward returned a TensorNode; backward works on plain NumPy '
+            'arrays: return an array (use .value).')
+    g = np.asarray(g)
+    if g.dtype == object:
+        raise OpDefinitionError(
+            f'{op.__name__}.backward returned a {type(g).__name__}; return a NumPy array.')
+    shape = node.value.shape
+    if g.shape != shape:
+        if not op.broadcasting:
+            raise OpDefinitionError(
+                f'{op.__name__}.backward returned a gradient of shape {g.shape} for an input of '
+                f'shape {shape}. A gradient must have the shape of its input.')
+        g = unbroadcast(g, shape, op)
+    return g.astype(node.value.dtype, copy=False)  # -- no silent float64 upcast
+
+
+def unbroadcast(g, shape, op=None):
+    """
+    Sum a gradient back to the shape of the input it belongs to, undoing NumPy broadcasting:
+    dimensions that broadcasting added in front are summed away, dimensions of size 1 that it
+    stretched are summed with keepdims.
+    """
+    extra = g.ndim - len(shape)
+    if extra > 0:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    if g.shape != shape:
+        name = op.__name__ if op is not None else 'unbroadcast'
+        raise OpDefinitionError(
+            f'{name}.backward returned a gradient of shape {g.shape} that cannot be summed back '
+            f'to its input\'s shape {shape}.')
+    return np.asarray(g)     # -- a sum over every axis is a NumPy scalar
+
+
+def store_leaf_gradients(pending):
+    """
+    Add the finished gradients of the leaves to their .grad. A leaf's .grad is a writeable
+    array of its own: a read-only view (a broadcast from Sum, say) is copied, and so is an array
+    already given to another leaf (Add returns one array for both of its inputs).
+    """
+    handed = set()
+    for node, g in pending.items():
+        if node.source is not None:
+            continue     # -- an intermediate node that did not lead to any op we visited
+        g = np.asarray(g)
+        if node._grad is not None:
+            node._grad = np.asarray(node._grad + g)
+        else:
+            if not g.flags.writeable or id(g) in handed:
+                g = g.copy()
+            handed.add(id(g))
+            node._grad = g
+
+
+# ---------------------------------------------------------------------- modules
+
+
+def state_arrays(params, state, strict):
+    """
+    The arrays of a state dict to copy into parameters, checked all at once before any is
+    copied: names (with strict), shapes, and numeric values, converted to each parameter's dtype.
+    """
+    missing = sorted(set(params) - set(state))
+    unexpected = sorted(set(state) - set(params))
+    if strict and (missing or unexpected):
+        raise InvalidArgumentError(
+            f'load_state_dict: missing keys {missing}, unexpected keys {unexpected}. Load into '
+            'a model built with the same settings, or pass strict=False.')
+    arrays = {}
+    for name, p in params.items():
+        if name not in state:
+            continue
+        array = np.asarray(state[name])
+        if array.shape != p.value.shape:
+            raise ShapeError(f'load_state_dict: {name} has shape {array.shape} in the state but '
+                             f'{p.value.shape} in the module.')
+        if array.dtype.kind not in 'biuf':
+            raise InputTypeError(f'load_state_dict: {name} holds {array.dtype} values; a '
+                                 'parameter needs numbers.')
+        arrays[name] = array.astype(p.value.dtype, copy=True)
+    return arrays
