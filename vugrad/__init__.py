@@ -13,11 +13,12 @@ Where things live:
     vugrad.functions   sigmoid, softmax, logsoftmax, the losses, ...
     vugrad.nn          Linear, MLP, Sequential, Dropout and the other modules
     vugrad.optim       SGD, Adam, AdamW, learning-rate schedules
-    vugrad.train       the training loop of experiments/train_mlp.py and `vugrad train`
     vugrad.data        load_synth, load_mnist, batches
     vugrad.gradcheck   finite-difference gradient checking
     vugrad.viz         drawings of the computation graph (to_dot, draw)
     vugrad.errors      the exceptions vugrad raises
+    vugrad.lab         the training kit, on top of all the above (not imported by `import vugrad`):
+                       train, torch_backend, sweep, report, graph, cli (the `vugrad` command)
 """
 
 from . import core, data, errors, functions, nn, ops, optim

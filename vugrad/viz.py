@@ -26,7 +26,6 @@ of Graphviz (https://graphviz.org):
 import os
 import shutil
 import subprocess
-import sys
 from collections import deque
 
 import numpy as np
@@ -34,8 +33,8 @@ import numpy as np
 from .core import Module, TensorNode
 from .errors import InputTypeError, VugradError
 
-__all__ = ['to_dot', 'draw', 'repr_svg', 'render', 'graphviz_available', 'training_step',
-           'GraphvizError', 'GraphvizNotFoundError', 'add_graph_arguments', 'graph_command']
+__all__ = ['to_dot', 'draw', 'repr_svg', 'render', 'graphviz_available', 'GraphvizError',
+           'GraphvizNotFoundError']
 
 INSTALL_HINT = ('Install Graphviz, which provides it: `apt-get install graphviz` (Debian, '
                 'Ubuntu), `brew install graphviz` (macOS) or `conda install graphviz` (conda); '
@@ -485,94 +484,3 @@ def repr_svg(node, **options):
         return render(to_dot(node, **options), 'svg').decode('utf-8')
     except GraphvizError:
         return None
-
-
-# ---------------------------------------------------------------------- `vugrad graph`
-
-def add_graph_arguments(parser):
-    """
-    Add the options of `vugrad graph` to an argparse parser: those of `vugrad train` that shape
-    the model (with the same names and defaults), and the drawing's.
-    """
-    from .train import DATASETS, TrainConfig, add_model_arguments
-
-    d = TrainConfig()
-    add = parser.add_argument
-    add('-o', '--out', default='graph.svg', metavar='FILE',
-        help='the file to write: .svg, .png or .pdf (these need Graphviz) or .dot '
-             '(default: %(default)s)')
-    add('-D', '--dataset', dest='data', default=d.data, choices=DATASETS,
-        help='the data set whose shapes the model gets (default: %(default)s); only the shapes '
-             'are used, nothing is loaded or downloaded')
-    add('-b', '--batch-size', dest='batch_size', default=d.batch_size, type=int,
-        help='instances in the batch (default: %(default)s)')
-    add_model_arguments(parser)
-    add('--reduction', default=d.reduction, choices=('sum', 'mean'),
-        help='the loss over a batch (default: %(default)s)')
-    add('--dtype', default=d.dtype, choices=('float32', 'float64'),
-        help='float precision of data and parameters (default: %(default)s)')
-    add('--seed', default=0, type=int, metavar='N',
-        help='random seed of the weights and the batch (default: %(default)s)')
-    add('--collapse', action='store_true',
-        help='draw each Linear layer as one box')
-    add('--max-nodes', dest='max_nodes', default=200, type=int, metavar='N',
-        help='the most nodes to draw (default: %(default)s)')
-    return parser
-
-
-#: (features, classes) of each data set, so that `vugrad graph` needs no download.
-DATASET_SHAPES = {'synth': (2, 2), 'mnist': (784, 10), 'fashion-mnist': (784, 10)}
-
-
-def training_step(config, seed=0):
-    """
-    One training step of the model `vugrad train` builds for `config` (a TrainConfig): the
-    model, the cross-entropy loss of a random batch shaped like the data set's, and a
-    backward. Returns (loss, model); the loss's graph is still there to draw.
-    """
-    from . import functions as F
-    from .train import build_model
-
-    config.validate()
-    if config.data not in DATASET_SHAPES:
-        raise ValueError(f'vugrad graph: no shapes known for the data set {config.data!r}.')
-    features, classes = DATASET_SHAPES[config.data]
-    rng = np.random.default_rng(seed)
-    np.random.seed(seed)      # -- the weights are drawn from NumPy's global generator
-    model = build_model(config, features, classes)
-    batch = TensorNode(rng.standard_normal((config.batch_size, features)).astype(config.dtype),
-                       name='batch', requires_grad=False)
-    targets = rng.integers(0, classes, size=config.batch_size)
-    loss = F.cross_entropy(model(batch), targets, reduction=config.reduction)
-    loss.name = 'loss'
-    loss.backward()
-    return loss, model
-
-
-def graph_command(args):
-    """
-    Run `vugrad graph`: draw the graph of one training step (forward, loss, backward) of the MLP
-    that `vugrad train` builds with the same options. Returns the exit status.
-    """
-    from .train import TrainConfig
-
-    config = TrainConfig(data=args.data, batch_size=args.batch_size, hidden=args.hidden,
-                         layers=args.layers, activation=args.activation, residual=args.residual,
-                         init=args.init, dropout=args.dropout, reduction=args.reduction,
-                         dtype=args.dtype)
-    try:
-        loss, model = training_step(config, seed=args.seed)
-    except ValueError as e:
-        print(f'vugrad graph: {e}', file=sys.stderr)
-        return 2
-    collapse = None
-    if args.collapse:
-        layers = list(model.hidden) + [model.output]
-        collapse = {f'Linear {i + 1}': layer for i, layer in enumerate(layers)}
-    try:
-        draw(loss, args.out, collapse=collapse, max_nodes=args.max_nodes, module=model)
-    except (GraphvizError, ValueError) as e:
-        print(f'vugrad graph: {e}', file=sys.stderr)
-        return 1
-    print(f'wrote {args.out}')
-    return 0

@@ -1,6 +1,5 @@
-"""Tests of vugrad.viz: the DOT text, the cap, collapsing, files, notebook display, `vugrad graph`."""
+"""Tests of vugrad.viz: the DOT text, the cap, collapsing, files, notebook display."""
 
-import argparse
 import re
 import shutil
 import xml.etree.ElementTree as ET
@@ -12,6 +11,8 @@ import vugrad as vg
 from vugrad import viz
 from vugrad.core import Op, TensorNode
 from vugrad.errors import InputTypeError, VugradError
+
+from course import course_mlp_class
 
 HAVE_DOT = shutil.which('dot') is not None
 needs_dot = pytest.mark.skipif(not HAVE_DOT, reason='Graphviz `dot` is not installed '
@@ -73,24 +74,13 @@ def abc():
     return a, b, a + b
 
 
-class CourseMLP(vg.Module):
-    """The course's MLP: Linear, sigmoid, Linear, logsoftmax."""
-
-    def __init__(self, n_in, n_hidden, n_out):
-        super().__init__()
-        self.layer1 = vg.Linear(n_in, n_hidden)
-        self.layer2 = vg.Linear(n_hidden, n_out)
-
-    def forward(self, x):
-        return vg.logsoftmax(self.layer2(vg.sigmoid(self.layer1(x))))
-
-
 def course_step(batch=4, seed=0):
+    """One step of the course's MLP (experiments/train_mlp.py: Linear, sigmoid, Linear, softmax)."""
     np.random.seed(seed)
-    mlp = CourseMLP(2, 6, 2)
+    mlp = course_mlp_class()(input_size=2, output_size=2)
     x = np.random.randn(batch, 2).astype(np.float32)
     y = np.arange(batch) % 2
-    loss = vg.logceloss(mlp(x), y)
+    loss = vg.celoss(mlp(x), y)
     loss.backward()
     return loss, mlp
 
@@ -275,11 +265,11 @@ def test_collapse_a_linear_layer():
 def test_collapse_the_course_mlp_and_its_layers():
     loss, mlp = course_step()
     full, _ = parse(loss.to_dot())
-    assert shapes(full) == {'circle': 10, 'diamond': 5}
+    assert shapes(full) == {'circle': 11, 'diamond': 6}
 
-    # -- each layer a box: the sigmoid, logsoftmax and loss stay ops
+    # -- each layer a box: the sigmoid, softmax, log and loss stay ops
     nodes, edges = parse(loss.to_dot(collapse={'layer 1': mlp.layer1, 'layer 2': mlp.layer2}))
-    assert shapes(nodes) == {'circle': 6, 'box': 2, 'diamond': 3}
+    assert shapes(nodes) == {'circle': 7, 'box': 2, 'diamond': 4}
     b1, b2 = by_label(nodes, 'layer 1'), by_label(nodes, 'layer 2')
     sig = by_label(nodes, 'Sigmoid')
     # -- layer 1 -> hidden -> Sigmoid -> hidden -> layer 2
@@ -290,11 +280,11 @@ def test_collapse_the_course_mlp_and_its_layers():
 
     # -- the whole MLP: its layers and the sigmoid between them (3 ops) in one box
     nodes, edges = parse(loss.to_dot(collapse=mlp))
-    box = by_label(nodes, 'CourseMLP')
-    assert nodes[box][1] == 'CourseMLP\n3 ops'
-    assert shapes(nodes) == {'circle': 4, 'box': 1, 'diamond': 2}
+    box = by_label(nodes, 'MLP')
+    assert nodes[box][1] == 'MLP\n3 ops'
+    assert shapes(nodes) == {'circle': 5, 'box': 1, 'diamond': 3}
     assert {nodes[n][1].split('\n')[0] for n in nodes if nodes[n][0] == 'diamond'} == \
-        {'LogSoftmax', 'NLLLoss'}
+        {'Softmax', 'Log', 'NLLLoss'}
 
 
 def test_collapse_takes_in_every_op_that_uses_a_parameter():
@@ -320,7 +310,7 @@ def test_collapse_of_an_unused_module_changes_nothing_and_bad_values_raise(abc):
 def test_collapse_and_cap_together():
     loss, mlp = course_step()
     nodes, _ = parse(loss.to_dot(collapse=mlp, max_nodes=3))
-    assert len(nodes) == 4 and nodes['more'][1] == '... 4 more nodes'
+    assert len(nodes) == 4 and nodes['more'][1] == '... 6 more nodes'
 
 
 # ---------------------------------------------------------------------- files and display
@@ -395,60 +385,6 @@ def test_repr_svg_and_png(tmp_path, abc):
     assert {'a', 'b', 'Add', '(2, 3) float64'} <= set(_svg_texts(svg))
     viz.draw(c, tmp_path / 'c.png')
     assert (tmp_path / 'c.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
-
-
-# ---------------------------------------------------------------------- `vugrad graph`
-
-def _graph_args(*argv):
-    parser = argparse.ArgumentParser()
-    viz.add_graph_arguments(parser)
-    return parser.parse_args(list(argv))
-
-
-def test_graph_command_writes_the_training_step(tmp_path, capsys):
-    path = tmp_path / 'step.dot'
-    assert viz.graph_command(_graph_args('--out', str(path), '-b', '4', '--hidden', '5')) == 0
-    assert str(path) in capsys.readouterr().out
-    nodes, _ = parse(path.read_text())
-    labels = [lbl for _, lbl, _ in nodes.values()]
-    assert shapes(nodes)['diamond'] == 4                  # Linear, Sigmoid, Linear, CrossEntropy
-    assert any(lbl.startswith('batch\n(4, 2) float32') for lbl in labels)
-    assert any(lbl.startswith('hidden.0.w\n(5, 2) float32\ngrad norm') for lbl in labels)
-    assert any(lbl.startswith('loss\nscalar float32\nvalue') for lbl in labels)
-
-
-def test_graph_command_options(tmp_path):
-    path = tmp_path / 'step.dot'
-    args = _graph_args('-o', str(path), '-D', 'mnist', '-b', '3', '--hidden', '7', '--layers',
-                       '2', '--activation', 'relu', '--collapse')
-    assert viz.graph_command(args) == 0
-    nodes, _ = parse(path.read_text())
-    assert [lbl for s, lbl, _ in nodes.values() if s == 'box'] == \
-        ['Linear 1\n1 op', 'Linear 2\n1 op', 'Linear 3\n1 op']
-    assert any(lbl.startswith('batch\n(3, 784)') for _, lbl, _ in nodes.values())
-    assert sum(lbl == 'ReLU' for _, lbl, _ in nodes.values()) == 2
-
-
-def test_graph_command_without_graphviz_fails_cleanly(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(viz.shutil, 'which', lambda name: None)
-    path = tmp_path / 'step.svg'
-    assert viz.graph_command(_graph_args('-o', str(path))) == 1
-    assert 'apt-get install graphviz' in capsys.readouterr().err
-    assert not path.exists()
-
-
-@needs_dot
-def test_graph_command_svg(tmp_path):
-    path = tmp_path / 'step.svg'
-    assert viz.graph_command(_graph_args('-o', str(path), '-b', '2')) == 0
-    ET.parse(path)
-
-
-def test_vugrad_graph_through_the_cli(tmp_path):
-    cli = pytest.importorskip('vugrad.cli')
-    path = tmp_path / 'g.dot'
-    assert cli.main(['graph', '-o', str(path), '-b', '2']) == 0
-    assert path.read_text().startswith('digraph vugrad {')
 
 
 def test_the_examples_in_the_docstrings_run():

@@ -1,12 +1,13 @@
 """
 Sweeps: a grid of training runs, in parallel processes, ending in a table and a plot.
 
-    vugrad sweep -D mnist -l 0.0001 -e 5 --vary activation=sigmoid,relu --seeds 3 --out runs/q9
-    vugrad sweep --config examples/q9.toml          # the same, from a file
-    vugrad plot runs/q9                             # remake the plot and report from the files
+    vugrad sweep -D mnist -l 0.0001 -e 5 --vary activation=sigmoid,relu --seeds 3 \
+        --out runs/activations
+    vugrad sweep --config examples/activations.toml   # the same, from a file
+    vugrad plot runs/activations                      # remake the plot and report from the files
 
 Every option of `vugrad train` can be fixed (as a flag, as for `vugrad train`) or varied
-(`--vary NAME=V1,V2,...`, by the option's name or its field in vugrad.train.TrainConfig:
+(`--vary NAME=V1,V2,...`, by the option's name or its field in vugrad.lab.config.TrainConfig:
 `--vary lr=0.001,0.0001`, `--vary learning-rate=...`, `--vary hidden=none,300`). The grid is
 every combination of the varied values, each run with `--seeds N` seeds (0 .. N-1, from
 `--seed S` on: S .. S+N-1). `--vary backend=vugrad,torch` runs the same grid in both libraries.
@@ -16,18 +17,18 @@ Each run gets its own folder, named after its varied settings and seed
 config.json (at the start), log.txt, and when it ends metrics.json (written atomically: a run is
 finished when that file exists) or error.txt (the traceback; the other runs go on). Running the
 same command again skips the finished runs and reruns the others. At the end the folder gets
-metrics.csv, curves.png and report.md (see vugrad.report).
+metrics.csv, curves.png and report.md (see vugrad.lab.report).
 
 From Python (in a script, under `if __name__ == '__main__':`, as runs start new processes):
 
-    from vugrad.sweep import run_sweep
-    run_sweep('runs/q9', fixed=dict(data='mnist', lr=0.0001, epochs=5),
+    from vugrad.lab.sweep import run_sweep
+    run_sweep('runs/activations', fixed=dict(data='mnist', lr=0.0001, epochs=5),
               vary=dict(activation=['sigmoid', 'relu']), seeds=3)
 
 A TOML file holds the same: options of `vugrad train` at the top level (or under [fixed]),
 the lists of values under [vary], and the sweep's own out, seeds, jobs, threads:
 
-    out = "runs/q9"
+    out = "runs/activations"
     seeds = 3
     data = "mnist"
     lr = 0.0001
@@ -56,8 +57,11 @@ import types
 import typing
 from collections import deque
 
+from ..fileio import atomic_write
+from ..malloc import tune_malloc
 from . import report
-from .train import TrainConfig, add_train_arguments
+from .config import BACKENDS, TrainConfig, add_train_arguments
+from . import runner
 
 __all__ = [
     'BACKENDS',
@@ -73,7 +77,6 @@ __all__ = [
     'sweep_command',
 ]
 
-BACKENDS = ('vugrad', 'torch')
 # -- set by the sweep for every run, so not settings one can fix or vary
 RESERVED = ('out', 'progress', 'save')
 # -- the sweep's own keys in a TOML file
@@ -322,7 +325,14 @@ def _cores():
 
 
 def _write_json(path, data):
-    report._atomic_write(path, lambda f: (json.dump(data, f, indent=2), f.write('\n')))
+    with atomic_write(path, newline='') as f:
+        json.dump(data, f, indent=2)
+        f.write('\n')
+
+
+def _write_text(path, text):
+    with atomic_write(path, newline='') as f:
+        f.write(text)
 
 
 def _comparable(config):
@@ -345,6 +355,7 @@ def _make_config(settings, folder, save):
 def _worker(task):
     """Run one training run in this (fresh) process; its outcome goes into its folder."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # -- the sweep stops us with SIGTERM
+    tune_malloc()      # -- this process is the sweep's own (VUGRAD_MALLOC_TUNING=0: no change)
     folder = task['folder']
     streams = sys.stdout, sys.stderr
     with open(os.path.join(folder, 'log.txt'), 'w') as logfile:
@@ -354,15 +365,11 @@ def _worker(task):
             print(*args, **kwargs, file=logfile, flush=True)
         try:
             config, backend = _make_config(task['settings'], folder, task['save'])
-            if backend == 'torch':
-                from .torch_backend import train
-            else:
-                from .train import train
-            metrics = train(config, progress=False, log=log)
+            metrics = runner.run(config, progress=False, log=log)   # -- by config.backend
         except Exception:   # noqa: BLE001 - any error of a run is recorded, not raised
             text = traceback.format_exc()
             log(text)
-            report._atomic_write(os.path.join(folder, 'error.txt'), lambda f: f.write(text))
+            _write_text(os.path.join(folder, 'error.txt'), text)
             return
         finally:
             sys.stdout, sys.stderr = streams
@@ -392,7 +399,7 @@ def _outcome(task, exitcode):
     if not os.path.exists(error):
         text = (f'the run\'s process ended with exit code {exitcode} before it wrote its '
                 'metrics (killed, or out of memory?)\n')
-        report._atomic_write(error, lambda f: f.write(text))
+        _write_text(error, text)
     with open(error, errors='replace') as f:
         lines = [line.strip() for line in f if line.strip()]
     return 'failed', lines[-1] if lines else 'failed'
@@ -527,11 +534,11 @@ def run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, save
 # ---------------------------------------------------------------------- the commands
 
 EXAMPLES = """examples:
-  vugrad sweep -D mnist -l 0.0001 -e 5 --vary activation=sigmoid,relu --seeds 3 --out runs/q9
-  vugrad sweep -D mnist -l 0.0001 -e 5 --vary init=glorot,normal,zeros --seeds 3 --out runs/q10
+  vugrad sweep -D mnist -l 0.0001 -e 5 --vary activation=sigmoid,relu --seeds 3 --out runs/act
+  vugrad sweep -D mnist -l 0.0001 -e 5 --vary init=glorot,normal,zeros --seeds 3 --out runs/init
   vugrad sweep -D mnist -l 0.0001 -e 3 --vary backend=vugrad,torch --seeds 2 --out runs/both
-  vugrad sweep --config examples/q9.toml            (the same options, from a TOML file)
-  vugrad plot runs/q9                               (redraw the plot and the report)
+  vugrad sweep --config examples/activations.toml   (the same options, from a TOML file)
+  vugrad plot runs/act                              (redraw the plot and the report)
 
 Each run gets a folder DIR/<its varied settings and seed>/; run the same command again to
 finish an interrupted sweep (finished runs are skipped, failed ones run again).

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from vugrad.cli import main
-from vugrad.report import group_runs, load_runs, plot_curves
-from vugrad.sweep import SweepError, _outcome, run_sweep
+from vugrad.lab.cli import main
+from vugrad.lab.report import group_runs, load_runs, plot_curves
+from vugrad.lab.sweep import SweepError, _outcome, run_sweep
 
 TINY = {'data': 'synth', 'num_train': 200, 'num_val': 100, 'epochs': 1, 'hidden': 8,
         'batch_size': 50}

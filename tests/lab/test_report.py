@@ -1,10 +1,11 @@
-"""vugrad.report on hand-made run folders: no training, only the files a sweep leaves."""
+"""vugrad.lab.report on hand-made run folders: no training, only the files a sweep leaves."""
 
 import csv
 import json
 import math
 
-from vugrad.report import group_runs, load_runs, plot_curves, summarize, varied_keys, write_outputs
+from vugrad.lab.report import (group_runs, load_runs, plot_curves, summarize, varied_keys,
+                               write_outputs)
 
 
 def make_run(folder, id_, index, config, metrics=None, error=None):

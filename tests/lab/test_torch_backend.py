@@ -6,9 +6,13 @@ import pytest
 torch = pytest.importorskip('torch')
 
 import vugrad.functions as F
-from vugrad import torch_backend as tb
 from vugrad.data import DataLoader
-from vugrad.train import TrainConfig, build_model, load_data, train
+from vugrad.errors import InvalidArgumentError
+from vugrad.lab import run
+from vugrad.lab import torch_backend as tb
+from vugrad.lab.config import TrainConfig
+from vugrad.lab.loop import build_model, load_data
+from vugrad.lab.train import train
 
 
 def first_losses(config):
@@ -77,8 +81,8 @@ def test_torch_runs_write_and_save_like_vugrad(tmp_path):
 
 
 def test_a_sweep_over_both_backends_reports_them_side_by_side(tmp_path):
-    from vugrad.report import group_runs, load_runs
-    from vugrad.sweep import run_sweep
+    from vugrad.lab.report import group_runs, load_runs
+    from vugrad.lab.sweep import run_sweep
     out = tmp_path / 'both'
     results = run_sweep(str(out), fixed={'data': 'synth', 'num_train': 200, 'num_val': 100,
                                          'epochs': 1, 'hidden': 8, 'dtype': 'float64'},
@@ -95,13 +99,15 @@ def test_a_sweep_over_both_backends_reports_them_side_by_side(tmp_path):
     assert '## backend: torch' in (out / 'backend=torch,seed=0' / 'log.txt').read_text()
 
 
-def test_train_and_the_command_line_dispatch_to_the_torch_backend(capsys):
-    from vugrad.cli import main
+def test_run_and_the_command_line_dispatch_to_the_torch_backend(capsys):
+    from vugrad.lab.cli import main
     config = TrainConfig(num_train=100, num_val=50, epochs=1, seed=2, hidden=4, dtype='float64')
     lines = []
-    metrics = train(config, backend='torch', log=lines.append, progress=False)
+    metrics = run(config, backend='torch', log=lines.append, progress=False)
     assert any(line.startswith('## backend: torch') for line in lines)
-    ours = train(config, log=None, progress=False)
+    with pytest.raises(InvalidArgumentError, match='vugrad.lab.run'):
+        train(config, backend='torch', log=None, progress=False)
+    ours = run(config, log=None, progress=False)
     assert metrics[0]['train_loss'] == pytest.approx(ours[0]['train_loss'], rel=1e-9)
     assert main(['train', '--backend', 'torch', '--num-train', '100', '--num-val', '50', '-e', '1',
                  '--hidden', '4', '--seed', '2', '--no-progress']) == 0

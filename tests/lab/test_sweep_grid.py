@@ -1,9 +1,9 @@
-"""vugrad.sweep without running anything: settings, values, the grid, TOML files, options."""
+"""vugrad.lab.sweep without running anything: settings, values, the grid, TOML files, options."""
 
 import pytest
 
-from vugrad.cli import build_parser
-from vugrad.sweep import (
+from vugrad.lab.cli import build_parser
+from vugrad.lab.sweep import (
     SweepError,
     load_toml,
     make_grid,

@@ -1,4 +1,8 @@
-"""experiments/train_mlp.py and the `vugrad` command: flags, output, files, the registry."""
+"""
+The `vugrad` command (vugrad.lab.cli): flags, output, files, the registry. (experiments/train_mlp.py
+is a standalone script now, with only the course's flags; tests/experiments/ tests it. Here only
+its flags are checked to be a subset of `vugrad train`'s.)
+"""
 
 import argparse
 import csv
@@ -12,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from vugrad import cli
-from vugrad.train import TrainConfig, add_train_arguments, config_from_args
+from vugrad.lab import cli
+from vugrad.lab.config import TrainConfig, add_train_arguments, config_from_args
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / 'experiments' / 'train_mlp.py'
 SMALL = ['-e', '2', '--num-train', '3000', '--num-val', '1000', '--seed', '0']
 FINAL = re.compile(r'^final validation accuracy: (0\.\d{4}|1\.0000)$')
@@ -31,10 +35,11 @@ def last_line(out):
     return out.strip().splitlines()[-1]
 
 
-def test_script_runs_from_anywhere_and_writes_json(tmp_path):
+def test_cli_train_runs_from_anywhere_and_writes_json(tmp_path):
     out = tmp_path / 'metrics.json'
-    # -- run from another folder: the script finds the package next to it, installed or not
-    proc = run([SCRIPT, *SMALL, '-b', '64', '-l', '0.02', '--out', out], cwd=tmp_path)
+    # -- run from another folder
+    proc = run(['-m', 'vugrad.lab.cli', 'train', *SMALL, '-b', '64', '-l', '0.02', '--out', out],
+               cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     line = last_line(proc.stdout)
     assert FINAL.match(line)
@@ -47,8 +52,8 @@ def test_script_runs_from_anywhere_and_writes_json(tmp_path):
 
 def test_cli_train_takes_the_same_options_and_writes_csv(tmp_path):
     out = tmp_path / 'metrics.csv'
-    proc = run(['-m', 'vugrad.cli', 'train', *SMALL, '--activation', 'relu', '--hidden', '16',
-                '--layers', '2', '--residual', '--init', 'he', '--optimizer', 'adam', '-l',
+    proc = run(['-m', 'vugrad.lab.cli', 'train', *SMALL, '--activation', 'relu', '--hidden',
+                '16', '--layers', '2', '--residual', '--init', 'he', '--optimizer', 'adam', '-l',
                 '0.01', '--out', out])
     assert proc.returncode == 0, proc.stderr
     assert FINAL.match(last_line(proc.stdout))
@@ -58,15 +63,15 @@ def test_cli_train_takes_the_same_options_and_writes_csv(tmp_path):
 
 
 def test_seeded_runs_print_the_same(tmp_path):
-    a = run([SCRIPT, *SMALL, '--momentum', '0.9', '-l', '0.001'])
-    b = run(['-m', 'vugrad.cli', 'train', *SMALL, '--momentum', '0.9', '-l', '0.001'])
+    a = run(['-m', 'vugrad.lab.cli', 'train', *SMALL, '--momentum', '0.9', '-l', '0.001'])
+    b = run(['-m', 'vugrad.lab.cli', 'train', *SMALL, '--momentum', '0.9', '-l', '0.001'])
     strip = re.compile(r'\(\d+\.\d s\)')
     assert a.returncode == b.returncode == 0
     assert strip.sub('', a.stdout) == strip.sub('', b.stdout)
 
 
 def test_bad_options_exit_with_status_2(capsys):
-    proc = run([SCRIPT, '--nesterov'])
+    proc = run(['-m', 'vugrad.lab.cli', 'train', '--nesterov'])
     assert proc.returncode == 2 and 'momentum' in proc.stderr
     with pytest.raises(SystemExit) as e:
         cli.main(['train', '-D', 'cifar'])
@@ -94,23 +99,27 @@ def test_every_config_field_is_an_option():
     assert fields <= dests
 
 
-def test_script_and_cli_share_one_option_list(capsys):
+def test_the_scripts_flags_are_options_of_vugrad_train(capsys):
     help_script = run([SCRIPT, '--help']).stdout
     with pytest.raises(SystemExit):
         cli.main(['train', '--help'])
     help_cli = capsys.readouterr().out
     options = re.compile(r'(?<![\w-])(-{1,2}[a-z][\w-]*)')
-    assert set(options.findall(help_script)) == set(options.findall(help_cli))
+    assert {'--dataset', '-b', '-e', '-l', '--seed'} <= set(options.findall(help_script))
+    assert set(options.findall(help_script)) <= set(options.findall(help_cli))
     for flag in ('-D', '-b', '-e', '-l', '--activation', '--hidden', '--layers', '--residual',
                  '--init', '--optimizer', '--momentum', '--seed', '--out'):
-        assert flag in help_script
+        assert flag in help_cli
 
 
 def test_registry_entries_and_lazy_import(monkeypatch, capsys):
     for name, entry in cli.COMMANDS.items():
         assert len(entry) == 4 and all(isinstance(s, str) for s in entry), name
-    assert cli.COMMANDS['train'][:3] == ('vugrad.train', 'add_train_arguments', 'train_command')
-    assert cli.COMMANDS['graph'][:3] == ('vugrad.viz', 'add_graph_arguments', 'graph_command')
+    assert cli.COMMANDS['train'][:3] == ('vugrad.lab.runner', 'add_train_arguments',
+                                         'train_command')
+    assert cli.COMMANDS['graph'][:3] == ('vugrad.lab.graph', 'add_graph_arguments',
+                                         'graph_command')
+    assert all(entry[0].startswith('vugrad.lab.') for entry in cli.COMMANDS.values())
 
     calls = []
     fake = types.ModuleType('fake_vugrad_command')
@@ -144,3 +153,20 @@ def test_cli_train_in_process(capsys, tmp_path):
     assert cli.main(['train', '-e', '1', '--num-train', '2000', '--num-val', '500',
                      '--no-progress']) == 0
     assert FINAL.match(last_line(capsys.readouterr().out))
+
+
+def test_the_command_tunes_malloc_once_per_call(monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(cli, 'tune_malloc', lambda: calls.append(1) or True)
+    with pytest.raises(SystemExit):
+        cli.main(['--help'])
+    assert calls == [1]
+
+
+def test_the_console_script_is_the_lab_cli():
+    try:
+        import tomllib
+    except ImportError:   # -- Python 3.10
+        tomllib = pytest.importorskip('tomli')
+    project = tomllib.loads((REPO / 'pyproject.toml').read_text())
+    assert project['project']['scripts']['vugrad'] == 'vugrad.lab.cli:main'

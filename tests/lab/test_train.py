@@ -1,4 +1,5 @@
-"""vugrad.train: the config, the building blocks, and short runs."""
+"""vugrad.lab.train (the vugrad backend) and vugrad.lab.loop: the config, the building blocks, and
+short runs."""
 
 import csv
 import json
@@ -11,18 +12,12 @@ import pytest
 import vugrad as vg
 from vugrad.nn import MLP, Linear, Sequential, Tanh
 from vugrad.optim import SGD, Adam, AdamW, CosineAnnealingLR, StepLR
-from vugrad.train import (
-    TrainConfig,
-    build_model,
-    build_optimizer,
-    build_schedule,
-    evaluate,
-    load_data,
-    train,
-    write_metrics,
-)
+from vugrad.errors import InvalidArgumentError
+from vugrad.lab.config import TrainConfig
+from vugrad.lab.loop import build_model, load_data, write_metrics
+from vugrad.lab.train import build_optimizer, build_schedule, evaluate, train
 
-DATA = Path(__file__).resolve().parents[2] / 'shared' / 'data'
+DATA = Path(__file__).resolve().parents[3] / 'shared' / 'data'
 KEYS = ['epoch', 'train_loss', 'val_loss', 'val_acc', 'seconds', 'lr']
 
 
@@ -176,6 +171,18 @@ def test_out_and_save_files(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ['m.csv', 'm.json', 'model.npz']
 
 
+def test_the_vugrad_backend_leaves_the_choice_of_backend_to_the_dispatcher():
+    from vugrad.lab import run
+    with pytest.raises(InvalidArgumentError, match=r'vugrad\.lab\.run'):
+        train(TrainConfig(backend='torch'), log=None)
+    with pytest.raises(InvalidArgumentError, match='vugrad.lab.run'):
+        train(TrainConfig(), backend='torch', log=None)
+    strip = lambda metrics: [{k: v for k, v in m.items() if k != 'seconds'} for m in metrics]
+    settings = {'num_train': 500, 'num_val': 100, 'epochs': 1, 'seed': 0, 'progress': False}
+    assert strip(run(TrainConfig(**settings), log=None)) == \
+        strip(train(TrainConfig(**settings), log=None))
+
+
 def test_write_metrics_rejects_other_extensions(tmp_path):
     with pytest.raises(ValueError):
         write_metrics(tmp_path / 'm.txt', [{'epoch': 1}])
@@ -199,7 +206,7 @@ def test_progress_bar_goes_to_stderr(capsys):
 
 
 def test_raw_pixels_are_the_courses(monkeypatch):
-    import vugrad.train as vt
+    import vugrad.lab.loop as vt
 
     def fake_mnist(final, flatten, data_dir, dtype, pixels):
         x = np.full((10, 784), 127.5 if pixels == 'raw' else 0.5, dtype=dtype)

@@ -3,11 +3,13 @@ The same training run in PyTorch (the course's Part 3), step for step, so a lear
 the two libraries side by side: `vugrad train --backend torch`, `vugrad sweep --vary
 backend=vugrad,torch`, or from Python
 
-    from vugrad.train import TrainConfig
-    from vugrad.torch_backend import train
+    from vugrad.lab.config import TrainConfig
+    from vugrad.lab.torch_backend import train
     metrics = train(TrainConfig(data='mnist', lr=0.0001, seed=0))
 
-What is the same as vugrad.train.train, by construction:
+(or `vugrad.lab.run(TrainConfig(..., backend='torch'))`, which picks this module).
+
+What is the same as vugrad.lab.train.train, by construction:
 
     the model        the MLP of build_model(config, ...): same layer sizes, activation and
                      residual connections (TorchMLP below, a plain torch.nn.Module)
@@ -24,7 +26,8 @@ not NumPy's; and the arithmetic is torch's (other summation orders), so float32 
 apart by rounding over many steps, while float64 runs stay together far longer.
 
 PyTorch is an optional dependency: this module is imported only when the torch backend is
-asked for.
+asked for (by vugrad.lab.runner). It shares the config and the epoch loop with the vugrad
+backend (vugrad.lab.config, vugrad.lab.loop), and imports nothing of vugrad.lab.train.
 """
 
 import dataclasses
@@ -40,7 +43,9 @@ except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError('the torch backend needs PyTorch (pip install torch); vugrad itself '
                       'does not.') from e
 
-from .train import TrainConfig, build_model, load_and_log, run_batches, run_epochs
+from ..fileio import save_arrays
+from .config import TrainConfig
+from .loop import build_model, load_and_log, run_batches, run_epochs
 
 __all__ = [
     'TorchMLP',
@@ -108,7 +113,7 @@ def from_vugrad(model, activation, residual=False, dropout=0.0):
 
 
 def build_torch_optimizer(config, params):
-    """The torch optimizer that vugrad.train.build_optimizer builds for `config`."""
+    """The torch optimizer that vugrad.lab.train.build_optimizer builds for `config`."""
     extra = {} if config.weight_decay is None else {'weight_decay': config.weight_decay}
     if config.optimizer == 'sgd':
         return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
@@ -118,7 +123,7 @@ def build_torch_optimizer(config, params):
 
 
 def build_torch_schedule(config, optimizer):
-    """The torch schedule that vugrad.train.build_schedule builds for `config`, or None."""
+    """The torch schedule that vugrad.lab.train.build_schedule builds for `config`, or None."""
     if config.schedule == 'step':
         return torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.step_size,
                                                gamma=config.gamma)
@@ -132,7 +137,7 @@ def _tensors(x, y):
 
 
 def torch_evaluate(model, x, y, batch_size=1000):
-    """vugrad.train.evaluate for a torch model: (mean loss per instance, accuracy)."""
+    """vugrad.lab.train.evaluate for a torch model: (mean loss per instance, accuracy)."""
     was_training = model.training
     model.eval()
     total, correct = 0.0, 0
@@ -150,7 +155,7 @@ def torch_evaluate(model, x, y, batch_size=1000):
 
 
 def train_epoch(model, optimizer, loader, reduction='sum', bar=None):
-    """vugrad.train.train_epoch in torch: returns the mean training loss per instance."""
+    """vugrad.lab.train.train_epoch in torch: returns the mean training loss per instance."""
     model.train()
 
     def step(xb, yb):
@@ -165,7 +170,7 @@ def train_epoch(model, optimizer, loader, reduction='sum', bar=None):
 
 def train(config=None, *, model=None, callback=None, progress=None, log=print, **overrides):
     """
-    vugrad.train.train with PyTorch doing the work: the same arguments and the same per-epoch
+    vugrad.lab.train.train with PyTorch doing the work: the same arguments and the same per-epoch
     metrics (epoch, train_loss, val_loss, val_acc, seconds, lr).
 
     :param model: a torch.nn.Module to train instead of the copy of build_model(config, ...),
@@ -209,8 +214,6 @@ def _save(model, path):
     Save a TorchMLP's parameters under vugrad's names (hidden.0.w, ..., output.b), atomically,
     so vugrad's MLP.load reads them; any other module is saved with torch's names.
     """
-    import os
-    import tempfile
     if isinstance(model, TorchMLP):
         arrays = {}
         for name, layer in [(f'hidden.{i}', h) for i, h in enumerate(model.hidden)] + \
@@ -219,13 +222,4 @@ def _save(model, path):
             arrays[f'{name}.b'] = layer.bias.detach().numpy().reshape(1, -1).copy()
     else:
         arrays = {k: v.detach().numpy() for k, v in model.state_dict().items()}
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.npz.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    save_arrays(path, arrays)

@@ -7,7 +7,7 @@ The outputs of a sweep, made from the files of its runs alone (`vugrad plot DIR`
     DIR/report.md     a table per configuration: final accuracy (mean ± std over seeds), best
                       epoch, training loss, seconds per epoch; the plot; the failed runs
 
-A run lives in its own folder DIR/<id>/ (written by vugrad.sweep):
+A run lives in its own folder DIR/<id>/ (written by vugrad.lab.sweep):
 
     config.json       {"id", "index", "config": {...every setting, backend and seed included}}
     metrics.json      the same, with "status": "ok" and "metrics": [one dict per epoch];
@@ -19,8 +19,8 @@ A *configuration* is a run's settings without its seed: the runs of one configur
 only in their seeds, and are averaged. The settings that differ between configurations name
 the lines of the plot and the columns of the table.
 
-    from vugrad.report import load_runs, group_runs, plot_curves
-    groups = group_runs(load_runs('runs/q9'))
+    from vugrad.lab.report import load_runs, group_runs, plot_curves
+    groups = group_runs(load_runs('runs/activations'))
     fig = plot_curves(groups)                  # a matplotlib Figure
     fig.axes[0].get_lines()                    # one line per configuration
 """
@@ -29,9 +29,11 @@ import csv
 import json
 import math
 import os
-import tempfile
 
 import numpy as np
+
+from ..fileio import atomic_write
+from .config import TrainConfig
 
 __all__ = [
     'METRICS',
@@ -181,20 +183,6 @@ def summarize(group):
 
 # ---------------------------------------------------------------------- writing
 
-def _atomic_write(path, write, mode='w'):
-    """Call write(file) on a temporary file next to `path`, then rename it to `path`."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix=os.path.splitext(path)[1])
-    try:
-        with os.fdopen(fd, mode, **({'newline': ''} if 'b' not in mode else {})) as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def write_csv(path, runs):
     """
     All runs in one CSV file: one row per run and epoch, with the columns run, status, every
@@ -211,7 +199,7 @@ def write_csv(path, runs):
     columns = {m: 'epoch_lr' if m == 'lr' else m for m in METRICS}
     fields = ['run', 'status'] + settings + ['backend'] + list(columns.values()) + ['error']
 
-    def write(f):
+    with atomic_write(path, newline='') as f:
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction='ignore')
         writer.writeheader()
         for run in runs:
@@ -219,7 +207,6 @@ def write_csv(path, runs):
             base.update(run=run['id'], status=run['status'], error=run['error'] or '')
             for row in run['metrics'] or [{}]:
                 writer.writerow({**base, **{c: row.get(m, '') for m, c in columns.items()}})
-    _atomic_write(path, write)
 
 
 def _csv_value(value):
@@ -283,7 +270,8 @@ def plot_curves(groups, path=None, title=None):
     if title:
         fig.suptitle(title)
     if path is not None:
-        _atomic_write(path, lambda f: fig.savefig(f, format='png', dpi=110), mode='wb')
+        with atomic_write(path, 'wb') as f:
+            fig.savefig(f, format='png', dpi=110)
     return fig
 
 
@@ -321,8 +309,6 @@ def report_table(groups):
 
 def _defaults():
     from dataclasses import asdict
-
-    from .train import TrainConfig
     return {**asdict(TrainConfig()), 'backend': 'vugrad'}
 
 
@@ -375,7 +361,8 @@ def write_report(folder, runs, groups, plot_name='curves.png', command=None):
                   'Run the sweep again to finish them.', '']
         lines += [f'- `{r["id"]}`' for r in unfinished]
     text = '\n'.join(lines) + '\n'
-    _atomic_write(os.path.join(folder, 'report.md'), lambda f: f.write(text))
+    with atomic_write(os.path.join(folder, 'report.md'), newline='') as f:
+        f.write(text)
     return text
 
 

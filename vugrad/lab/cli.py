@@ -13,16 +13,18 @@ import argparse
 import importlib
 import sys
 
+from ..malloc import tune_malloc
+
 # name -> (module, add-arguments function, run function, one line of help)
 COMMANDS = {
-    'train': ('vugrad.train', 'add_train_arguments', 'train_command',
+    'train': ('vugrad.lab.runner', 'add_train_arguments', 'train_command',
               'train an MLP (the options of experiments/train_mlp.py)'),
-    'graph': ('vugrad.viz', 'add_graph_arguments', 'graph_command',
+    'graph': ('vugrad.lab.graph', 'add_graph_arguments', 'graph_command',
               'draw a computation graph'),
     # -- a grid of training runs in parallel, and plots of their metrics
-    'sweep': ('vugrad.sweep', 'add_sweep_arguments', 'sweep_command',
+    'sweep': ('vugrad.lab.sweep', 'add_sweep_arguments', 'sweep_command',
               'run a grid of training runs'),
-    'plot': ('vugrad.sweep', 'add_plot_arguments', 'plot_command',
+    'plot': ('vugrad.lab.sweep', 'add_plot_arguments', 'plot_command',
              'plot the metrics of training runs'),
 }
 
@@ -59,6 +61,7 @@ def build_parser(command=None):
 
 def main(argv=None):
     """Run the `vugrad` command with argv (default: sys.argv[1:]); return its exit status."""
+    tune_malloc()      # -- the command owns its process (VUGRAD_MALLOC_TUNING=0: no change)
     argv = list(sys.argv[1:] if argv is None else argv)
     # -- the command is the first word that is not an option (`vugrad -h` has none)
     command = next((a for a in argv if not a.startswith('-')), None)

@@ -1,0 +1,123 @@
+"""`vugrad graph` (vugrad.lab.graph): one training step of the MLP `vugrad train` builds, drawn."""
+
+import argparse
+import re
+import shutil
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from vugrad import viz
+from vugrad.lab import graph
+from vugrad.lab.config import TrainConfig
+
+HAVE_DOT = shutil.which('dot') is not None
+needs_dot = pytest.mark.skipif(not HAVE_DOT, reason='Graphviz `dot` is not installed '
+                               '(apt-get install graphviz)')
+
+_NODE = re.compile(r'^\s*(\w+) \[(.*)\];$')
+_EDGE = re.compile(r'^\s*(\w+) -> (\w+)( \[.*\])?;$')
+_LABEL = re.compile(r'label="((?:[^"\\]|\\.)*)"')
+
+
+def _unescape(s):
+    out, i = [], 0
+    while i < len(s):
+        if s[i] == '\\' and i + 1 < len(s):
+            nxt = s[i + 1]
+            out.append('\n' if nxt == 'n' else nxt)
+            i += 2
+        else:
+            out.append(s[i])
+            i += 1
+    return ''.join(out)
+
+
+def parse(dot):
+    """The nodes ({name: (shape, label, attributes)}) and edges ([(from, to)]) of our DOT text."""
+    assert dot.startswith('digraph vugrad {') and dot.rstrip().endswith('}')
+    nodes, edges = {}, []
+    for line in dot.splitlines()[1:-1]:
+        m = _EDGE.match(line)
+        if m:
+            edges.append((m.group(1), m.group(2)))
+            continue
+        m = _NODE.match(line)
+        if m and m.group(1) not in ('node', 'edge'):
+            attrs = m.group(2)
+            shape = re.search(r'shape=(\w+)', attrs).group(1)
+            label = _unescape(_LABEL.search(attrs).group(1))
+            nodes[m.group(1)] = (shape, label, attrs)
+    return nodes, edges
+
+
+def shapes(nodes):
+    out = {}
+    for shape, _, _ in nodes.values():
+        out[shape] = out.get(shape, 0) + 1
+    return out
+
+
+def _graph_args(*argv):
+    parser = argparse.ArgumentParser()
+    graph.add_graph_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_graph_command_writes_the_training_step(tmp_path, capsys):
+    path = tmp_path / 'step.dot'
+    assert graph.graph_command(_graph_args('--out', str(path), '-b', '4', '--hidden', '5')) == 0
+    assert str(path) in capsys.readouterr().out
+    nodes, _ = parse(path.read_text())
+    labels = [lbl for _, lbl, _ in nodes.values()]
+    assert shapes(nodes)['diamond'] == 4                  # Linear, Sigmoid, Linear, CrossEntropy
+    assert any(lbl.startswith('batch\n(4, 2) float32') for lbl in labels)
+    assert any(lbl.startswith('hidden.0.w\n(5, 2) float32\ngrad norm') for lbl in labels)
+    assert any(lbl.startswith('loss\nscalar float32\nvalue') for lbl in labels)
+
+
+def test_graph_command_options(tmp_path):
+    path = tmp_path / 'step.dot'
+    args = _graph_args('-o', str(path), '-D', 'mnist', '-b', '3', '--hidden', '7', '--layers',
+                       '2', '--activation', 'relu', '--collapse')
+    assert graph.graph_command(args) == 0
+    nodes, _ = parse(path.read_text())
+    assert [lbl for s, lbl, _ in nodes.values() if s == 'box'] == \
+        ['Linear 1\n1 op', 'Linear 2\n1 op', 'Linear 3\n1 op']
+    assert any(lbl.startswith('batch\n(3, 784)') for _, lbl, _ in nodes.values())
+    assert sum(lbl == 'ReLU' for _, lbl, _ in nodes.values()) == 2
+
+
+def test_graph_command_without_graphviz_fails_cleanly(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(viz.shutil, 'which', lambda name: None)
+    path = tmp_path / 'step.svg'
+    assert graph.graph_command(_graph_args('-o', str(path))) == 1
+    assert 'apt-get install graphviz' in capsys.readouterr().err
+    assert not path.exists()
+
+
+@needs_dot
+def test_graph_command_svg(tmp_path):
+    path = tmp_path / 'step.svg'
+    assert graph.graph_command(_graph_args('-o', str(path), '-b', '2')) == 0
+    ET.parse(path)
+
+
+def test_vugrad_graph_through_the_cli(tmp_path):
+    from vugrad.lab import cli
+    path = tmp_path / 'g.dot'
+    assert cli.main(['graph', '-o', str(path), '-b', '2']) == 0
+    assert path.read_text().startswith('digraph vugrad {')
+
+
+def test_training_step_is_the_model_vugrad_train_builds():
+    loss, model = graph.training_step(TrainConfig(hidden=5, layers=2, batch_size=3), seed=1)
+    assert loss.name == 'loss' and loss.value.shape == ()
+    assert [layer.w.value.shape for layer in list(model.hidden) + [model.output]] == \
+        [(5, 2), (5, 5), (2, 5)]
+    assert all(p._grad is not None for p in model.parameters())
+
+
+def test_the_drawing_code_knows_nothing_of_the_kit():
+    assert not any(hasattr(viz, name) for name in
+                   ('add_graph_arguments', 'graph_command', 'training_step', 'DATASET_SHAPES'))

@@ -1,0 +1,32 @@
+"""
+vugrad.lab: the training kit, built on the engine (vugrad.core, nn, optim, data, viz) and kept
+apart from it: the engine never imports the kit.
+
+    from vugrad.lab import run
+    from vugrad.lab.config import TrainConfig
+    metrics = run(TrainConfig(data='mnist', lr=0.0001))     # backend='torch': the same in PyTorch
+
+The modules, each importing only those above it in this list (no cycles):
+
+    vugrad.lab.config         TrainConfig (every setting of a run, its validation) and the
+                              command-line options of `vugrad train`
+    vugrad.lab.loop           what both backends share: load_data, build_model, the epoch loop
+                              (run_epochs, run_batches, load_and_log), write_metrics
+    vugrad.lab.train          the vugrad backend: optimizers, schedules, train_epoch, evaluate,
+                              train(config)
+    vugrad.lab.torch_backend  the PyTorch backend: the same run, step for step, in torch
+                              (imported only when asked for; PyTorch is optional)
+    vugrad.lab.runner         run(config): picks the backend, once; `vugrad train`
+    vugrad.lab.report         a sweep's outputs from its files: metrics.csv, curves.png, report.md
+    vugrad.lab.sweep          `vugrad sweep` and `vugrad plot`: grids of runs in parallel processes
+    vugrad.lab.graph          `vugrad graph`: draw one training step's computation graph
+    vugrad.lab.cli            the `vugrad` command, which imports a subcommand's module only when
+                              that subcommand runs
+
+Every file the kit writes goes through vugrad.fileio (atomic_write, save_arrays). Importing
+`vugrad` does not import the kit.
+"""
+
+from .runner import run
+
+__all__ = ['run']

@@ -1,0 +1,174 @@
+"""
+The parts of a training run that do not depend on the library doing the arithmetic, shared by
+both backends (vugrad.lab.train and vugrad.lab.torch_backend):
+
+    load_data(config)                       -> (xtrain, ytrain), (xval, yval), num_classes
+    build_model(config, features, classes)  -> vugrad's MLP (the torch backend copies its
+                                               weights, so both start from the same draws)
+    load_and_log(config, log)               -> the data, with the config and the sizes logged
+    run_epochs(config, model, ...)          -> the epochs: train, validate, log, step the
+                                               schedule; write the metrics and parameters
+    run_batches(loader, step, ...)          -> one pass over the batches: the mean loss
+    write_metrics(path, metrics, config)    -> a .json or .csv file, written atomically
+
+A backend states only what is its own: its model, optimizer and schedule, one training step,
+evaluation, and how to save; run_epochs does the rest, the same way for both.
+"""
+
+import csv
+import dataclasses
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+from ..data import DataLoader, load_fashion_mnist, load_mnist, load_synth
+from ..fileio import atomic_write
+from ..nn import MLP
+
+__all__ = [
+    'build_model',
+    'load_and_log',
+    'load_data',
+    'run_batches',
+    'run_epochs',
+    'write_metrics',
+]
+
+
+def load_data(config):
+    """The data set of `config`: ``(xtrain, ytrain), (xval, yval), num_classes``."""
+    dtype = np.dtype(config.dtype)
+    if config.data == 'synth':
+        return load_synth(num_train=config.num_train or 60_000, num_val=config.num_val or 10_000,
+                          seed=config.seed, dtype=dtype)
+    loader = load_mnist if config.data == 'mnist' else load_fashion_mnist
+    # -- pixels='raw' gives the values 0..255, as the course's loader did: its learning rate
+    #    (0.0001, with the summed loss) is tuned for them; on [0, 1] pixels the first layer
+    #    learns 255^2 times more slowly.
+    (xtrain, ytrain), (xval, yval), num_classes = loader(
+        final=config.final, flatten=True, data_dir=config.data_dir, dtype=dtype,
+        pixels=config.pixels)
+    xtrain, ytrain = xtrain[:config.num_train], ytrain[:config.num_train]
+    xval, yval = xval[:config.num_val], yval[:config.num_val]
+    return (xtrain, ytrain), (xval, yval), num_classes
+
+
+def build_model(config, num_features, num_classes):
+    """The MLP of `config`; it outputs logits."""
+    return MLP(num_features, num_classes, hidden=config.hidden, layers=config.layers,
+               activation=config.activation, residual=config.residual, init=config.init,
+               dropout=config.dropout, dtype=np.dtype(config.dtype))
+
+
+def load_and_log(config, log):
+    """Log the config, load its data set, log the data's sizes and classes; return the data."""
+    log('## config: ' + ' '.join(f'{k}={v}' for k, v in dataclasses.asdict(config).items()))
+    (xtrain, ytrain), (xval, yval), num_classes = data = load_data(config)
+    log('## loaded data:')
+    log(f'         number of instances: {len(xtrain)} in training, {len(xval)} in validation')
+    log(f' training class distribution: {np.bincount(ytrain, minlength=num_classes)}')
+    log(f'     val. class distribution: {np.bincount(yval, minlength=num_classes)}')
+    return data
+
+
+def run_batches(loader, step, reduction='sum', bar=None):
+    """
+    Call step(xb, yb) -> the batch's loss for every batch of `loader`, ticking the progress bar;
+    return the mean loss per instance (whichever library the step uses).
+    """
+    total, n = 0.0, 0
+    for i, (xb, yb) in enumerate(loader):
+        total += step(xb, yb) * (len(yb) if reduction == 'mean' else 1)
+        n += len(yb)
+        if bar is not None:
+            bar.update(1)
+            if i % 20 == 0:
+                bar.set_postfix(loss=f'{total / n:.4f}', refresh=False)
+    return total / max(n, 1)
+
+
+def run_epochs(config, model, optimizer, schedule, data, *, train_epoch, evaluate, get_lr, save,
+               callback=None, progress=False, log=print):
+    """
+    The epochs of a run, whichever library does the work (vugrad in vugrad.lab.train, PyTorch
+    in vugrad.lab.torch_backend): train, validate, log and collect a metrics row per epoch,
+    step the schedule; then write the metrics and the parameters if asked, and state the final
+    accuracy.
+
+    :param train_epoch: (model, optimizer, loader, reduction, bar) -> mean training loss.
+    :param evaluate: (model, x, y) -> (mean loss, accuracy).
+    :param get_lr: optimizer -> the learning rate of the coming epoch.
+    :param save: (model, path) -> None.
+    """
+    (xtrain, ytrain), (xval, yval), _ = data
+    loader = DataLoader(xtrain, ytrain, batch_size=config.batch_size, shuffle=config.shuffle,
+                        seed=config.seed)
+    log('\n## starting training')
+    metrics = []
+    for epoch in range(1, config.epochs + 1):
+        lr = get_lr(optimizer)
+        bar = _progress_bar(len(loader), f'epoch {epoch}/{config.epochs}') if progress else None
+        start = time.perf_counter()
+        try:
+            train_loss = train_epoch(model, optimizer, loader, config.reduction, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+        seconds = time.perf_counter() - start
+        val_loss, val_acc = evaluate(model, xval, yval)
+        row = {'epoch': epoch, 'train_loss': train_loss, 'val_loss': val_loss,
+               'val_acc': val_acc, 'seconds': seconds, 'lr': lr}
+        metrics.append(row)
+        log(f'epoch {epoch:03}  train loss {train_loss:.4f}  val loss {val_loss:.4f}  '
+            f'val acc {val_acc:.4f}  ({seconds:.1f} s)')
+        if schedule is not None:
+            schedule.step()
+        if callback is not None and callback(row, model):
+            log('## stopped by the callback')
+            break
+
+    if config.out:
+        write_metrics(config.out, metrics, config)
+        log(f'## wrote the metrics to {config.out}')
+    if config.save:
+        save(model, config.save)
+        log(f'## saved the parameters to {config.save}')
+    if config.final:
+        log('## (with --final, the validation set is the test set)')
+    final = metrics[-1]['val_acc'] if metrics else evaluate(model, xval, yval)[1]
+    log(f'final validation accuracy: {final:.4f}')
+    return metrics
+
+
+def _progress_bar(total, desc):
+    """A tqdm bar on stderr, or None when tqdm is not installed (it is an optional extra)."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=desc, unit='batch', leave=False, file=sys.stderr,
+                dynamic_ncols=True)
+
+
+def write_metrics(path, metrics, config=None):
+    """
+    Write per-epoch metrics to `path`, atomically: a .csv file gets one row per epoch under a
+    header; a .json file gets {"config": {...}, "metrics": [...]}.
+    """
+    path = os.fspath(path)
+    if not path.endswith(('.csv', '.json')):
+        raise ValueError(f'write_metrics: {path!r} must end in .json or .csv.')
+    with atomic_write(path, 'w', newline='') as f:
+        if path.endswith('.csv'):
+            fields = list(metrics[0]) if metrics else ['epoch', 'train_loss', 'val_loss',
+                                                       'val_acc', 'seconds', 'lr']
+            writer = csv.DictWriter(f, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(metrics)
+        else:
+            cfg = dataclasses.asdict(config) if config is not None else None
+            json.dump({'config': cfg, 'metrics': metrics}, f, indent=2)
+            f.write('\n')

@@ -1,0 +1,152 @@
+"""
+The training loop of the course's experiment (`vugrad train`), with vugrad doing the work, as
+small functions that other code can reuse.
+
+    from vugrad.lab.train import TrainConfig, train
+    metrics = train(TrainConfig(data='mnist', lr=0.0001))        # the course's MNIST run
+    metrics[-1]['val_acc']
+
+A run is described by one TrainConfig (vugrad.lab.config: every default visible there) and goes:
+
+    load_data(config)                                 -> (xtrain, ytrain), (xval, yval), classes
+    build_model(config, num_features, num_classes)    -> an MLP that outputs logits
+    build_optimizer(config, model.parameters())       -> SGD, Adam or AdamW
+    build_schedule(config, optimizer)                 -> a learning-rate schedule, or None
+    every epoch: train_epoch(...), then evaluate(model, xval, yval) -> (loss, accuracy)
+
+The loss is the cross-entropy of the logits, summed over the batch as in the course (so SGD's
+learning rate depends on the batch size: lr 0.0001 with batches of 128 for MNIST).
+
+This module is the vugrad backend only. The same run in PyTorch is vugrad.lab.torch_backend;
+`vugrad.lab.run(config)` (vugrad.lab.runner) picks between the two by `config.backend`.
+"""
+
+import dataclasses
+import sys
+
+import numpy as np
+
+from .. import functions as F
+from ..core import no_grad
+from ..errors import InvalidArgumentError
+from ..optim import SGD, Adam, AdamW, CosineAnnealingLR, StepLR
+from .config import TrainConfig
+# -- load_data, build_model and write_metrics live in vugrad.lab.loop (both backends use them);
+#    they are named here too: `from vugrad.lab.train import TrainConfig, load_data, train`
+from .loop import (build_model, load_and_log, load_data, run_batches, run_epochs,  # noqa: F401
+                   write_metrics)
+
+
+# ---------------------------------------------------------------------- building blocks
+
+def build_optimizer(config, params):
+    """The optimizer of `config` for the parameters `params`."""
+    extra = {} if config.weight_decay is None else {'weight_decay': config.weight_decay}
+    if config.optimizer == 'sgd':
+        return SGD(params, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov,
+                   **extra)
+    return (Adam if config.optimizer == 'adam' else AdamW)(params, lr=config.lr, **extra)
+
+
+def build_schedule(config, optimizer):
+    """The learning-rate schedule of `config` (stepped once per epoch), or None."""
+    if config.schedule == 'step':
+        return StepLR(optimizer, step_size=config.step_size, gamma=config.gamma)
+    if config.schedule == 'cosine':
+        return CosineAnnealingLR(optimizer, T_max=max(config.epochs, 1))
+    return None
+
+
+def evaluate(model, x, y, batch_size=1000):
+    """
+    The mean cross-entropy loss per instance and the accuracy of `model` on (x, y), in
+    evaluation mode (no dropout) and without building a graph. Returns (loss, accuracy).
+    """
+    was_training = model.training
+    model.eval()
+    total, correct = 0.0, 0
+    try:
+        with no_grad():
+            for fr in range(0, len(x), batch_size):
+                logits = model(x[fr:fr + batch_size])
+                targets = y[fr:fr + batch_size]
+                total += float(F.cross_entropy(logits, targets, reduction='sum').value)
+                correct += int((logits.value.argmax(axis=1) == targets).sum())
+    finally:
+        model.train(was_training)
+    n = max(len(x), 1)
+    return total / n, correct / n
+
+
+def train_epoch(model, optimizer, loader, reduction='sum', bar=None):
+    """
+    One pass over `loader`: forward, loss, backward, optimizer step, for every batch. Returns
+    the mean training loss per instance.
+    """
+    model.train()
+
+    def step(xb, yb):
+        # -- the batch goes in as a plain array: a constant, so no gradient is computed for it
+        loss = F.cross_entropy(model(xb), yb, reduction=reduction)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        loss.clear()         # -- let go of the graph, so its memory is freed now
+        return float(loss.value)
+    return run_batches(loader, step, reduction, bar)
+
+
+# ---------------------------------------------------------------------- the run
+
+def train(config=None, *, model=None, callback=None, progress=None, log=print, **overrides):
+    """
+    Train as `config` says (a TrainConfig; keyword overrides change fields of it) and return
+    the per-epoch metrics: a list of dicts with the keys
+
+        epoch       1, 2, ...
+        train_loss  the mean loss per training instance during the epoch
+        val_loss    the mean loss per validation instance after the epoch
+        val_acc     the validation accuracy after the epoch
+        seconds     the wall-clock time of the epoch's training pass (without validation)
+        lr          the learning rate used in the epoch
+
+    :param model: a Module to train instead of build_model(config, ...), or a function
+        (config, num_features, num_classes) -> Module. It must output logits.
+    :param callback: called as callback(metrics_row, model) after every epoch; if it returns
+        True, training stops.
+    :param progress: show a progress bar per epoch; None means config.progress, and if that is
+        None too, whether stderr is a terminal.
+    :param log: where the report lines go (print by default); None for a quiet run.
+    :raises InvalidArgumentError: for config.backend other than 'vugrad' (vugrad.lab.run
+        dispatches on it).
+    """
+    config = dataclasses.replace(config or TrainConfig(), **overrides).validate()
+    if config.backend != 'vugrad':
+        raise InvalidArgumentError(
+            f'vugrad.lab.train.train trains with vugrad only, not backend={config.backend!r}: '
+            'use vugrad.lab.run(config) (vugrad.lab.runner), which picks the backend.')
+    log = log or (lambda *args, **kwargs: None)
+    if progress is None:
+        progress = config.progress if config.progress is not None else sys.stderr.isatty()
+
+    if config.seed is not None:
+        np.random.seed(config.seed)   # -- the weights (and dropout masks) come from here
+
+    data = load_and_log(config, log)
+    (xtrain, ytrain), (xval, yval), num_classes = data
+
+    num_features = xtrain.shape[1]
+    if model is None:
+        model = build_model(config, num_features, num_classes)
+    elif callable(model) and not hasattr(model, 'parameters'):
+        model = model(config, num_features, num_classes)
+    optimizer = build_optimizer(config, model.parameters())
+    schedule = build_schedule(config, optimizer)
+    count = sum(p.value.size for p in model.parameters())
+    log(f'## model: {model!r}, {count:,} parameters')
+    log(f'## optimizer: {optimizer!r}')
+
+    return run_epochs(config, model, optimizer, schedule, data, train_epoch=train_epoch,
+                      evaluate=evaluate, get_lr=lambda opt: opt.lr,
+                      save=lambda m, path: m.save(path), callback=callback, progress=progress,
+                      log=log)
