@@ -18,6 +18,8 @@ import vugrad as vg
 from vugrad.core import OpNode, TensorNode
 from vugrad.errors import SavedArrayModifiedError
 
+from course import course_mlp_class
+
 
 @contextlib.contextmanager
 def no_cycle_collector():
@@ -56,18 +58,13 @@ def graph_refs(root):
     return refs
 
 
-class MLP(vg.Module):
-    def __init__(self):
-        super().__init__()
-        self.layer1 = vg.Linear(6, 10)
-        self.layer2 = vg.Linear(10, 3)
-
-    def forward(self, x):
-        return vg.logsoftmax(self.layer2(vg.sigmoid(self.layer1(x))))
+def course_mlp():
+    """The course's MLP (experiments/train_mlp.py) for 6 features and 3 classes."""
+    return course_mlp_class()(input_size=6, output_size=3)
 
 
 def step(mlp, batch, targets):
-    loss = vg.logceloss(mlp(batch), targets)
+    loss = vg.celoss(mlp(batch), targets)
     loss.backward()
     return loss
 
@@ -77,7 +74,7 @@ BATCH, TARGETS = rng.standard_normal((8, 6)).astype(np.float32), rng.integers(0,
 
 
 def test_clear_frees_the_graph_below_the_loss():
-    mlp = MLP()
+    mlp = course_mlp()
     with no_cycle_collector():
         baseline = live()
         loss = step(mlp, BATCH, TARGETS)
@@ -91,7 +88,7 @@ def test_clear_frees_the_graph_below_the_loss():
 
 
 def test_dropping_the_loss_frees_the_graph_without_clear():
-    mlp = MLP()
+    mlp = course_mlp()
     with no_cycle_collector():
         baseline = live()
         loss = step(mlp, BATCH, TARGETS)
@@ -103,7 +100,7 @@ def test_dropping_the_loss_frees_the_graph_without_clear():
 
 
 def test_a_forward_without_backward_is_freed_too():
-    mlp = MLP()
+    mlp = course_mlp()
     with no_cycle_collector():
         baseline = live()
         out = mlp(BATCH)
@@ -128,7 +125,7 @@ def test_an_intermediate_kept_by_the_user_keeps_only_what_is_below_it():
 
 
 def test_the_course_loop_keeps_the_number_of_nodes_flat():
-    mlp = MLP()
+    mlp = course_mlp()
     with no_cycle_collector():
         baseline = live()
         for i in range(30):
@@ -144,7 +141,7 @@ def test_the_course_loop_keeps_the_number_of_nodes_flat():
 
 
 def test_no_grad_builds_no_graph():
-    mlp = MLP()
+    mlp = course_mlp()
     with no_cycle_collector():
         baseline = live()
         with vg.no_grad():
@@ -154,7 +151,7 @@ def test_no_grad_builds_no_graph():
 
 
 def test_a_graph_built_in_anomaly_mode_is_freed():
-    mlp = MLP()
+    mlp = course_mlp()
     with no_cycle_collector():
         baseline = live()
         with vg.detect_anomaly():

@@ -16,6 +16,8 @@ import vugrad as vg
 from vugrad.core import Op
 from vugrad.errors import SavedArrayModifiedError, VugradError
 
+from course import course_mlp_class
+
 rng = np.random.default_rng(0)
 A, B = rng.uniform(0.5, 2.0, (3, 4)), rng.uniform(0.5, 2.0, (4, 2))
 
@@ -81,24 +83,19 @@ def test_after_the_error_a_new_forward_works():
     np.testing.assert_allclose(x.grad, 2 * (A - 1.0))
 
 
-class MLP(vg.Module):
-    """The course's network: a sigmoid hidden layer and a log-softmax output."""
-
-    def __init__(self, n_in, n_hidden, n_out):
-        super().__init__()
-        self.layer1 = vg.Linear(n_in, n_hidden, dtype=np.float64)
-        self.layer2 = vg.Linear(n_hidden, n_out, dtype=np.float64)
-
-    def forward(self, x):
-        return vg.logsoftmax(self.layer2(vg.sigmoid(self.layer1(x))))
-
-    def parameters(self):
-        return self.layer1.parameters() + self.layer2.parameters()
+@pytest.fixture
+def float64():
+    """New parameters in float64, for a comparison with PyTorch to 1e-12."""
+    before = vg.get_default_dtype()
+    vg.set_default_dtype(np.float64)
+    yield
+    vg.set_default_dtype(before)
 
 
-def test_the_course_training_loop_keeps_working_and_matches_pytorch():
+def test_the_course_training_loop_keeps_working_and_matches_pytorch(float64):
     np.random.seed(1)
-    mlp = MLP(5, 8, 3)
+    mlp = course_mlp_class()(input_size=5, output_size=3)      # experiments/train_mlp.py's
+    assert mlp.layer1.w.value.dtype == np.float64
     data = np.random.default_rng(2)
     x, y = data.standard_normal((40, 5)), data.integers(0, 3, 40)
     tparams = [torch.tensor(p.value, requires_grad=True) for p in mlp.parameters()]
@@ -106,8 +103,8 @@ def test_the_course_training_loop_keeps_working_and_matches_pytorch():
 
     for step in range(10):
         batch, targets = x[4 * step:4 * step + 4], y[4 * step:4 * step + 4]
-        # -- the course's loop, as written in the text
-        loss = vg.logceloss(mlp(batch), targets)
+        # -- the course's loop, as written in experiments/train_mlp.py
+        loss = vg.celoss(mlp(batch), targets)
         loss.backward()
         for parm in mlp.parameters():
             parm.value -= lr * parm.grad
@@ -116,7 +113,7 @@ def test_the_course_training_loop_keeps_working_and_matches_pytorch():
 
         w1, b1, w2, b2 = tparams
         h = torch.sigmoid(torch.from_numpy(batch) @ w1.T + b1)
-        tl = torch.nn.functional.nll_loss(torch.log_softmax(h @ w2.T + b2, 1),
+        tl = torch.nn.functional.nll_loss(torch.log(torch.softmax(h @ w2.T + b2, 1)),
                                           torch.from_numpy(targets), reduction='sum')
         tl.backward()
         with torch.no_grad():
@@ -130,10 +127,10 @@ def test_the_course_training_loop_keeps_working_and_matches_pytorch():
         assert np.all(p.grad == 0)      # -- zero_grad ran
 
 
-def test_updating_before_backward_is_caught_in_the_course_loop():
+def test_updating_before_backward_is_caught_in_the_course_loop(float64):
     np.random.seed(1)
-    mlp = MLP(5, 8, 3)
-    loss = vg.logceloss(mlp(np.ones((2, 5))), np.array([0, 1]))
+    mlp = course_mlp_class()(input_size=5, output_size=3)
+    loss = vg.celoss(mlp(np.ones((2, 5))), np.array([0, 1]))
     for parm in mlp.parameters():
         parm.value -= 0.1                # -- a step before backward: the wrong order
     with pytest.raises(SavedArrayModifiedError, match='Linear'):
