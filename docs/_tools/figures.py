@@ -22,7 +22,11 @@ IMG = os.path.join(os.path.dirname(HERE), 'img')
 
 
 class MLP(vg.Module):
-    """The course's MLP (experiments/train_mlp.py): Linear, sigmoid, Linear, logsoftmax."""
+    """
+    The MLP of the listing in docs/graph.md, which the figures draw: the course's MLP
+    (experiments/train_mlp.py) with a log-softmax output and logceloss in place of its softmax
+    and celoss. Kept as its own copy so that the figures match that listing.
+    """
 
     def __init__(self, input_size, output_size, hidden_mult=4):
         super().__init__()
