@@ -157,7 +157,7 @@ def test_a_graph_built_in_anomaly_mode_is_freed():
         with vg.detect_anomaly():
             loss = step(mlp, BATCH, TARGETS)
         refs = graph_refs(loss)
-        assert loss.source.created_at is not None
+        assert loss.source.saved.created_at is not None
         del loss
         assert all(r() is None for r in refs) and live() == baseline
 
