@@ -29,8 +29,7 @@ from .modes import modes
 
 def as_array(value):
     """A user's value for a TensorNode as a numeric NumPy array."""
-    from .core import TensorNode
-    if isinstance(value, TensorNode):
+    if type(value).__name__ == 'TensorNode':
         raise InputTypeError(
             'TensorNode: value is already a TensorNode; pass its .value to copy the array, '
             'or use the node itself.')
@@ -69,44 +68,30 @@ def has_gradient(node):
             'have no gradient. Make it a float node to differentiate with respect to it.')
 
 
-def as_nodes(op, inputs):
-    """The inputs of an op as TensorNodes: numbers and arrays become constant nodes."""
-    from .core import TensorNode
-    if all(type(x) is TensorNode for x in inputs):
-        return inputs
-    like = next((x.value.dtype for x in inputs if isinstance(x, TensorNode)), None)
-    return tuple([x if isinstance(x, TensorNode) else _constant(x, op, like) for x in inputs])
-
-
-def _constant(x, op, like):
-    """A number or array as a TensorNode that requires no gradient."""
-    from .core import TensorNode
+def constant_array(op, x, like):
+    """A number, list or array given to an op in place of a node, as an array."""
     if isinstance(x, np.ndarray):
-        return TensorNode(x, requires_grad=False)
+        return x
     if type(x) in (float, int) and like is not None and (
             like.kind in 'fc' or (like.kind in 'iu' and type(x) is int)):
         # -- A Python number takes the dtype NumPy would give it next to the node values, so
         #    that `x * 2.0` stays float32 when x is float32 (NumPy's rule for Python scalars).
-        return TensorNode(np.asarray(x, dtype=like), requires_grad=False)
+        return np.asarray(x, dtype=like)
     if isinstance(x, (bool, int, float, np.number, np.bool_, list, tuple)):
         try:
             array = np.asarray(x)
         except (TypeError, ValueError):
             array = None
         if array is not None and array.dtype != object:
-            return TensorNode(array, requires_grad=False)
+            return array
     raise InputTypeError(
         f'{op.__name__}: got an input of type {type(x).__name__}; an input must be a TensorNode, '
         'a NumPy array or a number.')
 
 
-_interned = {}
-
-
 def needs_input_grad(inputs, grad_enabled):
     """One bool per input: does it need a gradient? All False inside no_grad()."""
-    needs = tuple([grad_enabled and node.requires_grad for node in inputs])
-    return _interned.setdefault(needs, needs)    # -- one shared tuple per pattern
+    return tuple([grad_enabled and node.requires_grad for node in inputs])
 
 
 def forward_error(op, values, e):
@@ -142,12 +127,12 @@ def output_arrays(op, outputs):
 
 
 def _output_array(op, o):
-    from .core import TensorNode
-    if isinstance(o, TensorNode):
+    array = np.asarray(o)
+    if array.dtype == object:
         raise OpDefinitionError(
-            f'{op.__name__}.forward returned a TensorNode; forward works on plain NumPy arrays: '
-            'return an array (compute it from the input arrays, not from nodes).')
-    return np.asarray(o)
+            f'{op.__name__}.forward returned a {type(o).__name__}; forward works on plain NumPy '
+            'arrays: return an array (computed from the input arrays, not from nodes).')
+    return array
 
 
 def matmul_shapes(a, b):
@@ -183,9 +168,13 @@ def remember_inputs(opnode):
     None in the common case (no input was ever changed in place, no anomaly mode): then a
     non-zero version in backward means a change after forward. Otherwise a Saved record.
     """
+    if not modes.anomaly:
+        for node in opnode.inputs:
+            if node._version:
+                break
+        else:
+            return None
     versions = tuple([node._version for node in opnode.inputs])
-    if not modes.anomaly and not any(versions):
-        return None
     saved = Saved()
     saved.versions = versions
     saved.created_at = user_frame() if modes.anomaly else None
@@ -326,19 +315,16 @@ def input_gradients(opnode, ginputs):
 
 def _fix_gradient(op, node, g):
     """A returned gradient that is not yet an array of the input's shape and dtype."""
-    from .core import TensorNode
     if g is None:
         raise OpDefinitionError(
             f'{op.__name__}.backward returned None for an input that requires a gradient '
             f'(shape {node.value.shape}). Return an array of the input\'s shape.')
-    if isinstance(g, TensorNode):
+    array = np.asarray(g)
+    if array.dtype == object:
         raise OpDefinitionError(
-            f'{op.__name__}.backward returned a TensorNode; backward works on plain NumPy '
-            'arrays: return an array (use .value).')
-    g = np.asarray(g)
-    if g.dtype == object:
-        raise OpDefinitionError(
-            f'{op.__name__}.backward returned a {type(g).__name__}; return a NumPy array.')
+            f'{op.__name__}.backward returned a {type(g).__name__}; backward works on plain '
+            'NumPy arrays: return an array (use .value of a node).')
+    g = array
     shape = node.value.shape
     if g.shape != shape:
         if not op.broadcasting:

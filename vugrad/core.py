@@ -281,6 +281,16 @@ def opnode_output_gradient(opnode, i, out, pending):
     return g
 
 
+def _as_nodes(op, inputs):
+    like = next((x.value.dtype for x in inputs if isinstance(x, TensorNode)), None)
+    return tuple([x if isinstance(x, TensorNode) else _constant(op, x, like) for x in inputs])
+
+
+def _constant(op, x, like):
+    """A constant node for a number, list or array given in place of a node."""
+    return TensorNode(checks.constant_array(op, x, like), requires_grad=False)
+
+
 def _tensor_nodes(root):
     """Every TensorNode at or below `root`, each once (iterative, with a visited set)."""
     seen, stack = {root}, [root]
@@ -386,7 +396,10 @@ class Op:
         This unwraps the values, calls forward() on the raw arrays, and, unless no input needs
         a gradient or we are inside `no_grad()`, records an OpNode linking inputs and outputs.
         """
-        inputs = checks.as_nodes(cls, inputs)   # -- numbers and arrays become constant nodes
+        for x in inputs:
+            if type(x) is not TensorNode:
+                inputs = _as_nodes(cls, inputs)   # -- numbers and arrays become constant nodes
+                break
         context = Context()
         context.needs_input_grad = checks.needs_input_grad(inputs, modes.grad_enabled)
         values = [node.value for node in inputs]
