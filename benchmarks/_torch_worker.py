@@ -2,7 +2,7 @@
 A PyTorch training step in a process of its own, timed on request (used by bench_step.py).
 
 It imports no vugrad: PyTorch runs as its users run it, with the C library's default malloc
-settings (importing vugrad changes them for the whole process; see vugrad/_malloc.py).
+settings (vugrad.tune_malloc(), which bench_step.py calls, changes them for its whole process).
 Protocol, one line each way: `setup DTYPE N_IN HIDDEN N_OUT BATCH LR THREADS` -> `ok`, then
 `run STEPS` -> seconds per step, `quit`.
 """

@@ -40,17 +40,11 @@ def child(library, steps):
     if library == 'vugrad':
         sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
         import vugrad as vg
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        vg.tune_malloc()
 
-        class MLP(vg.Module):
-            def __init__(self):
-                super().__init__()
-                self.layer1 = vg.Linear(784, 3136)
-                self.layer2 = vg.Linear(3136, 10)
-
-            def forward(self, x):
-                return vg.logsoftmax(self.layer2(vg.sigmoid(self.layer1(x))))
-
-        mlp = MLP()
+        from _models import MLP
+        mlp = MLP(784, 3136, 10)
         params = mlp.parameters()
 
         def step(i):

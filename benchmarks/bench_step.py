@@ -23,6 +23,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import vugrad as vg  # noqa: E402
+from _models import MLP  # noqa: E402
+
+vg.tune_malloc()     # -- a benchmark owns its process: big arrays reuse freed memory
 
 try:
     import torch
@@ -84,20 +87,6 @@ def ratio(times, a, b):
     return statistics.median(x / y for x, y in zip(times[a], times[b]))
 
 
-# ---------------------------------------------------------------- the course's MLP
-
-class MLP(vg.Module):
-    """The course's network: Linear, sigmoid, Linear, log-softmax."""
-
-    def __init__(self, input_size, hidden, output_size):
-        super().__init__()
-        self.layer1 = vg.Linear(input_size, hidden)
-        self.layer2 = vg.Linear(hidden, output_size)
-
-    def forward(self, x):
-        return vg.logsoftmax(self.layer2(vg.sigmoid(self.layer1(x))))
-
-
 def vugrad_text_step(dtype, n_in, hidden, n_out, batch, lr):
     """A step written as the course text writes it, with the batch passed as a plain array."""
     rng = np.random.default_rng(0)
@@ -155,7 +144,7 @@ def floor_step(dtype, n_in, hidden, batch):
 def mnist_step(rounds, steps):
     print('\n## MNIST step: 784 -> 3136 sigmoid -> 10, batch 128, plain SGD')
     print('   ("torch" runs in its own process, as users run it; "torch (in this process)" shares')
-    print('    vugrad\'s malloc settings, see vugrad/_malloc.py)')
+    print('    the malloc settings of vugrad.tune_malloc(), which this benchmark calls)')
     rows = []
     for dtype in (np.float32, np.float64):
         contenders = {'floor': floor_step(dtype, 784, 3136, 128),
@@ -215,6 +204,7 @@ def synth_step(rounds, steps):
 
 
 def chain(n):
+    """`y = y * 1.0` n times in a user's loop, then backward and clear: seconds."""
     x = vg.TensorNode(np.array(1.0))
     t = time.perf_counter()
     y = x
@@ -226,14 +216,57 @@ def chain(n):
     return time.perf_counter() - t
 
 
+def torch_chain(n):
+    """The same chain in PyTorch (float64 scalars, as vugrad's): seconds."""
+    x = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+    t = time.perf_counter()
+    y = x
+    for _ in range(n):
+        y = y * 1.0
+    y.backward()
+    del y
+    assert x.grad.item() == 1.0
+    return time.perf_counter() - t
+
+
 def chains(rounds):
-    print('\n## Chains of ops: forward + backward + clear')
-    r = []
+    print('\n## Chains of ops (`y = y * 1.0` in a loop): forward + backward + clear, one thread')
+    if torch is not None:
+        torch.set_num_threads(1)
+    contenders = {'vugrad': chain}
+    if torch is not None:
+        contenders['torch'] = torch_chain
+    times = {(name, n): [] for name in contenders for n in (10_000, 100_000)}
     for _ in range(rounds):
-        t1, t10 = chain(10_000), chain(100_000)
-        r.append(t10 / t1)
-    print(f'  10,000 ops: {t1:.3f} s, 100,000 ops: {t10:.3f} s; '
-          f'time ratio (median of {rounds}): {statistics.median(r):.2f}x for 10x the ops')
+        for n in (10_000, 100_000):
+            for name, fn in contenders.items():
+                times[name, n].append(fn(n))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    for name in contenders:
+        growth = statistics.median(b / a for a, b in zip(times[name, 10_000],
+                                                         times[name, 100_000]))
+        print(f'  {name}: 10,000 ops {med[name, 10_000]:.3f} s, 100,000 ops '
+              f'{med[name, 100_000]:.3f} s; growth {growth:.2f}x for 10x the ops')
+    if torch is not None:
+        for n in (10_000, 100_000):
+            r = statistics.median(a / b for a, b in zip(times['vugrad', n], times['torch', n]))
+            print(f'  {n:,} ops: vugrad / torch {r:.3f}')
+        g = [(b / a) / (d / c) for a, b, c, d in zip(times['vugrad', 10_000],
+                                                     times['vugrad', 100_000],
+                                                     times['torch', 10_000],
+                                                     times['torch', 100_000])]
+        print(f'  growth, vugrad / torch: {statistics.median(g):.3f}')
+        torch.set_num_threads(os.cpu_count() or 1)
+    import gc
+    x = vg.TensorNode(np.array(1.0))
+    gc.collect()
+    before = len(gc.get_objects())
+    y = x
+    for _ in range(1000):
+        y = y * 1.0
+    gc.collect()
+    print(f'  objects tracked by the cyclic collector per op: '
+          f'{(len(gc.get_objects()) - before) / 1000:.1f}')
 
 
 def main():
@@ -250,7 +283,7 @@ def main():
     if args.only in (None, 'synth'):
         synth_step(rounds, 300 if args.quick else 1000)
     if args.only in (None, 'chain'):
-        chains(3)
+        chains(3 if args.quick else 7)
 
 
 if __name__ == '__main__':

@@ -17,7 +17,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import vugrad as vg  # noqa: E402
-from bench_step import MLP  # noqa: E402
+from _models import MLP  # noqa: E402
+
+vg.tune_malloc()     # -- a benchmark owns its process: big arrays reuse freed memory
 from vugrad import ops  # noqa: E402
 
 

@@ -39,7 +39,7 @@ from .ops import (Add, BatchMM, Concatenate, CrossEntropy, Divide, Exp, Expand, 
                   Power, ReLU, Reshape, RowMax, RowSum, Select, Sigmoid, Softmax, Sqrt, Squeeze,
                   Stack, Sub, Sum, Tanh, Transpose, Unsqueeze)
 
-__version__ = '0.1.0'
+__version__ = '0.2.0'
 
 __all__ = [
     # modules
