@@ -335,3 +335,57 @@ def test_module_finds_parameters_automatically():
     assert len(net.parameters()) == 6
     assert sorted(names) == sorted(['a.w', 'a.b', 'blocks.0.w', 'blocks.0.b',
                                     'blocks.1.w', 'blocks.1.b'])
+
+
+# ---------------------------------------------------------------- iterating, complex, targets
+
+def test_iterating_a_node_yields_its_rows_as_nodes_of_the_graph():
+    x = TensorNode(np.arange(6.0).reshape(3, 2))
+    rows = list(x)
+    assert len(rows) == 3 and all(isinstance(r, TensorNode) for r in rows)
+    np.testing.assert_array_equal(rows[1].value, [2.0, 3.0])
+    a, b, c = x                                   # -- unpacking works too
+    (a.sum() * 2 + c.sum()).backward()
+    np.testing.assert_array_equal(x.grad, [[2, 2], [0, 0], [1, 1]])
+    assert [r.value.tolist() for r in TensorNode(np.arange(3.0))] == [0.0, 1.0, 2.0]
+
+
+def test_iterating_a_0d_node_is_a_type_error():
+    with pytest.raises(TypeError, match='0-d'):
+        iter(TensorNode(np.array(1.0)))
+
+
+def test_indexing_past_the_end_is_an_index_error():
+    x = TensorNode(np.zeros((2, 3)))
+    with pytest.raises(IndexError, match='GetItem'):
+        x[2]
+    with pytest.raises(vg.errors.ShapeError):
+        x[:, 5]
+
+
+@pytest.mark.parametrize('value', [np.array([1 + 2j]), 1 + 2j, np.complex64(3)])
+def test_complex_values_are_refused(value):
+    with pytest.raises(vg.errors.InputTypeError, match='complex|real'):
+        vg.sigmoid(TensorNode(value) if isinstance(value, np.ndarray) else value)
+    with pytest.raises(vg.errors.InputTypeError):
+        TensorNode(np.ones(2)) * value
+
+
+def test_a_node_as_targets_asks_for_a_numpy_array():
+    logits = TensorNode(np.zeros((3, 2)))
+    with pytest.raises(vg.errors.InputTypeError, match=r'\.value'):
+        vg.cross_entropy(logits, TensorNode(np.array([0, 1, 1])))
+
+
+def test_an_op_returning_a_node_from_forward_is_told_to_return_an_array():
+    class Wrong(Op):
+        @staticmethod
+        def forward(context, x):
+            return TensorNode(x)
+
+        @staticmethod
+        def backward(context, go):
+            return go
+
+    with pytest.raises(vg.errors.OpDefinitionError, match='NumPy'):
+        Wrong.do_forward(TensorNode(np.ones(2)))

@@ -47,8 +47,13 @@ def as_array(value):
 
 
 def numeric(array):
-    """A TensorNode holds numbers: strings, objects, dates are refused."""
-    if array.dtype.kind not in 'biufc':
+    """A TensorNode holds real numbers: complex numbers, strings, objects, dates are refused."""
+    if array.dtype.kind == 'c':
+        raise InputTypeError(
+            f'TensorNode: complex values ({array.dtype}) are not supported: vugrad differentiates '
+            'real functions. Pass the real and imaginary parts as two float arrays (x.real, '
+            'x.imag), or x.real alone if the imaginary part is zero.')
+    if array.dtype.kind not in 'biuf':
         raise InputTypeError(
             f'TensorNode: values of dtype {array.dtype} are not numbers. Pass a numeric array '
             '(e.g. np.asarray(x, dtype=np.float32)).')
@@ -62,7 +67,7 @@ def fail_requires_grad(value):
 
 def has_gradient(node):
     """Reading .grad of an integer or boolean node is an error: they are constants."""
-    if node.value.dtype.kind not in 'fc':
+    if node.value.dtype.kind != 'f':
         raise NoGradientError(
             f'grad: this node holds {node.value.dtype} values, which are constants and '
             'have no gradient. Make it a float node to differentiate with respect to it.')

@@ -50,9 +50,9 @@ class TensorNode:
     def __init__(self, value, source=None, name=None, requires_grad=None):
         if type(value) is not np.ndarray:
             value = checks.as_array(value)
-        if value.dtype.kind not in 'biufc':
+        if value.dtype.kind not in 'biuf':
             checks.numeric(value)
-        floating = value.dtype.kind in 'fc'
+        floating = value.dtype.kind == 'f'
         if requires_grad is None:
             requires_grad = floating
         elif requires_grad and not floating:
@@ -108,6 +108,12 @@ class TensorNode:
 
     def __len__(self):
         return len(self._value)
+
+    def __iter__(self):
+        """The rows (the slices along the first axis), as nodes of the graph: `for row in x`."""
+        if self._value.ndim == 0:
+            raise TypeError('iteration over a 0-d TensorNode: it has no rows; use .item().')
+        return (self[i] for i in range(len(self._value)))
 
     def numpy(self):
         """The value as a NumPy array (the same as `.value`)."""

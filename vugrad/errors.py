@@ -18,6 +18,11 @@ class ShapeError(VugradError, ValueError):
     """Shapes that do not fit the op: they do not broadcast, or do not match what the op needs."""
 
 
+class IndexOutOfRangeError(ShapeError, IndexError):
+    """An index past the end of an axis. Also an IndexError, so that Python's iteration over
+    a node (which indexes until IndexError) stops where the node ends."""
+
+
 class InvalidArgumentError(VugradError, ValueError):
     """An option has a value the op or function does not know (reduction='max', say)."""
 
@@ -44,6 +49,14 @@ class AnomalyError(VugradError, FloatingPointError):
 
 class SavedArrayModifiedError(VugradError, RuntimeError):
     """An array an op saved for its backward was changed in place before backward ran."""
+
+
+class DivergedError(VugradError, FloatingPointError):
+    """Training produced a NaN or infinite loss: the run cannot recover."""
+
+    def __init__(self, message, epoch=None, batch=None):
+        super().__init__(message)
+        self.epoch, self.batch = epoch, batch
 
 
 class GradcheckError(VugradError, AssertionError):

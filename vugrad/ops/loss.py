@@ -5,7 +5,7 @@ for logits of +-1000.
 
 import numpy as np
 
-from ..core import Op
+from ..core import Op, TensorNode
 from ..errors import InputTypeError, InvalidArgumentError, ShapeError
 
 
@@ -70,6 +70,9 @@ class Softmax(Op):
 
 
 def _check_targets(op, x, targets):
+    if isinstance(targets, TensorNode):
+        raise InputTypeError(f'{op}: targets must be a NumPy array of integer class indices, got a '
+                             'TensorNode; pass its .value (targets get no gradient).')
     targets = np.asarray(targets)
     if x.ndim != 2 or targets.ndim != 1 or targets.shape[0] != x.shape[0]:
         raise ShapeError(f'{op}: expects a matrix (n, classes) and n integer targets, got shapes '

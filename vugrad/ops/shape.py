@@ -8,7 +8,7 @@ The comment under each backward states what it computes.
 import numpy as np
 
 from ..core import Op, TensorNode
-from ..errors import ShapeError
+from ..errors import IndexOutOfRangeError, ShapeError
 
 
 def _check_dim(op, x, dim, extra=0):
@@ -142,7 +142,7 @@ class GetItem(Op):
         try:
             out = x[index]
         except IndexError as e:
-            raise ShapeError(
+            raise IndexOutOfRangeError(
                 f'GetItem: index {index!r} does not fit shape {x.shape}: {e}') from None
         context['xshape'], context['index'] = x.shape, index
         context['basic'] = _is_basic(index)
