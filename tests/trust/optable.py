@@ -617,4 +617,5 @@ NOT_OPS = {
     'value', 'grad', 'source', 'name', 'requires_grad', 'size', 'shape', 'ndim', 'dtype',
     'numpy', 'item', 'backward', 'zero_grad', 'clear', 'to_dot', '_repr_svg_',
     '_value', '_grad', '_version',
+    '__iter__',    # -- GetItem once per row: tested in tests/test_core.py
 }

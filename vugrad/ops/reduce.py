@@ -104,7 +104,8 @@ class Max(Op):
         x, out, axes = context['x'], context['out'], context['axes']
         mask = (x == out)
         g = _restore(go, x.shape, axes, context['keepdims'])
-        return mask * (g / mask.sum(axis=axes, keepdims=True))
+        with np.errstate(divide='ignore', invalid='ignore'):   # -- a NaN maximum: NaN, as amax
+            return mask * (g / mask.sum(axis=axes, keepdims=True))
         # -- d max(x)/dx_j = 1 for the maximal element (1/k each for k tied ones), 0 elsewhere
 
 
