@@ -7,7 +7,8 @@ reads as the algorithm.
 - Saved arrays: an op saves arrays in its context for backward. If one of them is changed in
   place between forward and backward (`w.value -= ...` too early), backward would silently use
   the new values; every node counts its in-place changes (`node._version`), and backward
-  compares.
+  compares. A node whose value is a view of another node's array (from reshape, transpose,
+  indexing) shares the count with it both ways, as PyTorch's views share a version counter.
 - Anomaly mode (`vugrad.detect_anomaly()`): NaN and inf in forward and backward, the line of
   user code that created each op, and checksums of saved arrays.
 - Gradients an op's backward returns: one per input, arrays of the input's shape and dtype;
@@ -163,6 +164,32 @@ def matmul_shapes(a, b):
 # ---------------------------------------------------------------------- saved arrays
 
 
+def link_views(outputs, inputs):
+    """Record which outputs of an op are views of an input's array (reshape, x[2], x.T)."""
+    for out in outputs:
+        if out._value.base is not None:
+            for node in inputs:
+                if np.may_share_memory(out._value, node._value):
+                    out._base = node
+                    break
+
+
+def changed_in_place(node):
+    """Count an in-place change of node's array, and of the arrays it is a view of."""
+    while node is not None:
+        node._version += 1
+        node = node._base
+
+
+def version(node):
+    """How often node's array, or an array it is a view of, has been changed in place."""
+    v = node._version
+    while node._base is not None:
+        node = node._base
+        v += node._version
+    return v
+
+
 class Saved:
     """What an OpNode remembers of its inputs at forward time, for the checks in backward."""
     __slots__ = ('versions', 'created_at', 'checksums')
@@ -175,11 +202,11 @@ def remember_inputs(opnode):
     """
     if not modes.anomaly:
         for node in opnode.inputs:
-            if node._version:
+            if node._version or node._base is not None:
                 break
         else:
             return None
-    versions = tuple([node._version for node in opnode.inputs])
+    versions = tuple([version(node) for node in opnode.inputs])
     saved = Saved()
     saved.versions = versions
     saved.created_at = user_frame() if modes.anomaly else None
@@ -191,8 +218,8 @@ def saved_arrays_unchanged(opnode):
     """Fail if an array the op saved for backward was changed in place since forward."""
     saved = opnode.saved
     versions = saved.versions if saved is not None else (0,) * len(opnode.inputs)
-    for node, version in zip(opnode.inputs, versions):
-        if node._version != version:
+    for node, recorded in zip(opnode.inputs, versions):
+        if (node._version or node._base is not None) and version(node) != recorded:
             _check_saved_input(opnode, node)
     for out in opnode.outputs:
         if out is not None and out._version:

@@ -41,7 +41,8 @@ class TensorNode:
         float node does, and an integer or boolean node is a constant.
     """
 
-    __slots__ = ('_value', 'source', 'name', 'requires_grad', '_grad', '_version', '__weakref__')
+    __slots__ = ('_value', 'source', 'name', 'requires_grad', '_grad', '_version', '_base',
+                 '__weakref__')
 
     # -- Tells NumPy to leave `array + node` to us: NumPy then returns NotImplemented and Python
     #    calls node.__radd__(array), which builds a graph node instead of an array of objects.
@@ -65,6 +66,7 @@ class TensorNode:
         self.requires_grad = requires_grad
         self._grad = None        # allocated only when a gradient arrives (or is read)
         self._version = 0         # counts in-place changes of the value (see the setter)
+        self._base = None         # the node whose array this node's value is a view of
 
     # -- value is a property so that an in-place update `node.value -= x` (which Python runs as
     #    `node.value = node.value.__isub__(x)`) can be noticed: an array an op saved for its
@@ -77,7 +79,7 @@ class TensorNode:
     @value.setter
     def value(self, new):
         if new is self._value:
-            self._version += 1    # the same array, changed in place
+            checks.changed_in_place(self)    # -- the same array: count the change
         else:
             self._value = np.asarray(new)
 
@@ -422,6 +424,7 @@ class Op:
             opnode = OpNode(cls, context, inputs)
             nodes = [TensorNode(o, source=opnode) for o in outputs]
             opnode.outputs = nodes       # -- connect the OpNode to its outputs
+            checks.link_views(nodes, inputs)
         return nodes[0] if single else nodes
 
     @staticmethod

@@ -155,3 +155,18 @@ def test_power_edges_follow_pytorch():
     np.testing.assert_array_equal(out.value, tout.detach().numpy())
     np.testing.assert_array_equal(a.grad, ta.grad.numpy())
     np.testing.assert_array_equal(b.grad, tb.grad.numpy())
+
+
+@pytest.mark.parametrize('axis', [None, 0, 1])
+def test_max_over_nan_matches_amax(axis):
+    x = np.array([[1.0, np.nan, 3.0], [2.0, 5.0, 5.0]])
+    v = vg.TensorNode(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', RuntimeWarning)     # -- and without a NumPy warning
+        out = vg.max(v, axis=axis)
+        out.backward(np.ones(out.value.shape))
+    t = torch.tensor(x, requires_grad=True)
+    (t.amax() if axis is None else t.amax(dim=axis)).sum().backward()
+    np.testing.assert_array_equal(out.value, (t.amax() if axis is None else
+                                              t.amax(dim=axis)).detach().numpy())
+    np.testing.assert_array_equal(v.grad, t.grad.numpy())     # -- NaN where amax has NaN
