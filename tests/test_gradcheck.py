@@ -40,3 +40,26 @@ def test_catches_a_wrong_gradient_and_names_the_element():
 def test_checks_in_float64_even_for_float32_inputs():
     x = np.random.default_rng(1).normal(size=(3,)).astype(np.float32)
     assert vg.gradcheck(lambda x: (x * x * x).sum(), x)
+
+
+def _square_off_by(factor):
+    class Square(Op):
+        @staticmethod
+        def forward(context, x):
+            context['x'] = x
+            return x * x
+
+        @staticmethod
+        def backward(context, go):
+            return go * 2 * context['x'] * factor
+    return Square
+
+
+@pytest.mark.parametrize('error', [0.01, 0.005, -0.005])
+def test_catches_gradients_off_by_a_percent_or_less(error):
+    # -- with PyTorch's rtol 1e-3, an error of half a percent is well outside the tolerance
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    op = _square_off_by(1 + error)
+    with pytest.raises(GradcheckError):
+        vg.gradcheck(lambda x: op.do_forward(x), x)
+    assert vg.gradcheck(lambda x: _square_off_by(1.0).do_forward(x), x)

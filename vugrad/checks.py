@@ -22,7 +22,8 @@ import zlib
 import numpy as np
 
 from .errors import (AnomalyError, BackwardError, InputTypeError, InvalidArgumentError,
-                     NoGradientError, OpDefinitionError, SavedArrayModifiedError, ShapeError)
+                     NoGradientError, OpDefinitionError, SavedArrayModifiedError, ShapeError,
+                     VugradError)
 from .modes import modes
 
 # ---------------------------------------------------------------------- input
@@ -102,22 +103,34 @@ def needs_input_grad(inputs, grad_enabled):
 
 def forward_error(op, values, e):
     """The error to raise for a ValueError or TypeError from an op's forward."""
-    if isinstance(e, ValueError) and op.broadcasting and not isinstance(e, ShapeError):
+    if isinstance(e, VugradError):
+        return e
+    if isinstance(e, ValueError) and op.broadcasting and not _broadcast(values):
         shapes = ' and '.join(str(v.shape) for v in values)
         return ShapeError(
             f'{op.__name__}: shapes {shapes} do not broadcast together ({e}). Broadcasting '
             'aligns shapes from the right; each pair of sizes must be equal or one of them 1. '
             'Reshape or transpose an input first.')
-    if isinstance(e, TypeError) and not isinstance(e, InputTypeError) and (
-            'ufunc' in type(e).__name__.lower() or 'ufunc' in str(e)
-            or any(v.dtype == bool for v in values)):
-        # -- NumPy's dtype errors (no ufunc loop, boolean subtract, ...) are the user's input's
-        #    fault; any other TypeError is a bug in the op and goes up as it is
-        dtypes = ' and '.join(str(v.dtype) for v in values)
+    dtypes = ' and '.join(str(v.dtype) for v in values)
+    if (isinstance(e, ValueError) and any(v.dtype.kind in 'biu' for v in values)) or (
+            isinstance(e, TypeError) and ('ufunc' in type(e).__name__.lower()
+                                          or 'ufunc' in str(e)
+                                          or any(v.dtype == bool for v in values))):
+        # -- NumPy's dtype errors (no ufunc loop, boolean subtract, integers to negative
+        #    powers, ...) are the user's input's fault; any other error is a bug in the op
+        #    and goes up as it is
         return InputTypeError(
             f'{op.__name__}: NumPy cannot apply this op to inputs of dtype {dtypes} ({e}). '
             'Convert them first, e.g. x.astype(np.float32).')
     return e
+
+
+def _broadcast(values):
+    try:
+        np.broadcast_shapes(*(v.shape for v in values))
+    except ValueError:
+        return False
+    return True
 
 
 def output_arrays(op, outputs):

@@ -616,6 +616,6 @@ NOT_OPS = {
     '__doc__', '__weakref__', '__qualname__', '__firstlineno__', '__static_attributes__',
     'value', 'grad', 'source', 'name', 'requires_grad', 'size', 'shape', 'ndim', 'dtype',
     'numpy', 'item', 'backward', 'zero_grad', 'clear', 'to_dot', '_repr_svg_',
-    '_value', '_grad', '_version',
+    '_value', '_grad', '_version', '_base',
     '__iter__',    # -- GetItem once per row: tested in tests/test_core.py
 }
