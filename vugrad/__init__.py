@@ -8,7 +8,11 @@ vugrad: a small, readable, tensor-valued automatic differentiation library on Nu
     c.sum().backward()           # fills in a.grad and b.grad
 
 Where things live:
-    vugrad.core        TensorNode, OpNode, Op, Module, the backward pass, no_grad
+    vugrad.core        TensorNode, OpNode, Op, Module, the backward pass, the four main ops
+    vugrad.checks      the checks the core makes (bad input, saved arrays, anomalies)
+    vugrad.modes       no_grad, enable_grad, detect_anomaly (per thread), the default dtype
+    vugrad.fileio      atomic writes, .npz checkpoints
+    vugrad.malloc      tune_malloc(): an opt-in for training processes
     vugrad.ops         the ops, one module per family
     vugrad.functions   sigmoid, softmax, logsoftmax, the losses, ...
     vugrad.nn          Linear, MLP, Sequential, Dropout and the other modules
@@ -22,8 +26,9 @@ Where things live:
 """
 
 from . import core, data, errors, functions, nn, ops, optim
-from .core import (Module, Op, OpNode, TensorNode, detect_anomaly, enable_grad,
-                   get_default_dtype, is_grad_enabled, no_grad, set_default_dtype)
+from .core import Module, Op, OpNode, TensorNode
+from .modes import (detect_anomaly, enable_grad, get_default_dtype, is_grad_enabled, no_grad,
+                    set_default_dtype)
 from .errors import VugradError
 from .functions import (celoss, concatenate, cross_entropy, exp, log, logceloss, logsoftmax,
                         matmul, max, mean, relu, sigmoid, softmax, sqrt, stack, sum, tanh)
