@@ -17,15 +17,20 @@ def test_passes_on_correct_gradients():
     assert vg.gradcheck(lambda x, t: vg.cross_entropy(x, t), rng.normal(size=(3, 4)), t)
 
 
-class WrongSquare(Op):
-    @staticmethod
-    def forward(context, x):
-        context['x'] = x
-        return x * x
+def _square_off_by(factor):
+    class Square(Op):
+        @staticmethod
+        def forward(context, x):
+            context['x'] = x
+            return x * x
 
-    @staticmethod
-    def backward(context, go):
-        return go * 3 * context['x']     # wrong: should be 2x
+        @staticmethod
+        def backward(context, go):
+            return go * 2 * context['x'] * factor
+    return Square
+
+
+WrongSquare = _square_off_by(1.5)     # -- backward gives 3x instead of 2x
 
 
 def test_catches_a_wrong_gradient_and_names_the_element():
@@ -40,19 +45,6 @@ def test_catches_a_wrong_gradient_and_names_the_element():
 def test_checks_in_float64_even_for_float32_inputs():
     x = np.random.default_rng(1).normal(size=(3,)).astype(np.float32)
     assert vg.gradcheck(lambda x: (x * x * x).sum(), x)
-
-
-def _square_off_by(factor):
-    class Square(Op):
-        @staticmethod
-        def forward(context, x):
-            context['x'] = x
-            return x * x
-
-        @staticmethod
-        def backward(context, go):
-            return go * 2 * context['x'] * factor
-    return Square
 
 
 @pytest.mark.parametrize('error', [0.01, 0.005, -0.005])
