@@ -557,8 +557,9 @@ class Module:
         save_arrays(path, self.state_dict())
 
     def load(self, path, strict=True):
-        """Load parameters saved by save(path)."""
-        self.load_state_dict(load_arrays(path), strict=strict)
+        """Load parameters saved by save(path); names and shapes are checked from the headers."""
+        expected = {name: (p.value.shape, 'biuf') for name, p in self.named_parameters()}
+        self.load_state_dict(load_arrays(path, expected, strict), strict=strict)
         return self
 
 

@@ -11,10 +11,11 @@ else.
 import contextlib
 import os
 import tempfile
+import zipfile
 
 import numpy as np
 
-from .errors import InputTypeError
+from .errors import InputTypeError, InvalidArgumentError, ShapeError
 
 
 def _umask():
@@ -56,15 +57,125 @@ def save_arrays(path, arrays):
         np.savez(f, **arrays)
 
 
-def load_arrays(path):
-    """Read the arrays of an .npz file into a dict (no pickled objects are ever loaded)."""
+def load_arrays(path, expected=None, strict=True):
+    """
+    Read the arrays of an .npz file into a dict (no pickled objects are ever loaded).
+
+    Everything is checked from the archive's headers before any array is read: that the file is
+    an .npz archive of .npy arrays, that none holds Python objects, and that each array's header
+    agrees with the size of its data. So a small file that claims (or expands to) a huge array
+    costs nothing when it does not match what is expected.
+
+    expected: None, or a dict from name to ``(shape, dtype)``, where dtype is None (any
+      numbers), a string of NumPy kind letters ('f' any float, 'biuf' any number) or a dtype
+      (np.float32: that one exactly). Then the names must match (InvalidArgumentError: missing
+      or unexpected names) and so must the shapes (ShapeError) and dtypes (InputTypeError).
+    strict: with False, names missing from the file and unexpected names are allowed; the
+      arrays under unexpected names are not read.
+    """
+    path = os.fspath(path)
+    with _open_archive(path) as archive:
+        members = _members(path, archive)
+        if expected is not None:
+            names = _check_names(path, members, expected, strict)
+            members = {name: members[name] for name in names}
+        for name, info in members.items():
+            shape, dtype, header_bytes = _npy_header(path, archive, name, info)
+            if expected is not None:
+                _check_array(path, name, shape, dtype, *expected[name])
+            _check_size(path, name, shape, dtype, info.file_size - header_bytes)
+        # -- only now is any array data read, each no larger than its checked header says
+        arrays = {}
+        for name, info in members.items():
+            with archive.open(info) as f:
+                arrays[name] = np.lib.format.read_array(f, allow_pickle=False)
+        return arrays
+
+
+def _open_archive(path):
+    with open(path, 'rb') as f:     # -- a missing file is a FileNotFoundError, as with open()
+        start = f.read(6)
+    if start == b'\x93NUMPY':
+        raise InputTypeError(f'load: {path} holds a single array (.npy), not an .npz archive of '
+                             'named arrays; save parameters with Module.save().')
     try:
-        data = np.load(os.fspath(path), allow_pickle=False)
-    except ValueError as e:
-        raise InputTypeError(f'load: {path} is not an .npz archive that vugrad can read ({e}).') \
-            from None
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise InputTypeError(f'load: {path} holds a single array, not an .npz archive of named '
-                             'arrays; save parameters with Module.save().')
-    with data:
-        return {k: data[k] for k in data.files}
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, ValueError, EOFError) as e:
+        raise InputTypeError(f'load: {path} is not an .npz archive that vugrad can read ({e}). '
+                             'Pass a file written by Module.save() or numpy.savez().') from None
+
+
+def _members(path, archive):
+    """name -> ZipInfo of the .npy members; anything else in the archive is refused."""
+    members = {}
+    for info in archive.infolist():
+        name = info.filename[:-4] if info.filename.endswith('.npy') else None
+        if name is None or name in members:
+            what = 'is not an .npy array' if name is None else 'appears twice'
+            raise InputTypeError(f'load: {path} is not an .npz archive that vugrad can read: its '
+                                 f'member {info.filename!r} {what}. Pass a file written by '
+                                 'Module.save() or numpy.savez().')
+        members[name] = info
+    return members
+
+
+def _check_names(path, members, expected, strict):
+    missing = sorted(set(expected) - set(members))
+    unexpected = sorted(set(members) - set(expected))
+    if strict and (missing or unexpected):
+        raise InvalidArgumentError(
+            f'load: {path} does not hold the arrays expected: missing keys {missing}, '
+            f'unexpected keys {unexpected}. Load into a model built with the same settings, or '
+            'pass strict=False.')
+    return [name for name in members if name in expected]
+
+
+def _refuse(path, name, problem):
+    raise InputTypeError(f'load: {path}: the array {name!r} {problem}. The file is damaged or '
+                         'was not written by numpy.savez(); save it again with Module.save().')
+
+
+def _npy_header(path, archive, name, info):
+    """The shape, dtype and header length of the .npy member `name`; object arrays refused."""
+    def refuse(problem):
+        _refuse(path, name, problem)
+
+    with archive.open(info) as f:
+        try:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            else:
+                refuse(f'has .npy format version {version}, which vugrad does not read')
+            header_bytes = f.tell()
+        except (ValueError, EOFError, zipfile.BadZipFile) as e:
+            refuse(f'has no valid .npy header ({e})')
+    if dtype.hasobject:
+        refuse(f'holds Python objects ({dtype}), which vugrad never loads (it would run code '
+               'from the file)')
+    return tuple(shape), dtype, header_bytes
+
+
+def _check_size(path, name, shape, dtype, stored):
+    """The data after the header must be the size the header says: reading stops there."""
+    data_bytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if stored != data_bytes:
+        _refuse(path, name, f'has a header that says shape {shape} of {dtype} ({data_bytes} '
+                            f'bytes), but {stored} bytes of data')
+
+
+def _check_array(path, name, shape, dtype, want_shape, want_dtype):
+    if want_shape is not None and shape != tuple(want_shape):
+        raise ShapeError(f'load: {name} has shape {shape} in {path} but {tuple(want_shape)} is '
+                         'expected. Load into a model built with the same settings.')
+    if want_dtype is None:
+        ok, wanted = dtype.kind in 'biuf', 'numbers'
+    elif isinstance(want_dtype, str) and want_dtype and set(want_dtype) <= set('biufc'):
+        ok, wanted = dtype.kind in want_dtype, f'dtype kind {want_dtype!r}'
+    else:
+        ok, wanted = dtype == np.dtype(want_dtype), np.dtype(want_dtype).name
+    if not ok:
+        raise InputTypeError(f'load: {name} holds {dtype} values in {path}, but {wanted} are '
+                             'expected.')

@@ -61,3 +61,31 @@ def test_error_hierarchy():
     assert issubclass(CorruptDatasetError, DatasetError)
     assert issubclass(CorruptDatasetError, ValueError)
     assert issubclass(DatasetError, VugradError)
+
+
+def test_read_idx_bytes_never_reads_past_the_header_promise(idx):
+    from vugrad.data.idx import read_idx_bytes
+    good = idx(np.arange(12, dtype=np.uint8).reshape(3, 4))
+
+    class Endless:
+        """The bytes of `good`, then zeros for ever; counts what was read."""
+        def __init__(self):
+            self.pos = 0
+
+        def read(self, n):
+            out = (good[self.pos:self.pos + n] + bytes(n))[:n]
+            self.pos += len(out)
+            return out
+
+    stream = Endless()
+    with pytest.raises(CorruptDatasetError, match="more than 24 bytes \\(trailing bytes\\)"):
+        read_idx_bytes(stream, chunk=5)
+    assert stream.pos == len(good) + 1
+    import io
+    assert read_idx_bytes(io.BytesIO(good), size=len(good)) == good
+    np.testing.assert_array_equal(parse_idx(read_idx_bytes(io.BytesIO(good))),
+                                  np.arange(12).reshape(3, 4))
+    with pytest.raises(CorruptDatasetError, match="should have 99 bytes"):
+        read_idx_bytes(Endless(), size=99)
+    with pytest.raises(CorruptDatasetError, match="holds 23 bytes \\(truncated\\?\\)"):
+        read_idx_bytes(io.BytesIO(good[:-1]))

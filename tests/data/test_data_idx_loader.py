@@ -177,3 +177,81 @@ def test_fashion_mnist_reads_its_own_subfolder_and_checks_the_gz_md5(tiny, isola
 def test_pixels_must_be_raw_or_unit(tiny):
     with pytest.raises(ValueError, match="raw.*unit"):
         load_idx_dataset(tiny.spec(), data_dir=tiny.root, pixels='percent')
+
+
+# ---------------------------------------------------------------- bounded reading
+
+def gzip_bomb(head, extra):
+    """gzip bytes of `head` followed by `extra` zero bytes, compressed 1 MB at a time."""
+    import zlib
+    z = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    out = [z.compress(head)]
+    for _ in range(extra >> 20):
+        out.append(z.compress(bytes(1 << 20)))
+    return b"".join(out) + z.flush()
+
+
+def peak_bytes_of(fn):
+    """Run fn (it must raise CorruptDatasetError); return it and the peak memory it took."""
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        with pytest.raises(CorruptDatasetError) as e:
+            fn()
+        return e.value, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def bomb_spec(tiny, bomb):
+    """The tiny spec, knowing the sizes of the files and that the .gz of the images is `bomb`."""
+    from dataclasses import replace
+    write(tiny, "train-images", bomb)
+    spec = tiny.spec(sizes=True)
+    # -- a bomb as small as a real .gz file: only the size of the contents can stop it
+    return replace(spec, train_images=replace(spec.train_images, gz_size=len(bomb)))
+
+
+def test_a_gzip_that_expands_past_the_known_size_is_cut_off(tiny):
+    # a good header and good data, then 48 MB of zeros: a 50 kB file
+    spec = bomb_spec(tiny, gzip_bomb(tiny.raw["train-images"], 48 << 20))
+    e, peak = peak_bytes_of(lambda: load_idx_dataset(spec, data_dir=tiny.root))
+    assert "trailing bytes" in str(e) and tiny.names["train-images"] in str(e)
+    assert peak < 8 << 20  # -- not the 48 MB the file expands to
+
+
+def test_a_header_promising_another_size_is_refused_before_reading(tiny, idx):
+    # the header promises 60,000 images where the spec knows 7: refused from the header
+    head = idx(np.zeros((0, SIDE, SIDE), np.uint8))
+    head = head[:4] + (60_000).to_bytes(4, "big") + head[8:]
+    spec = bomb_spec(tiny, gzip_bomb(head, 48 << 20))
+    e, peak = peak_bytes_of(lambda: load_idx_dataset(spec, data_dir=tiny.root))
+    assert f"60000 x 28 x 28 of 1-byte numbers, {16 + 60_000 * 784} bytes in all, but this file " \
+           f"should have {len(tiny.raw['train-images'])} bytes" in str(e)
+    assert peak < 8 << 20
+
+
+def test_a_gz_file_larger_than_its_contents_can_be_is_not_read(tiny, monkeypatch):
+    import vugrad.data.mnist as mnist_module
+    spec = tiny.spec(sizes=True)
+    limit = spec.train_images.max_gz_bytes()
+    write(tiny, "train-images", tiny.gz["train-images"] + bytes(limit))
+    monkeypatch.setattr(mnist_module.gzip, "GzipFile", None)  # -- unzipping would fail
+    e = load_error(tiny, spec)
+    assert f"more than a gzip of this {len(tiny.raw['train-images'])}-byte file can be" in str(e)
+
+
+def test_a_known_gz_size_is_checked(tiny):
+    from dataclasses import replace
+    spec = tiny.spec(sizes=True)
+    spec = replace(spec, train_images=replace(spec.train_images, gz_size=10))
+    e = load_error(tiny, spec)
+    assert f"the .gz file is {len(tiny.gz['train-images'])} bytes, expected 10" in str(e)
+
+
+def test_mnist_knows_the_sizes_of_its_files():
+    from vugrad.data import FASHION_MNIST, MNIST
+    for spec in (MNIST, FASHION_MNIST):
+        assert spec.train_images.size == 16 + 60_000 * 28 * 28
+        assert spec.test_images.size == 16 + 10_000 * 28 * 28
+        assert (spec.train_labels.size, spec.test_labels.size) == (8 + 60_000, 8 + 10_000)

@@ -1,26 +1,22 @@
-"""The real MNIST files, from shared/data/mnist beside the repository; skipped where absent."""
-
-import time
-from pathlib import Path
+"""
+The real MNIST files, from $VUGRAD_DATA, else shared/data beside the repository (see the
+`real_data` fixture in conftest.py). Skipped where absent; with VUGRAD_REQUIRE_DATA=1 (as in
+CI) they fail instead.
+"""
 
 import numpy as np
 import pytest
 
-from vugrad.data import MNIST, load_mnist
-
-# <repo>/tests/data/this_file -> parents[2] is <repo>; shared/ lies beside it
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-HAVE_MNIST = all((DATA / "mnist" / f.filename).is_file() for f in
-                 (MNIST.train_images, MNIST.train_labels, MNIST.test_images, MNIST.test_labels))
-pytestmark = pytest.mark.skipif(not HAVE_MNIST, reason=f"no MNIST files in {DATA / 'mnist'}")
+import vugrad.data.mnist as mnist_module
+from vugrad.data import load_mnist
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
 @pytest.fixture
-def env(monkeypatch, isolated):
-    monkeypatch.setenv("VUGRAD_DATA", str(DATA))
+def env(monkeypatch, isolated, real_data):
+    monkeypatch.setenv("VUGRAD_DATA", str(real_data))
     yield isolated
     assert isolated.opened == []  # nothing was downloaded
     assert not isolated.cache.exists()  # nor written to the cache
@@ -50,16 +46,19 @@ def test_final_train_and_test(env):
     assert 0.12 * 255 < x.mean() < 0.14 * 255  # MNIST's mean pixel is about 0.1307 x 255
 
 
-def test_data_dir_argument_and_float64(monkeypatch, isolated):
+def test_data_dir_argument_and_float64(monkeypatch, isolated, real_data):
     monkeypatch.delenv("VUGRAD_DATA", raising=False)
-    (x, _), (xv, _), _ = load_mnist(data_dir=DATA, dtype=np.float64)
+    (x, _), (xv, _), _ = load_mnist(data_dir=real_data, dtype=np.float64)
     assert x.dtype == np.float64 and xv.shape == (5_000, 784)
     assert isolated.opened == []
 
 
-def test_loading_again_is_quick(env):
+def test_loading_again_reads_no_file(env, monkeypatch):
     load_mnist(final=True)
-    start = time.perf_counter()
-    (x, _), _, _ = load_mnist(final=True)
-    assert time.perf_counter() - start < 2.0
-    assert x.shape == (60_000, 784)
+
+    def no_reading(path, *args):
+        raise AssertionError(f"{path} was read again instead of taken from memory")
+
+    monkeypatch.setattr(mnist_module, "_read_checked", no_reading)
+    (x, _), (xt, _), _ = load_mnist(final=True)  # -- all four files come from memory
+    assert x.shape == (60_000, 784) and xt.shape == (10_000, 784)

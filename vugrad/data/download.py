@@ -11,23 +11,37 @@ In each case the files of a data set sit in a subfolder named after it (``mnist/
 ``fashion-mnist/``). In cases 1 and 2 nothing is ever downloaded: a missing file is an error.
 In case 3 a missing file is downloaded, trying the mirrors in order.
 
-A download goes to a temporary file in the target folder. Only once it has been checked does
-`os.replace` move it into place, in one step, so a half-written or corrupt file is never left
-where a later call would find it.
+A download goes to a temporary file in the target folder, ``.<name>.<random>.part``. Only once
+it has been checked does `os.replace` move it into place, in one step, so a half-written or
+corrupt file is never left where a later call would find it. A process killed mid-download
+(SIGKILL, a power cut) cannot clean up after itself: the next download of the same file
+removes the temporary files it left, and never one that a running download still holds.
 """
 
+import contextlib
+import glob
 import http.client
 import os
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from .errors import CorruptDatasetError, DatasetNotFoundError, DownloadError
 
+try:  # -- POSIX: a running download holds a lock on its temporary file
+    import fcntl
+except ImportError:  # pragma: no cover (Windows, where an open file cannot be deleted anyway)
+    fcntl = None
+
 # seconds to wait for a mirror to connect or to send the next block before giving up on it
 DOWNLOAD_TIMEOUT = 30
+
+# Without file locks (Windows), a temporary file left by a download is removed once it is this
+# many seconds old.
+STALE_AFTER = 600
 
 
 def cache_dir():
@@ -91,12 +105,56 @@ def missing_file_error(path, source, what, cache):
     )
 
 
+def _blocker(path):
+    """The nearest existing folder-or-file above `path` that is not a folder, or None."""
+    for parent in Path(path).parents:
+        if parent.exists() or parent.is_symlink():
+            return None if parent.is_dir() else parent
+    return None
+
+
+def _elsewhere(source):
+    if source.may_download:
+        return ("or set XDG_CACHE_HOME (on Windows LOCALAPPDATA) to move vugrad's cache "
+                "folder, or set VUGRAD_DATA to a folder that holds the files.")
+    return "or point data_dir or VUGRAD_DATA to another folder."
+
+
+def blocked_folder_error(path, source, what):
+    """The DatasetNotFoundError for a file that sits where a folder above `path` should be."""
+    path = Path(path)
+    blocker = _blocker(path) or path.parent
+    return DatasetNotFoundError(
+        f"{what} cannot be read: {blocker} is a file, where a folder should be.\n"
+        f"The data folder is {source.folder} ({source.origin}).\n"
+        f"What to do: move or delete the file {blocker}, {_elsewhere(source)}",
+        path,
+    )
+
+
+def unreadable_error(path, source, what, problem=None):
+    """
+    The DatasetNotFoundError for a data file we cannot read: a folder where the file should
+    be (problem None), or the OSError that reading it raised (permission denied, say).
+    """
+    if problem is None:
+        problem, fix = f"{path} is not a file (a folder?)", f"move or delete {path}"
+    else:
+        fix = f"make {path} readable, or delete it"
+    return DatasetNotFoundError(
+        f"{what} cannot be read: {problem}\n"
+        f"The data folder is {source.folder} ({source.origin}).\n"
+        f"What to do: {fix}, {_elsewhere(source)}",
+        path,
+    )
+
+
 def url_for(mirror, filename):
     """The URL of `filename` on `mirror` (a base URL, with or without the trailing slash)."""
     return mirror.rstrip("/") + "/" + filename
 
 
-def download(filename, folder, mirrors, check, what="file", timeout=None):
+def download(filename, folder, mirrors, check, what="file", timeout=None, max_bytes=None):
     """
     Download `filename` into `folder`, trying each mirror in turn until one gives a good copy.
 
@@ -104,24 +162,33 @@ def download(filename, folder, mirrors, check, what="file", timeout=None):
       CorruptDatasetError if the file is bad and otherwise returns something, which `download`
       returns. This is how a file is verified before it is moved into place.
     what: how to name the file in messages ("MNIST file train-images-idx3-ubyte.gz").
+    max_bytes: the most bytes the file can have, when known: a mirror that announces or sends
+      more is cut off there and counted as failed.
 
     Raises DownloadError, listing every mirror tried and what went wrong with it, when none
-    worked. Nothing is left in `folder` after a failure.
+    worked, and right away when the folder cannot be written. Nothing is left in `folder` after
+    a failure, and temporary files that killed downloads of this file left are removed.
     """
     timeout = DOWNLOAD_TIMEOUT if timeout is None else timeout
     folder = Path(folder)
     target = folder / filename
     failures = []
     if mirrors:
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise _local_error(what, folder, target, e) from None
+        remove_stale_parts(folder, filename)
     for mirror in mirrors:
         url = url_for(mirror, filename)
         print(f"vugrad: downloading {url}", file=sys.stderr)
         try:
-            return _fetch(url, target, check, timeout)
+            return _fetch(url, target, check, timeout, max_bytes)
+        except _LocalError as e:
+            raise _local_error(what, folder, target, e.__cause__) from None
         except CorruptDatasetError as e:
             failures.append((url, f"served a corrupt file: {e.problem}"))
-        except _ShortDownload as e:
+        except (_ShortDownload, _TooLarge) as e:
             failures.append((url, str(e)))
         except urllib.error.HTTPError as e:
             failures.append((url, f"HTTP {e.code} {e.reason}"))
@@ -142,30 +209,104 @@ def download(filename, folder, mirrors, check, what="file", timeout=None):
     )
 
 
+def _local_error(what, folder, target, e):
+    """The DownloadError for a folder we cannot create or write into: not the network's fault."""
+    blocker = _blocker(folder / "x")
+    if isinstance(e, (FileExistsError, NotADirectoryError)) and blocker is not None:
+        problem = f"{blocker} is a file, where a folder should be"
+        fix = f"move or delete the file {blocker}"
+    else:
+        problem = f"{type(e).__name__}: {e}"
+        fix = f"make {folder} a folder you can write to (with free space)"
+    return DownloadError(
+        f"could not download {what} into {folder}: {problem}\n"
+        f"What to do: {fix}, or set XDG_CACHE_HOME (on Windows LOCALAPPDATA) to move vugrad's "
+        f"cache folder, or set VUGRAD_DATA to a folder whose {folder.name}/ subfolder holds "
+        f"the files.",
+        target,
+    )
+
+
+def _part_pattern(filename):
+    return glob.escape(f".{filename}.") + "*.part"
+
+
+def remove_stale_parts(folder, filename):
+    """
+    Remove the temporary files ``.<filename>.*.part`` in `folder` that no running download
+    holds: a download killed before it could clean up leaves one. On POSIX a running download
+    holds a lock on its file; without locks (Windows) only files older than STALE_AFTER go.
+    """
+    for part in Path(folder).glob(_part_pattern(filename)):
+        with contextlib.suppress(OSError):  # -- held, or gone already: leave it
+            if fcntl is None:
+                if time.time() - part.stat().st_mtime > STALE_AFTER:
+                    part.unlink()
+                continue
+            fd = os.open(part, os.O_RDONLY)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # -- fails while a download holds it
+                part.unlink()
+            finally:
+                os.close(fd)
+
+
 class _ShortDownload(OSError):
     """The server sent fewer bytes than it said it would."""
 
 
-def _fetch(url, target, check, timeout):
+class _TooLarge(OSError):
+    """The server announced or sent more bytes than the file can have."""
+
+
+class _LocalError(Exception):
+    """Writing the temporary file failed (its __cause__ says why): a local problem."""
+
+
+def _fetch(url, target, check, timeout, max_bytes=None):
     """Download one URL to a temp file beside `target`, check it, then move it into place."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    except OSError as e:
+        raise _LocalError() from e
+    lock = None
     done = False
     try:
+        if fcntl is not None:  # -- held until the file is moved into place or removed
+            lock = os.open(tmp, os.O_RDONLY)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        limit = float("inf") if max_bytes is None else max_bytes
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            announced = response.headers.get("Content-Length", "")
+            if announced.isdigit() and int(announced) > limit:
+                raise _TooLarge(f"announced {announced} bytes, more than the {max_bytes} "
+                                f"this file can have")
+            read = getattr(response, "read1", response.read)  # -- what has come, as it comes
             size = 0
-            while chunk := response.read(1 << 20):
-                out.write(chunk)
+            while chunk := read(int(min(1 << 20, limit + 1 - size))):
                 size += len(chunk)
-        announced = response.headers.get("Content-Length", "")
+                if size > limit:
+                    raise _TooLarge(f"sent more than the {max_bytes} bytes this file can have")
+                try:
+                    out.write(chunk)
+                except OSError as e:  # -- a full disk, say
+                    raise _LocalError() from e
+            try:
+                out.flush()
+            except OSError as e:
+                raise _LocalError() from e
         if announced.isdigit() and size != int(announced):
             raise _ShortDownload(f"the connection closed after {size} of {announced} bytes")
         result = check(Path(tmp))
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as e:
+            raise _LocalError() from e
         done = True
         return result
     finally:
         if not done:  # any failure at all, Ctrl-C included: leave nothing behind
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-            except FileNotFoundError:
-                pass
+        if lock is not None:
+            os.close(lock)

@@ -45,39 +45,98 @@ def parse_idx(data, expected_magic=None, path=None):
     returned read-only and without a copy; other types are converted to native byte order.
     """
     data = memoryview(data).cast("B")
-
-    def fail(problem):
-        where = f"{path}: " if path is not None else ""
-        raise CorruptDatasetError(f"{where}not a valid IDX file: {problem}", path, problem)
-
-    if len(data) < 4:
-        fail(f"it is {len(data)} bytes long, too short for the 4-byte magic number")
-    magic = int.from_bytes(data[:4], "big")
-    if expected_magic is not None and magic != expected_magic:
-        fail(f"magic number is {magic}, expected {expected_magic} "
-             f"({_describe_magic(expected_magic)})")
-    if data[0] != 0 or data[1] != 0 or data[2] not in IDX_TYPES:
-        fail(f"magic number {magic} (0x{magic:08x}) is not an IDX magic number")
-
-    dtype = IDX_TYPES[data[2]]
-    ndim = data[3]
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        fail(f"header promises {ndim} sizes ({header} header bytes), "
-             f"but the file is {len(data)} bytes long")
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-
-    expected_bytes = header + int(np.prod(shape, dtype=object)) * dtype.itemsize
+    dtype, shape, header = _header(data, expected_magic, path)
+    expected_bytes = _total_bytes(dtype, shape, header)
     if len(data) != expected_bytes:
-        dims = " x ".join(map(str, shape))
-        fail(f"header says shape {dims} of {dtype.itemsize}-byte numbers, {expected_bytes} bytes "
-             f"in all, but the file holds {len(data)} bytes"
-             + (" (truncated?)" if len(data) < expected_bytes else " (trailing bytes)"))
+        _fail(path, _size_problem(dtype, shape, expected_bytes, len(data)))
 
     array = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
     if dtype.byteorder == ">":
         array = array.astype(dtype.newbyteorder("="))
     return array
+
+
+def read_idx_bytes(stream, expected_magic=None, path=None, size=None, chunk=1 << 20):
+    """
+    Read the bytes of one IDX file from a binary stream (a gzip.GzipFile, say), never more
+    than its header promises: a file that holds more is refused as soon as the extra byte
+    arrives, so a small .gz that expands to gigabytes costs no more memory than a good file.
+
+    size: the number of bytes the file must have, when it is known (MNIST's are); a header
+      that promises any other size is refused before any data is read.
+
+    Returns the bytes, for `parse_idx`. Raises CorruptDatasetError as parse_idx does.
+    """
+    head = _read_up_to(stream, 4)
+    if len(head) == 4:
+        head += _read_up_to(stream, 4 * head[3])
+    dtype, shape, header = _header(head, expected_magic, path)
+    expected_bytes = _total_bytes(dtype, shape, header)
+    if size is not None and expected_bytes != size:
+        _fail(path, f"header says shape {_dims(shape)} of {dtype.itemsize}-byte numbers, "
+                    f"{expected_bytes} bytes in all, but this file should have {size} bytes")
+    parts, got = [head], len(head)
+    while got <= expected_bytes:  # -- one byte past the promise is enough to refuse the file
+        part = stream.read(min(chunk, expected_bytes + 1 - got))
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    if got != expected_bytes:
+        _fail(path, _size_problem(dtype, shape, expected_bytes, got, streamed=True))
+    return b"".join(parts)
+
+
+def _read_up_to(stream, n):
+    """n bytes from stream, fewer only at its end."""
+    out = b""
+    while len(out) < n and (part := stream.read(n - len(out))):
+        out += part
+    return out
+
+
+def _fail(path, problem):
+    where = f"{path}: " if path is not None else ""
+    raise CorruptDatasetError(f"{where}not a valid IDX file: {problem}", path, problem)
+
+
+def _header(data, expected_magic, path):
+    """The (dtype, shape, header length) an IDX header gives; data holds at least the header."""
+    if len(data) < 4:
+        _fail(path, f"it is {len(data)} bytes long, too short for the 4-byte magic number")
+    magic = int.from_bytes(data[:4], "big")
+    if expected_magic is not None and magic != expected_magic:
+        _fail(path, f"magic number is {magic}, expected {expected_magic} "
+                    f"({_describe_magic(expected_magic)})")
+    if data[0] != 0 or data[1] != 0 or data[2] not in IDX_TYPES:
+        _fail(path, f"magic number {magic} (0x{magic:08x}) is not an IDX magic number")
+
+    ndim = data[3]
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        _fail(path, f"header promises {ndim} sizes ({header} header bytes), "
+                    f"but the file is {len(data)} bytes long")
+    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    return IDX_TYPES[data[2]], shape, header
+
+
+def _total_bytes(dtype, shape, header):
+    return header + int(np.prod(shape, dtype=object)) * dtype.itemsize
+
+
+def _dims(shape):
+    return " x ".join(map(str, shape))
+
+
+def _size_problem(dtype, shape, expected_bytes, got, streamed=False):
+    if got < expected_bytes:
+        holds = f"{got} bytes (truncated?)"
+    elif streamed:  # -- reading stopped at the first byte too many
+        holds = f"more than {expected_bytes} bytes (trailing bytes)"
+    else:
+        holds = f"{got} bytes (trailing bytes)"
+    return (f"header says shape {_dims(shape)} of {dtype.itemsize}-byte numbers, "
+            f"{expected_bytes} bytes in all, but the file holds {holds}")
 
 
 def _describe_magic(magic):

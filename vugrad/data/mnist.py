@@ -8,37 +8,58 @@ by one, so a test (or a new data set in the same format) needs only a new spec.
 
 import gzip
 import hashlib
+import os
+import stat as stat_module
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from . import download as dl
 from ._dtype import float_dtype
 from .errors import CorruptDatasetError
-from .idx import IMAGES_MAGIC, LABELS_MAGIC, parse_idx
+from .idx import IMAGES_MAGIC, LABELS_MAGIC, parse_idx, read_idx_bytes
 
-# Base URLs, tried in order. Change them in place (MNIST_MIRRORS[:] = [...]) or pass
-# mirrors=[...] to the loader.
+# Base URLs, tried in order; https only. Change them in place (MNIST_MIRRORS[:] = [...]) or
+# pass mirrors=[...] to the loader.
 MNIST_MIRRORS = [
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
-    "http://yann.lecun.com/exdb/mnist/",
 ]
 FASHION_MNIST_MIRRORS = [
-    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
     "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
 ]
 
 
 @dataclass(frozen=True)
 class FileSpec:
-    """One file of a data set: its name and its md5 checksum (None: not checked)."""
+    """
+    One file of a data set: its name and its md5 checksum (None: not checked).
+
+    size: the number of bytes of the decompressed IDX file, when known. A file whose header
+      promises another size is refused before its data is read, and neither the .gz file nor
+      its contents are ever read past what this size allows.
+    gz_size: the number of bytes of the .gz file itself, when known (for MNIST it is not: the
+      mirrors gzip the same contents differently). Without it, a .gz file may be at most a
+      little larger than `size` (gzip never grows data by more than a few bytes per 64 kB).
+    """
 
     filename: str
     md5: str | None = None
+    size: int | None = None
+    gz_size: int | None = None
+
+    def max_gz_bytes(self):
+        """The most bytes the .gz file may have (None: no limit known)."""
+        if self.gz_size is not None:
+            return self.gz_size
+        return None if self.size is None else self.size + self.size // 100 + 4096
+
+
+def _idx_size(*shape):
+    """The bytes of a ubyte IDX file of this shape: 4 magic bytes, 4 per size, then the data."""
+    return 4 + 4 * len(shape) + int(np.prod(shape))
 
 
 @dataclass(frozen=True)
@@ -72,10 +93,14 @@ class DatasetSpec:
 MNIST = DatasetSpec(
     name="MNIST",
     subdir="mnist",
-    train_images=FileSpec("train-images-idx3-ubyte.gz", "6bbc9ace898e44ae57da46a324031adb"),
-    train_labels=FileSpec("train-labels-idx1-ubyte.gz", "a25bea736e30d166cdddb491f175f624"),
-    test_images=FileSpec("t10k-images-idx3-ubyte.gz", "2646ac647ad5339dbf082846283269ea"),
-    test_labels=FileSpec("t10k-labels-idx1-ubyte.gz", "27ae3e4e09519cfbb04c329615203637"),
+    train_images=FileSpec("train-images-idx3-ubyte.gz", "6bbc9ace898e44ae57da46a324031adb",
+                          _idx_size(60_000, 28, 28)),
+    train_labels=FileSpec("train-labels-idx1-ubyte.gz", "a25bea736e30d166cdddb491f175f624",
+                          _idx_size(60_000)),
+    test_images=FileSpec("t10k-images-idx3-ubyte.gz", "2646ac647ad5339dbf082846283269ea",
+                         _idx_size(10_000, 28, 28)),
+    test_labels=FileSpec("t10k-labels-idx1-ubyte.gz", "27ae3e4e09519cfbb04c329615203637",
+                         _idx_size(10_000)),
     mirrors=MNIST_MIRRORS,
     md5_of="decompressed",
 )
@@ -84,10 +109,14 @@ MNIST = DatasetSpec(
 FASHION_MNIST = DatasetSpec(
     name="Fashion-MNIST",
     subdir="fashion-mnist",
-    train_images=FileSpec("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
-    train_labels=FileSpec("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe"),
-    test_images=FileSpec("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"),
-    test_labels=FileSpec("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310"),
+    train_images=FileSpec("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+                          _idx_size(60_000, 28, 28)),
+    train_labels=FileSpec("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe",
+                          _idx_size(60_000)),
+    test_images=FileSpec("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79",
+                         _idx_size(10_000, 28, 28)),
+    test_labels=FileSpec("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310",
+                         _idx_size(10_000)),
     mirrors=FASHION_MNIST_MIRRORS,
     md5_of="compressed",
 )
@@ -208,12 +237,19 @@ def _load_file(spec, fspec, magic, source, mirrors):
 
     try:
         stat = path.stat()
+    except NotADirectoryError:  # -- a file where the data folder (or one above it) should be
+        raise dl.blocked_folder_error(path, source, what) from None
+    except PermissionError as e:
+        raise dl.unreadable_error(path, source, what, f"{type(e).__name__}: {e}") from None
     except FileNotFoundError:
         if not source.may_download:
             raise dl.missing_file_error(path, source, what, dl.cache_dir() / spec.subdir) from None
-        array = dl.download(fspec.filename, source.folder, mirrors, check, what)
+        array = dl.download(fspec.filename, source.folder, mirrors, check, what,
+                            max_bytes=fspec.max_gz_bytes())
         stat = path.stat()
     else:
+        if not stat_module.S_ISREG(stat.st_mode):
+            raise dl.unreadable_error(path, source, what)
         key = _key(path, stat, fspec, spec, magic)
         if key in _memory:
             return _memory[key]
@@ -221,6 +257,8 @@ def _load_file(spec, fspec, magic, source, mirrors):
             array = check(path)
         except CorruptDatasetError as e:
             raise _corrupt_error(e, path, what, source, mirrors) from None
+        except OSError as e:  # -- not the contents: the file cannot be read at all
+            raise dl.unreadable_error(path, source, what, f"{type(e).__name__}: {e}") from None
 
     _memory[_key(path, stat, fspec, spec, magic)] = array
     return array
@@ -239,20 +277,35 @@ def _read_checked(path, spec, fspec, magic):
     def fail(problem):
         raise CorruptDatasetError(f"{path}: {problem}", path, problem)
 
-    raw = Path(path).read_bytes()
-    try:
-        data = gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as e:
-        fail(f"not a valid gzip file ({e})")
+    def check_md5(got, which):
+        if got != fspec.md5.lower():
+            fail(f"md5 of {which} is {got}, expected {fspec.md5}")
+
+    # -- the file is read in pieces and never past the sizes it may have: a small .gz that
+    #    expands to gigabytes is refused as soon as it goes past the size of the real file
+    with open(path, "rb") as f:
+        on_disk = os.fstat(f.fileno()).st_size
+        limit = fspec.max_gz_bytes()
+        if fspec.gz_size is not None and on_disk != fspec.gz_size:
+            fail(f"the .gz file is {on_disk} bytes, expected {fspec.gz_size}")
+        if limit is not None and on_disk > limit:
+            fail(f"the .gz file is {on_disk} bytes, more than a gzip of this "
+                 f"{fspec.size}-byte file can be ({limit})")
+        if fspec.md5 is not None and spec.md5_of == "compressed":  # -- checked before unzipping
+            md5 = hashlib.md5()
+            while piece := f.read(1 << 20):
+                md5.update(piece)
+            check_md5(md5.hexdigest(), "the .gz file")
+            f.seek(0)
+        try:
+            with gzip.GzipFile(fileobj=f, mode="rb") as unzipped:
+                data = read_idx_bytes(unzipped, magic, path, size=fspec.size)
+        except (OSError, EOFError, zlib.error) as e:
+            fail(f"not a valid gzip file ({e})")
 
     array = parse_idx(data, magic, path)
-
-    if fspec.md5 is not None:
-        checked = raw if spec.md5_of == "compressed" else data
-        got = hashlib.md5(checked).hexdigest()
-        if got != fspec.md5.lower():
-            which = "the .gz file" if spec.md5_of == "compressed" else "its decompressed contents"
-            fail(f"md5 of {which} is {got}, expected {fspec.md5}")
+    if fspec.md5 is not None and spec.md5_of == "decompressed":
+        check_md5(hashlib.md5(data).hexdigest(), "its decompressed contents")
 
     if magic == IMAGES_MAGIC and array.ndim != 3:
         fail(f"images must have 3 dimensions (n, rows, cols), got shape {array.shape}")
