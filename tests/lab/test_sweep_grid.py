@@ -128,3 +128,106 @@ def test_sweep_help_shows_the_defaults(capsys):
     assert exit_.value.code == 0
     assert '==SUPPRESS==' not in text and '--vary' in text and '--jobs' in text
     assert '(default: sigmoid)' in text and '--backend' in text
+
+
+# ---------------------------------------------------------------------- checked before any run
+
+def test_a_toml_files_wrong_types_and_ranges_are_all_named_at_once(tmp_path):
+    from vugrad.errors import InvalidArgumentError
+    path = tmp_path / 'bad.toml'
+    path.write_text(f'out = "{tmp_path / "o"}"\njobs = "4"\nseeds = 2.5\nthreads = -3\n'
+                    'epochs = -3\n[vary]\nactivation = ["relu", "foo"]\n')
+    with pytest.raises(SweepError) as e:
+        spec_from_args(parse(['--config', str(path), '--dry-run']))
+    assert isinstance(e.value, InvalidArgumentError)
+    text = str(e.value)
+    assert text.startswith('5 problems:') and len(text.splitlines()) == 6
+    for part in ("jobs='4'", 'seeds=2.5', 'threads=-3', 'epochs=-3',
+                 "activation='foo' (--activation): choose one of sigmoid, relu, tanh. "
+                 '(in 1 run: activation=foo,seed=0)'):
+        assert part in text
+    with pytest.raises(SweepError, match="jobs='4'"):
+        load_toml(path)
+    assert not (tmp_path / 'o').exists()
+
+
+def test_a_setting_both_fixed_and_varied_in_one_toml_file_is_an_error(tmp_path):
+    path = tmp_path / 'q.toml'
+    path.write_text('lr = 0.1\n[vary]\nlearning-rate = [0.1, 0.01]\n')
+    with pytest.raises(SweepError, match=r'lr is given both in the settings at the top and in '
+                                         r'\[vary\]: give it once'):
+        load_toml(path)
+    path.write_text('epochs = 1\n[fixed]\nepochs = 2\n')
+    with pytest.raises(SweepError, match=r'epochs is given both'):
+        load_toml(path)
+    path.write_text('[vary]\nlr = [0.1]\nlearning-rate = [0.2]\n')
+    with pytest.raises(SweepError, match=r'lr is given twice in \[vary\]'):
+        load_toml(path)
+    # -- the command line still wins over the file, as documented
+    path.write_text('lr = 0.1\n[vary]\nactivation = ["relu", "tanh"]\n')
+    spec = spec_from_args(parse(['--config', str(path), '--out', 'x', '--vary', 'lr=0.2,0.3',
+                                 '--activation', 'sigmoid']))
+    assert spec['fixed'] == {'activation': 'sigmoid'} and spec['vary'] == {'lr': ['0.2', '0.3']}
+
+
+def test_make_grid_checks_every_run(tmp_path):
+    from vugrad.lab.sweep import run_sweep
+    with pytest.raises(SweepError, match=r'lr=nan .*finite') as e:
+        make_grid({'lr': 'nan', 'momentum': -1}, seeds=1)
+    assert len(e.value.problems) == 2
+    with pytest.raises(SweepError, match=r'epochs=-3'):
+        make_grid({'epochs': -3})
+    with pytest.raises(SweepError, match='seeds=2.5'):
+        make_grid(seeds=2.5)
+    with pytest.raises(SweepError, match=r'seed=4294967296 .* \(in 1 run'):
+        make_grid({'seed': 2 ** 32 - 1}, seeds=2)
+    # -- a dry run checks too, before it creates anything
+    out = tmp_path / 'o'
+    for options, match in [({'vary': {'activation': ['relu', 'foo']}}, "activation='foo'"),
+                           ({'jobs': '4'}, "jobs='4'"), ({'threads': -3}, 'threads=-3'),
+                           ({'seeds': 2.5}, 'seeds=2.5'), ({'save': 'a/m.npz'}, 'save=')]:
+        with pytest.raises(SweepError, match=match):
+            run_sweep(str(out), fixed={'epochs': 1}, dry_run=True, log=None, **options)
+    assert not out.exists()
+    (tmp_path / 'file').write_text('')
+    with pytest.raises(SweepError, match='is a file, not a folder'):
+        run_sweep(str(tmp_path / 'file' / 'o'), dry_run=True, log=None)
+
+
+def test_the_sweep_command_names_every_problem_and_exits_2(tmp_path, capsys):
+    from vugrad.lab.cli import main
+    out = tmp_path / 'o'
+    assert main(['sweep', '--out', str(out), '-l', 'nan', '-j', '-2', '--threads', '0',
+                 '--vary', 'activation=relu,foo', '--vary', 'epochs=1,-3', '--dry-run']) == 2
+    err = capsys.readouterr().err
+    assert 'Traceback' not in err and '5 problems' in err
+    for part in ('lr=nan', 'jobs=-2', 'threads=0', "activation='foo'", 'epochs=-3'):
+        assert part in err
+    assert not out.exists()
+
+
+def test_every_documented_mnist_sweep_sets_the_courses_learning_rate():
+    """The default lr (0.01, for the synthetic data) sends MNIST's raw pixels to a loss of 1e14:
+    every sweep the README and the docs show on MNIST sets one (-l 0.0001, or in its TOML)."""
+    import glob
+    import os
+    import shlex
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    commands = []
+    for path in [os.path.join(repo, 'README.md')] + glob.glob(os.path.join(repo, 'docs', '*.md')):
+        with open(path) as f:
+            for line in f:
+                if line.startswith('vugrad sweep '):
+                    commands.append((path, shlex.split(line.partition(' #')[0])[2:]))
+    assert len(commands) >= 5
+    cwd = os.getcwd()
+    os.chdir(repo)      # -- the commands' TOML files are named from the repository's root
+    try:
+        for path, argv in commands:
+            spec = spec_from_args(parse(argv if '--out' in argv or '--config' in argv
+                                        else argv + ['--out', 'x']))
+            data = {spec['fixed'].get('data', 'synth'), *spec['vary'].get('data', [])}
+            if 'mnist' in data:
+                assert 'lr' in spec['fixed'] or 'lr' in spec['vary'], (path, shlex.join(argv))
+    finally:
+        os.chdir(cwd)

@@ -114,3 +114,33 @@ def test_run_and_the_command_line_dispatch_to_the_torch_backend(capsys):
     assert '## backend: torch' in capsys.readouterr().out
     with pytest.raises(ValueError, match='backend'):
         TrainConfig(backend='jax').validate()
+
+
+@pytest.mark.filterwarnings('ignore::RuntimeWarning')
+def test_a_nan_loss_stops_a_torch_run_too(capsys):
+    from vugrad.errors import DivergedError
+    from vugrad.lab.cli import main
+    settings = dict(lr=1e6, activation='relu', num_train=500, num_val=100, epochs=2, seed=0,
+                    progress=False)
+    with pytest.raises(DivergedError) as e:
+        tb.train(TrainConfig(**settings, backend='torch'), log=None)
+    assert e.value.epoch == 1 and 1 <= e.value.batch <= 4 and e.value.metrics == []
+    assert 'lower learning rate' in str(e.value)
+    assert 'torch.autograd.detect_anomaly()' in str(e.value)
+    assert main(['train', '--backend', 'torch', '-l', '1e6', '--activation', 'relu',
+                 '--num-train', '500', '--num-val', '100', '-e', '1', '--seed', '0',
+                 '--no-progress']) == 1
+    assert 'training diverged in epoch 1' in capsys.readouterr().err
+
+
+def test_the_torch_backend_checks_every_setting_before_loading(monkeypatch, tmp_path):
+    import vugrad.lab.loop as loop
+    monkeypatch.setattr(loop, 'load_data', lambda config: pytest.fail('data loaded'))
+    with pytest.raises(InvalidArgumentError, match=r'2 settings.*\n.*lr=nan.*\n.*seed=-1'):
+        tb.train(TrainConfig(lr=float('nan'), seed=-1, backend='torch'), log=None)
+    # -- and makes the folders of --out and --save before it trains
+    monkeypatch.undo()
+    out, save = tmp_path / 'a' / 'm.csv', tmp_path / 'b' / 'c' / 'm.npz'
+    tb.train(TrainConfig(num_train=100, num_val=50, epochs=1, hidden=4, backend='torch',
+                         out=str(out), save=str(save), progress=False), log=None)
+    assert out.is_file() and save.is_file()

@@ -217,3 +217,166 @@ def test_raw_pixels_are_the_courses(monkeypatch):
     assert xt.shape == (6, 784) and np.all(xt == 127.5) and np.all(xv == 127.5)
     (xt, _), _, _ = load_data(TrainConfig(data='mnist', pixels='unit'))
     assert np.all(xt == 0.5)
+
+
+# ---------------------------------------------------------------------- settings checked up front
+
+@pytest.fixture
+def no_data(monkeypatch):
+    """Loading data is an error here: every check must come before it."""
+    import vugrad.lab.loop as loop
+
+    def refuse(config):
+        raise AssertionError('the data was loaded before the settings were checked')
+    monkeypatch.setattr(loop, 'load_data', refuse)
+
+
+@pytest.mark.parametrize('bad, match', [
+    ({'lr': float('nan')}, r'lr=nan \(-l/--learning-rate\): must be a finite number'),
+    ({'lr': float('inf')}, r'lr=inf .*finite'),
+    ({'lr': -1.0}, r'lr=-1.0 .*above 0'),
+    ({'lr': 0}, r'lr=0 .*above 0'),
+    ({'momentum': -1.0}, r'momentum=-1.0 .*\[0, 1\)'),
+    ({'momentum': float('nan')}, r'momentum=nan .*finite'),
+    ({'gamma': -0.5, 'schedule': 'step'}, r'gamma=-0.5 .*above 0'),
+    ({'gamma': float('inf')}, r'gamma=inf .*finite'),
+    ({'weight_decay': -0.1}, r'weight_decay=-0.1 .*0 or more'),
+    ({'dropout': float('nan')}, r'dropout=nan .*finite'),
+    ({'seed': -1}, r'seed=-1 \(--seed\): must lie in 0 \.\. 4294967295'),
+    ({'seed': 2 ** 32}, r'seed=4294967296 .*must lie in'),
+    ({'seed': 1.5}, r'seed=1.5 .*expected a whole number or none, got float'),
+    ({'epochs': -3}, r'epochs=-3 \(-e/--epochs\): must be 0 or more'),
+    ({'layers': -1}, r'layers=-1 .*0 or more'),
+    ({'hidden': 0}, r'hidden=0 .*at least 1'),
+    ({'num_train': 0}, r'num_train=0 .*at least 1'),
+    ({'activation': 'foo'}, r"activation='foo' \(--activation\): choose one of sigmoid, relu"),
+    ({'batch_size': '4'}, r"batch_size='4' .*expected a whole number, got str"),
+    ({'epochs': True}, r'epochs=True .*expected a whole number, got bool'),
+    ({'nesterov': 1}, r'nesterov=1 .*expected true or false'),
+    ({'lr': '0.1'}, r"lr='0.1' .*expected a number, got str"),
+    ({'out': 5}, r'out=5 .*expected text or none'),
+])
+def test_every_setting_is_checked_before_the_data_loads(no_data, bad, match):
+    with pytest.raises(InvalidArgumentError, match=match):
+        train(TrainConfig(**bad), log=None)
+
+
+def test_every_problem_is_reported_at_once(no_data):
+    bad = TrainConfig(lr=float('nan'), momentum=-1.0, seed=-1, epochs=-3, activation='foo',
+                      batch_size='4', gamma=-1.0)
+    assert len(bad.problems()) == 7
+    with pytest.raises(InvalidArgumentError) as e:
+        train(bad, log=None)
+    lines = str(e.value).splitlines()
+    assert lines[0] == '7 settings cannot work:' and len(lines) == 8
+    # -- in the order of the fields, each naming its setting
+    assert [line.split('=')[0].strip() for line in lines[1:]] == [
+        'activation', 'lr', 'momentum', 'gamma', 'batch_size', 'epochs', 'seed']
+    assert TrainConfig().problems() == []
+
+
+def test_numpy_numbers_are_fine_settings():
+    config = TrainConfig(epochs=np.int64(1), lr=np.float32(0.5), seed=np.int32(3),
+                         residual=np.bool_(False)).validate()
+    assert config.epochs == 1
+
+
+def test_missing_folders_of_out_and_save_are_made_up_front(tmp_path):
+    js, npz = tmp_path / 'a' / 'b' / 'm.json', tmp_path / 'c' / 'model.npz'
+    metrics = quiet(out=str(js), save=str(npz))
+    assert json.loads(js.read_text())['metrics'] == metrics and npz.is_file()
+
+
+@pytest.mark.parametrize('name, file', [('out', 'm.json'), ('save', 'm.npz')])
+def test_a_file_where_a_folder_should_be_fails_up_front(no_data, tmp_path, name, file):
+    (tmp_path / 'f').write_text('a file')
+    with pytest.raises(InvalidArgumentError, match=f'{name}=.*is a file, not a folder'):
+        train(TrainConfig(**{name: str(tmp_path / 'f' / 'sub' / file)}), log=None)
+    (tmp_path / file).mkdir()
+    with pytest.raises(InvalidArgumentError, match=f'{name}=.*is a folder'):
+        train(TrainConfig(**{name: str(tmp_path / file)}), log=None)
+
+
+def test_the_command_line_names_every_bad_setting_before_loading(no_data, capsys):
+    from vugrad.lab import cli
+    assert cli.main(['train', '-l', 'nan', '--momentum', '-1', '--seed', '-1',
+                     '--gamma', '-0.1']) == 2
+    err = capsys.readouterr().err
+    assert 'Traceback' not in err and '4 settings cannot work' in err
+    for text in ('lr=nan', 'momentum=-1.0', 'seed=-1', 'gamma=-0.1'):
+        assert text in err
+
+
+def test_the_command_line_makes_the_folders_of_out(tmp_path, capsys):
+    from vugrad.lab import cli
+    out = tmp_path / 'missing' / 'dir' / 'm.json'
+    assert cli.main(['train', '-e', '1', '--num-train', '500', '--num-val', '100',
+                     '--no-progress', '--out', str(out)]) == 0
+    assert len(json.loads(out.read_text())['metrics']) == 1
+    (tmp_path / 'file').write_text('')
+    assert cli.main(['train', '--out', str(tmp_path / 'file' / 'm.json')]) == 2
+    assert 'is a file, not a folder' in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- divergence
+
+HUGE_LR = {'lr': 1e6, 'activation': 'relu', 'num_train': 500, 'num_val': 100, 'epochs': 2}
+# -- NumPy warns of the overflow on its way to nan: expected here
+overflow = pytest.mark.filterwarnings('ignore::RuntimeWarning')
+
+
+@overflow
+def test_a_nan_loss_stops_the_run_with_DivergedError():
+    from vugrad.errors import DivergedError
+    with pytest.raises(DivergedError) as e:
+        quiet(**HUGE_LR)
+    assert e.value.epoch == 1 and 1 <= e.value.batch <= 4 and e.value.metrics == []
+    message = str(e.value)
+    assert f'epoch 1, batch {e.value.batch} of 4' in message and 'nan' in message
+    assert 'lower learning rate' in message and 'vg.detect_anomaly()' in message
+
+
+@overflow
+def test_divergence_in_a_later_epoch_keeps_the_epochs_before():
+    from vugrad.errors import DivergedError
+
+    def poison(row, model):          # -- after epoch 1, every weight becomes nan
+        for p in model.parameters():
+            p.value[...] = np.nan
+
+    with pytest.raises(DivergedError) as e:
+        quiet(epochs=3, callback=poison)
+    assert (e.value.epoch, e.value.batch) == (2, 1)
+    assert [row['epoch'] for row in e.value.metrics] == [1]
+
+
+def test_run_batches_stops_at_the_first_bad_batch():
+    from vugrad.errors import DivergedError
+    from vugrad.lab.loop import run_batches
+    losses = iter([1.0, 2.0, float('inf'), 3.0])
+    with pytest.raises(DivergedError, match='inf') as e:
+        run_batches([(np.zeros(2), np.zeros(2))] * 4, lambda xb, yb: next(losses))
+    assert e.value.batch == 3
+    assert run_batches([(np.zeros(2), np.zeros(2))] * 2, lambda xb, yb: 1.0) == 0.5
+
+
+@overflow
+def test_a_rising_loss_is_flagged_in_the_log():
+    lines = []
+    metrics = train(TrainConfig(**{**HUGE_LR, 'activation': 'sigmoid', 'seed': 0,
+                                   'progress': False}), log=lines.append)
+    assert metrics[-1]['train_loss'] > metrics[0]['train_loss']
+    assert any(line.startswith('## warning: the training loss rose') and 'diverging' in line
+               for line in lines)
+    lines.clear()
+    quiet(epochs=2)
+    assert not any('warning' in line for line in lines)
+
+
+@overflow
+def test_the_command_line_exits_1_on_divergence(capsys):
+    from vugrad.lab import cli
+    status = cli.main(['train', '-l', '1e6', '--activation', 'relu', '--num-train', '500',
+                       '--num-val', '100', '-e', '1', '--seed', '0', '--no-progress'])
+    err = capsys.readouterr().err
+    assert status == 1 and 'training diverged in epoch 1' in err and 'Traceback' not in err

@@ -5,7 +5,8 @@ vugrad.lab.torch_backend), the dispatcher (vugrad.lab.runner), `vugrad sweep` an
 read their settings from here.
 
     from vugrad.lab.config import TrainConfig
-    config = TrainConfig(data='mnist', lr=0.0001).validate()
+    config = TrainConfig(data='mnist', lr=0.0001).validate()   # every problem at once, or
+    #                                                          InvalidArgumentError, one line each
 
     parser = add_train_arguments(argparse.ArgumentParser())   # -D -b -e -l and the rest
     config = config_from_args(parser.parse_args())
@@ -13,8 +14,17 @@ read their settings from here.
 
 import argparse
 import dataclasses
+import functools
+import math
+import numbers
+import os
+import types
+import typing
 from dataclasses import dataclass
 
+import numpy as np
+
+from ..errors import InvalidArgumentError
 from ..nn.activation import ACTIVATIONS
 from ..nn.init import SCHEMES
 
@@ -27,6 +37,7 @@ __all__ = [
     'add_model_arguments',
     'add_train_arguments',
     'config_from_args',
+    'path_problem',
 ]
 
 DATASETS = ('synth', 'mnist', 'fashion-mnist')
@@ -78,38 +89,157 @@ class TrainConfig:
     save: str | None = None          # save the trained parameters here (.npz)
     progress: bool | None = None     # a progress bar per epoch (None: if stderr is a terminal)
 
-    def validate(self):
-        """Raise ValueError for a setting that cannot work, before anything is loaded."""
-        def choose(name, options):
-            if getattr(self, name) not in options:
-                raise ValueError(f'{name}={getattr(self, name)!r}: choose one of '
-                                 f'{", ".join(options)}.')
-        choose('data', DATASETS)
-        choose('activation', tuple(ACTIVATIONS))
-        choose('init', tuple(SCHEMES))
-        choose('optimizer', OPTIMIZERS)
-        choose('schedule', SCHEDULES)
-        choose('reduction', ('sum', 'mean'))
-        choose('dtype', ('float32', 'float64'))
-        choose('pixels', ('raw', 'unit'))
-        choose('backend', BACKENDS)
-        for name in ('batch_size', 'epochs', 'layers', 'hidden', 'num_train', 'num_val',
-                     'step_size'):
+    def problems(self):
+        """
+        Every reason this config cannot work, one line each (an empty list: it can): wrong
+        types, NaN and inf, values out of range, unknown choices, clashing settings, an --out or
+        --save path under a file. Nothing is loaded or created.
+        """
+        problems = []      # -- (the field's place, the line), listed in the fields' order
+        order = {f.name: i for i, f in enumerate(dataclasses.fields(self))}
+
+        def bad(name, text):
             value = getattr(self, name)
-            if value is not None and value < (0 if name in ('epochs', 'layers') else 1):
-                raise ValueError(f'{name}={value}: must be a positive number.')
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f'dropout={self.dropout}: must lie in [0, 1).')
-        if self.nesterov and self.momentum <= 0:
-            raise ValueError('nesterov needs a momentum above 0 (e.g. --momentum 0.9).')
-        if self.optimizer != 'sgd' and (self.momentum or self.nesterov):
-            raise ValueError(f'momentum and nesterov are SGD settings; {self.optimizer} has its '
-                             'own (betas).')
-        if self.out is not None and not self.out.endswith(('.json', '.csv')):
-            raise ValueError(f'out={self.out!r}: the file name must end in .json or .csv.')
-        if self.save is not None and not self.save.endswith('.npz'):
-            raise ValueError(f'save={self.save!r}: the file name must end in .npz.')
+            problems.append((order[name], f'{name}={value!r}{_flags(name)}: {text}'))
+
+        hints = typing.get_type_hints(TrainConfig)
+        typed = set()        # -- the fields whose values have the right type
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            kinds = _kinds(hints[field.name])
+            if _has_kind(value, kinds):
+                typed.add(field.name)
+            else:
+                bad(field.name, f'expected {_kind_names(kinds)}, got {type(value).__name__}.')
+
+        def check(name, ok, text):
+            value = getattr(self, name)
+            if name in typed and value is not None and not ok(value):
+                bad(name, text)
+
+        for name, options in CHOICES.items():
+            check(name, lambda v, options=options: v in options,
+                  f'choose one of {", ".join(options)}.')
+        for name in ('batch_size', 'hidden', 'num_train', 'num_val', 'step_size'):
+            check(name, lambda v: v >= 1, 'must be at least 1.')
+        for name in ('epochs', 'layers'):
+            check(name, lambda v: v >= 0, 'must be 0 or more.')
+        check('seed', lambda v: 0 <= v < 2 ** 32, f'must lie in 0 .. {2 ** 32 - 1} (or none).')
+        for name in ('lr', 'momentum', 'weight_decay', 'gamma', 'dropout'):
+            value = getattr(self, name)
+            if name in typed and value is not None and not math.isfinite(value):
+                bad(name, 'must be a finite number, not nan or inf.')
+                typed.discard(name)      # -- one line for it is enough
+        check('lr', lambda v: v > 0, 'the learning rate must be above 0 (e.g. 0.01; 0.0001 '
+              'for MNIST with the summed loss).')
+        check('momentum', lambda v: 0 <= v < 1, 'must lie in [0, 1) (e.g. 0.9).')
+        check('weight_decay', lambda v: v >= 0, 'must be 0 or more (e.g. 0.0001).')
+        check('gamma', lambda v: v > 0, 'the step schedule multiplies the learning rate by '
+              'gamma: it must be above 0 (e.g. 0.1).')
+        check('dropout', lambda v: 0 <= v < 1, 'must lie in [0, 1).')
+        if {'nesterov', 'momentum'} <= typed and self.nesterov and not self.momentum > 0:
+            bad('nesterov', 'Nesterov momentum needs a momentum above 0 (e.g. --momentum 0.9).')
+        if {'optimizer', 'momentum', 'nesterov'} <= typed and self.optimizer in OPTIMIZERS \
+                and self.optimizer != 'sgd' and (self.momentum or self.nesterov):
+            bad('optimizer', f'momentum and nesterov are SGD settings; {self.optimizer} has its '
+                'own (betas): leave them out, or use --optimizer sgd.')
+        for name, ends in (('out', ('.json', '.csv')), ('save', ('.npz',))):
+            path = getattr(self, name)
+            if name not in typed or path is None:
+                continue
+            if not path.endswith(ends):
+                bad(name, f'the file name must end in {" or ".join(ends)}.')
+            else:
+                problem = path_problem(path)
+                if problem:
+                    bad(name, problem)
+        return [line for _, line in sorted(problems, key=lambda p: p[0])]
+
+    def validate(self):
+        """
+        Raise InvalidArgumentError (a ValueError) listing every problem of problems(), one line
+        each, before anything is loaded; return the config when it can work.
+        """
+        problems = self.problems()
+        if len(problems) == 1:
+            raise InvalidArgumentError(problems[0])
+        if problems:
+            raise InvalidArgumentError(f'{len(problems)} settings cannot work:\n  '
+                                       + '\n  '.join(problems))
         return self
+
+
+CHOICES = {
+    'data': DATASETS, 'activation': tuple(ACTIVATIONS), 'init': tuple(SCHEMES),
+    'optimizer': OPTIMIZERS, 'schedule': SCHEDULES, 'reduction': ('sum', 'mean'),
+    'dtype': ('float32', 'float64'), 'pixels': ('raw', 'unit'), 'backend': BACKENDS,
+}
+
+
+def _kinds(hint):
+    """The types a field may hold: int | None -> (int, NoneType)."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return typing.get_args(hint)
+    return (hint,)
+
+
+def _has_kind(value, kinds):
+    for kind in kinds:
+        if value is None and kind is type(None):
+            return True
+        if kind is bool and isinstance(value, (bool, np.bool_)):
+            return True
+        if isinstance(value, (bool, np.bool_)):
+            continue     # -- True is an int to Python, but not a number of epochs
+        if kind is int and isinstance(value, numbers.Integral):
+            return True
+        if kind is float and isinstance(value, numbers.Real):
+            return True
+        if kind is str and isinstance(value, str):
+            return True
+    return False
+
+
+def _kind_names(kinds):
+    words = {str: 'text', bool: 'true or false', int: 'a whole number', float: 'a number',
+             type(None): 'none'}
+    return ' or '.join(words[k] for k in kinds)
+
+
+def path_problem(path, folder=False):
+    """
+    Why no file (or with folder=True, no folder) can be made at `path`, or None. Missing
+    folders on the way are fine (the run makes them); a file where a folder should be is not.
+    Nothing is created.
+    """
+    path = os.path.abspath(os.fspath(path))
+    if folder:
+        if os.path.exists(path) and not os.path.isdir(path):
+            return f'{path} is a file, not a folder: choose another path.'
+    elif os.path.isdir(path):
+        return 'that is a folder: give a file name.'
+    parent = os.path.dirname(path)
+    while not os.path.exists(parent) and os.path.dirname(parent) != parent:
+        parent = os.path.dirname(parent)
+    if os.path.exists(parent) and not os.path.isdir(parent):
+        return f'{parent} is a file, not a folder: choose another path.'
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _option_strings():
+    """field -> its command-line options ('-l/--learning-rate'), from add_train_arguments."""
+    parser = add_train_arguments(argparse.ArgumentParser(add_help=False))
+    options = {}
+    for action in parser._actions:
+        if action.option_strings and action.dest not in options:
+            options[action.dest] = '/'.join(action.option_strings)
+    return options
+
+
+def _flags(name):
+    option = _option_strings().get(name)
+    return f' ({option})' if option else ''
 
 
 # ---------------------------------------------------------------------- command-line options

@@ -6,9 +6,11 @@ both backends (vugrad.lab.train and vugrad.lab.torch_backend):
     build_model(config, features, classes)  -> vugrad's MLP (the torch backend copies its
                                                weights, so both start from the same draws)
     load_and_log(config, log)               -> the data, with the config and the sizes logged
+                                               (the folders of --out and --save made first)
     run_epochs(config, model, ...)          -> the epochs: train, validate, log, step the
                                                schedule; write the metrics and parameters
     run_batches(loader, step, ...)          -> one pass over the batches: the mean loss
+                                               (DivergedError at the first NaN or inf loss)
     write_metrics(path, metrics, config)    -> a .json or .csv file, written atomically
 
 A backend states only what is its own: its model, optimizer and schedule, one training step,
@@ -18,6 +20,7 @@ evaluation, and how to save; run_epochs does the rest, the same way for both.
 import csv
 import dataclasses
 import json
+import math
 import os
 import sys
 import time
@@ -25,6 +28,7 @@ import time
 import numpy as np
 
 from ..data import DataLoader, load_fashion_mnist, load_mnist, load_synth
+from ..errors import DivergedError, InvalidArgumentError
 from ..fileio import atomic_write
 from ..nn import MLP
 
@@ -32,6 +36,7 @@ __all__ = [
     'build_model',
     'load_and_log',
     'load_data',
+    'make_folders',
     'run_batches',
     'run_epochs',
     'write_metrics',
@@ -63,8 +68,30 @@ def build_model(config, num_features, num_classes):
                dropout=config.dropout, dtype=np.dtype(config.dtype))
 
 
+def make_folders(config):
+    """
+    Make the missing folders of config.out and config.save now, before any work, so that a run
+    does not end in an error where it should write its results. InvalidArgumentError where a
+    folder cannot be made.
+    """
+    for name in ('out', 'save'):
+        path = getattr(config, name)
+        if not path:
+            continue
+        folder = os.path.dirname(os.path.abspath(path))
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as e:
+            raise InvalidArgumentError(f'{name}={path!r}: cannot make the folder {folder} '
+                                       f'({e.strerror or e}): choose another path.') from None
+
+
 def load_and_log(config, log):
-    """Log the config, load its data set, log the data's sizes and classes; return the data."""
+    """
+    Make the folders of --out and --save (make_folders), log the config, load its data set,
+    log the data's sizes and classes; return the data.
+    """
+    make_folders(config)
     log('## config: ' + ' '.join(f'{k}={v}' for k, v in dataclasses.asdict(config).items()))
     (xtrain, ytrain), (xval, yval), num_classes = data = load_data(config)
     log('## loaded data:')
@@ -78,11 +105,18 @@ def run_batches(loader, step, reduction='sum', bar=None):
     """
     Call step(xb, yb) -> the batch's loss for every batch of `loader`, ticking the progress bar;
     return the mean loss per instance (whichever library the step uses).
+
+    :raises DivergedError: at the first batch whose loss is NaN or infinite (its .batch is the
+        batch's number, from 1; run_epochs adds the epoch): no later step can undo it.
     """
     total, n = 0.0, 0
     for i, (xb, yb) in enumerate(loader):
-        total += step(xb, yb) * (len(yb) if reduction == 'mean' else 1)
+        loss = float(step(xb, yb))
+        total += loss * (len(yb) if reduction == 'mean' else 1)
         n += len(yb)
+        if not math.isfinite(total):
+            raise DivergedError(f'the training loss is {loss}' if not math.isfinite(loss) else
+                                'the sum of the training losses overflowed', batch=i + 1)
         if bar is not None:
             bar.update(1)
             if i % 20 == 0:
@@ -114,6 +148,8 @@ def run_epochs(config, model, optimizer, schedule, data, *, train_epoch, evaluat
         start = time.perf_counter()
         try:
             train_loss = train_epoch(model, optimizer, loader, config.reduction, bar)
+        except DivergedError as e:
+            raise _diverged(e, config, epoch, len(loader), metrics) from None
         finally:
             if bar is not None:
                 bar.close()
@@ -130,6 +166,10 @@ def run_epochs(config, model, optimizer, schedule, data, *, train_epoch, evaluat
             log('## stopped by the callback')
             break
 
+    if len(metrics) > 1 and metrics[-1]['train_loss'] > metrics[0]['train_loss']:
+        log(f'## warning: the training loss rose from {metrics[0]["train_loss"]:.4g} in epoch 1 '
+            f'to {metrics[-1]["train_loss"]:.4g}: the run may be diverging (try a lower '
+            'learning rate)')
     if config.out:
         write_metrics(config.out, metrics, config)
         log(f'## wrote the metrics to {config.out}')
@@ -141,6 +181,20 @@ def run_epochs(config, model, optimizer, schedule, data, *, train_epoch, evaluat
     final = metrics[-1]['val_acc'] if metrics else evaluate(model, xval, yval)[1]
     log(f'final validation accuracy: {final:.4f}')
     return metrics
+
+
+def _diverged(error, config, epoch, batches, metrics):
+    """The DivergedError of run_batches, with the epoch, the advice and the metrics so far."""
+    batch = error.batch
+    where = f'epoch {epoch}, batch {batch} of {batches}' if batch else f'epoch {epoch}'
+    anomaly = ('torch.autograd.detect_anomaly()' if config.backend == 'torch' else
+               'vg.detect_anomaly()')
+    e = DivergedError(
+        f'training diverged in {where}: {error} (lr={config.lr:g}). Try a lower learning rate '
+        f'(e.g. -l {config.lr / 10:g}), and run a step under `with {anomaly}:` to find the op '
+        'that first made a NaN or inf.', epoch=epoch, batch=batch)
+    e.metrics = list(metrics)   # -- the finished epochs, for whoever records the run
+    return e
 
 
 def _progress_bar(total, desc):

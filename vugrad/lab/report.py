@@ -67,8 +67,9 @@ def load_runs(folder):
     """
     Every run under `folder` (a sweep's output folder), in the sweep's order: a list of dicts
     with the keys id, index, config (settings, seed and backend included), status ('ok',
-    'failed' or 'unfinished'), metrics (a list of per-epoch dicts; empty unless 'ok') and error
-    (the last line of the traceback, or None).
+    'diverged', 'failed' or 'unfinished'), metrics (a list of per-epoch dicts; empty unless
+    'ok', or 'diverged': the epochs before) and error (the last line of the traceback, where
+    and how a run diverged, or None).
     """
     runs = []
     for name in sorted(os.listdir(folder)):
@@ -85,6 +86,10 @@ def load_runs(folder):
         run['config'].setdefault('backend', info.get('backend', 'vugrad'))
         if done is not None and done.get('status', 'ok') == 'ok':
             run['status'], run['metrics'] = 'ok', list(done.get('metrics', []))
+        elif done is not None and done.get('status') == 'diverged':
+            # -- stopped where its training loss became nan or inf: the epochs before it
+            run['status'], run['metrics'] = 'diverged', list(done.get('metrics') or [])
+            run['error'] = done.get('error') or 'training diverged'
         elif os.path.exists(os.path.join(path, 'error.txt')):
             run['status'] = 'failed'
             with open(os.path.join(path, 'error.txt'), errors='replace') as f:
@@ -161,8 +166,9 @@ def summarize(group):
     """
     The numbers of the report for one configuration: a dict with runs, ok, final_acc and
     final_acc_std (of each run's last epoch, over seeds), best_acc and best_epoch (the peak of
-    the mean validation accuracy), final_train_loss (mean), seconds_per_epoch (mean) and
-    diverged (how many runs ended with a training loss of inf or nan).
+    the mean validation accuracy), final_train_loss (mean), seconds_per_epoch (mean),
+    diverged (how many runs stopped, or ended, with a training loss of inf or nan) and diverging
+    (how many finished runs ended with a training loss above their first epoch's).
     """
     finals = [run['metrics'][-1] for run in group['ok']]
     accs = np.array([float(row['val_acc']) for row in finals])
@@ -177,11 +183,20 @@ def summarize(group):
         'best_acc': float(mean[best]) if best is not None else math.nan,
         'best_epoch': int(epochs[best]) if best is not None else None,
         'final_train_loss': float(losses.mean()) if len(losses) else math.nan,
-        'diverged': int((~np.isfinite(losses)).sum()),
+        'diverged': int((~np.isfinite(losses)).sum())
+        + sum(run['status'] == 'diverged' for run in group['runs']),
+        'diverging': sum(_diverging(run) for run in group['ok']),
         'seconds_per_epoch': float(np.mean(seconds)) if seconds else math.nan}
 
 
 # ---------------------------------------------------------------------- writing
+
+def _diverging(run):
+    """Whether a finished run's training loss ended above its first epoch's."""
+    rows = run['metrics']
+    first, last = float(rows[0]['train_loss']), float(rows[-1]['train_loss'])
+    return len(rows) > 1 and math.isfinite(last) and last > first
+
 
 def write_csv(path, runs):
     """
@@ -299,6 +314,8 @@ def report_table(groups):
         runs = f'{s["ok"]}' if s['ok'] == s['runs'] else f'{s["ok"]} of {s["runs"]}'
         if s['diverged']:
             runs += f' ({s["diverged"]} diverged)'
+        if s['diverging']:
+            runs += f' ({s["diverging"]} diverging)'
         cells = [_format(v) for v in group['settings'].values()] or [group['label']]
         cells += [runs, acc, _pct(s['best_acc']), _format(s['best_epoch']) if s['ok'] else '–',
                   '–' if not s['ok'] else f'{s["final_train_loss"]:.4f}',
@@ -347,12 +364,18 @@ def write_report(folder, runs, groups, plot_name='curves.png', command=None):
     lines.append('*final val. acc.*: the validation accuracy after the last epoch, mean ± '
                  'standard deviation over seeds. *best*: the epoch where the mean validation '
                  'accuracy peaks, and that mean. *s / epoch*: the mean time of one training pass '
-                 '(without validation). *diverged*: the training loss ended as inf or nan (try a '
-                 'smaller learning rate).')
+                 '(without validation). *diverged*: the training loss became inf or nan, and the '
+                 'run stopped there (try a smaller learning rate). *diverging*: the training loss '
+                 "ended above its first epoch's (the run may be diverging: try a smaller learning "
+                 'rate).')
     if os.path.exists(os.path.join(folder, plot_name)):
         lines += ['', f'![Validation accuracy and training loss per epoch]({plot_name})']
     failed = [r for r in runs if r['status'] == 'failed']
     unfinished = [r for r in runs if r['status'] == 'unfinished']
+    diverged = [r for r in runs if r['status'] == 'diverged']
+    if diverged:
+        lines += ['', f'## Diverged runs ({len(diverged)})', '']
+        lines += [f'- `{r["id"]}`: {r["error"].partition(". Try")[0]}' for r in diverged]
     if failed:
         lines += ['', f'## Failed runs ({len(failed)})', '']
         lines += [f'- `{r["id"]}`: {r["error"]} (see `{r["id"]}/error.txt`)' for r in failed]

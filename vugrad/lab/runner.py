@@ -15,8 +15,9 @@ backend is imported only when it is asked for, since PyTorch is an optional depe
 import dataclasses
 import sys
 
-from ..errors import InvalidArgumentError
+from ..errors import DivergedError, InvalidArgumentError
 from .config import BACKENDS, TrainConfig, add_train_arguments, config_from_args
+from .loop import make_folders
 
 __all__ = [
     'add_train_arguments',
@@ -50,11 +51,21 @@ def run(config=None, *, model=None, callback=None, progress=None, log=print, **o
 
 
 def train_command(args):
-    """Run `vugrad train`: train with the backend of --backend, and exit 0 (2 for bad options)."""
+    """
+    Run `vugrad train`: train with the backend of --backend. Exit status 0; 2 for settings that
+    cannot work (all of them named, before any data is loaded, and also where the folder of
+    --out or --save cannot be made); 1 when the training loss became NaN or inf (the message
+    says where, and what to try).
+    """
     try:
         config = config_from_args(args).validate()
+        make_folders(config)
     except ValueError as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
-    run(config)
+    try:
+        run(config)
+    except DivergedError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 1
     return 0

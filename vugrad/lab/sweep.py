@@ -15,9 +15,11 @@ every combination of the varied values, each run with `--seeds N` seeds (0 .. N-
 Each run gets its own folder, named after its varied settings and seed
 (DIR/activation=relu,seed=1/), and its own process, with cores // jobs BLAS threads. In it:
 config.json (at the start), log.txt, and when it ends metrics.json (written atomically: a run is
-finished when that file exists) or error.txt (the traceback; the other runs go on). Running the
-same command again skips the finished runs and reruns the others. At the end the folder gets
-metrics.csv, curves.png and report.md (see vugrad.lab.report).
+finished when that file exists; its status is 'diverged' where the training loss became NaN or
+inf, with the epochs before) or error.txt (the traceback; the other runs go on). Running the
+same command again skips the finished runs and reruns the others. Every run's settings, and the
+sweep's own, are checked before the first run starts (also by --dry-run). At the end the folder
+gets metrics.csv, curves.png and report.md (see vugrad.lab.report).
 
 From Python (in a script, under `if __name__ == '__main__':`, as runs start new processes):
 
@@ -46,6 +48,7 @@ import json
 import math
 import multiprocessing
 import multiprocessing.connection
+import numbers
 import os
 import re
 import shlex
@@ -57,10 +60,11 @@ import types
 import typing
 from collections import deque
 
+from ..errors import DivergedError, InvalidArgumentError
 from ..fileio import atomic_write
 from ..malloc import tune_malloc
 from . import report
-from .config import BACKENDS, TrainConfig, add_train_arguments
+from .config import BACKENDS, TrainConfig, add_train_arguments, path_problem
 from . import runner
 
 __all__ = [
@@ -85,8 +89,23 @@ THREAD_VARIABLES = ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'
                     'VECLIB_MAXIMUM_THREADS', 'NUMEXPR_NUM_THREADS')
 
 
-class SweepError(ValueError):
-    """A sweep that cannot start: an unknown setting, a value of the wrong type, a clash."""
+class SweepError(InvalidArgumentError):
+    """
+    A sweep that cannot start: an unknown setting, a value of the wrong type or out of range, a
+    clash. Raised before any run starts, with every problem found, one line each (also in
+    .problems). An InvalidArgumentError, so a ValueError.
+    """
+
+    def __init__(self, message, problems=None):
+        super().__init__(message)
+        self.problems = list(problems) if problems is not None else [message]
+
+    @classmethod
+    def of(cls, problems):
+        """One SweepError for a list of problems (one line each)."""
+        if len(problems) == 1:
+            return cls(problems[0], problems)
+        return cls(f'{len(problems)} problems:\n  ' + '\n  '.join(problems), problems)
 
 
 # ---------------------------------------------------------------------- settings and values
@@ -215,12 +234,18 @@ def run_id(settings, keys):
 
 def _seeds(seeds, first):
     """The list of seeds: an int n gives first .. first + n - 1; a list is used as it is."""
+    how = ('give a number of seeds (--seeds 3; seeds = 3 in a TOML file) or a list of seeds '
+           '(--seeds 0,1,2; seeds = [0, 1, 2]).')
     if isinstance(seeds, str):
-        seeds = [parse_value('seed', s) for s in seeds.split(',') if s.strip()] if ',' in seeds \
-            else parse_value('seed', seeds)
-    if isinstance(seeds, bool) or seeds is None:
-        raise SweepError(f'seeds={seeds!r}: give a number of seeds or a list of seeds.')
-    if isinstance(seeds, int):
+        try:
+            seeds = [parse_value('seed', s) for s in seeds.split(',') if s.strip()] \
+                if ',' in seeds else parse_value('seed', seeds)
+        except SweepError:
+            raise SweepError(f'seeds={seeds!r}: {how}') from None
+    if isinstance(seeds, (bool, str, bytes, dict)) or not isinstance(
+            seeds, (numbers.Integral, list, tuple, range)):
+        raise SweepError(f'seeds={seeds!r}: {how}')
+    if isinstance(seeds, numbers.Integral):
         if seeds < 1:
             raise SweepError(f'seeds={seeds}: the number of seeds must be at least 1 (for '
                              f'the one seed {seeds}, give --seed {seeds}, or --seeds {seeds},).')
@@ -243,22 +268,46 @@ def make_grid(fixed=None, vary=None, seeds=1):
     :param seeds: a number of seeds (from fixed['seed'], default 0, on) or a list of seeds;
         ignored if `vary` has 'seed'.
     """
+    problems = []      # -- every problem found, reported together at the end
+
+    def attempt(function, *args):
+        try:
+            return function(*args)
+        except SweepError as e:
+            problems.extend(e.problems)
+            return _FAILED
+
     if isinstance(fixed, TrainConfig):
         fixed = {k: v for k, v in dataclasses.asdict(fixed).items() if k not in RESERVED}
-    fixed = {setting_name(k): parse_value(setting_name(k), v) for k, v in (fixed or {}).items()}
+    fixed_ = {}
+    for k, v in (fixed or {}).items():
+        name = attempt(setting_name, k)
+        value = _FAILED if name is _FAILED else attempt(parse_value, name, v)
+        if value is not _FAILED:
+            fixed_[name] = value
+    fixed = fixed_
     vary_ = {}
     for k, values in (vary or {}).items():
-        name = setting_name(k)
+        name = attempt(setting_name, k)
+        if name is _FAILED:
+            continue
         if name in vary_:
-            raise SweepError(f'vary {k}: {name} is varied twice.')
-        if isinstance(values, (str, int, float, bool)) or values is None:
+            problems.append(f'vary {k}: {name} is varied twice.')
+            continue
+        if isinstance(values, (str, bytes, dict)) or not isinstance(values, typing.Iterable):
             values = [values]
-        vary_[name] = _check_values(name, [parse_value(name, v) for v in values])
+        parsed = [attempt(parse_value, name, v) for v in values]
+        if _FAILED not in parsed:
+            values = attempt(_check_values, name, parsed)
+            if values is not _FAILED:
+                vary_[name] = values
     for name in vary_:
         fixed.pop(name, None)   # -- a varied setting overrides a fixed one
     if 'seed' not in vary_:
         first = fixed.pop('seed', None)
-        vary_['seed'] = _seeds(seeds, 0 if first is None else first)
+        vary_['seed'] = attempt(_seeds, seeds, 0 if first is None else first)
+        if vary_['seed'] is _FAILED:
+            vary_['seed'] = [first]
     defaults = {k: v for k, v in dataclasses.asdict(TrainConfig()).items() if k not in RESERVED}
     defaults.setdefault('backend', 'vugrad')
     base = {**defaults, **fixed}
@@ -269,8 +318,74 @@ def make_grid(fixed=None, vary=None, seeds=1):
         grid.append((run_id(settings, keys), settings))
     ids = [i for i, _ in grid]
     if len(set(ids)) != len(ids):
-        raise SweepError('two runs of the grid get the same folder name: '
-                         + next(i for i in ids if ids.count(i) > 1))
+        problems.append('two runs of the grid get the same folder name: '
+                        + next(i for i in ids if ids.count(i) > 1))
+    problems += _grid_problems(grid)
+    if problems:
+        raise SweepError.of(problems)
+    return grid
+
+
+_FAILED = object()   # -- make_grid's mark of a value that could not be read
+
+
+def _grid_problems(grid):
+    """
+    The problems of every run's settings, as TrainConfig.validate finds them: each one once,
+    with the runs it is in where that is not all of them.
+    """
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    found = {}
+    for id_, settings in grid:
+        config = TrainConfig(**{k: v for k, v in settings.items() if k in names})
+        for problem in config.problems():
+            found.setdefault(problem, []).append(id_)
+    return [problem if len(ids) == len(grid) else
+            f'{problem} (in {_n(len(ids), "run")}: {ids[0]}{", ..." * (len(ids) > 1)})'
+            for problem, ids in found.items()]
+
+
+def _option_problems(**options):
+    """The problems of the sweep's own options (out, seeds, jobs, threads, save) given here."""
+    problems = []
+    for key, value in options.items():
+        if key in ('jobs', 'threads') and value is not None:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                what = ('runs at a time' if key == 'jobs' else 'BLAS threads per run')
+                problems.append(f'{key}={value!r}: give a whole number of at least 1 ({what}), '
+                                'or leave it out for the default.')
+        elif key == 'seeds':
+            try:
+                _seeds(value, 0)
+            except SweepError as e:
+                problems.extend(e.problems)
+        elif key == 'save' and value is not None:
+            if not isinstance(value, str) or not value.endswith('.npz') \
+                    or os.path.basename(value) != value:
+                problems.append(f'save={value!r}: give a file name ending in .npz (no folder): '
+                                "it is saved in each run's folder.")
+        elif key == 'out':
+            if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+                problems.append(f'out={value!r}: give the folder of the sweep as text '
+                                '(--out DIR; out = "DIR" in a TOML file).')
+            elif path_problem(value, folder=True):
+                problems.append(f'out={os.fspath(value)!r}: {path_problem(value, folder=True)}')
+    return problems
+
+
+def check_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, save=None):
+    """
+    The grid of make_grid(fixed, vary, seeds), once every run's settings (as
+    TrainConfig.validate checks them) and the sweep's own options are checked: one SweepError
+    lists every problem, before any run starts (run_sweep calls it, also for a dry run).
+    """
+    problems = _option_problems(out=out, jobs=jobs, threads=threads, save=save)
+    try:
+        grid = make_grid(fixed, vary, seeds)
+    except SweepError as e:
+        problems = e.problems + problems
+    if problems:
+        raise SweepError.of(problems)
     return grid
 
 
@@ -279,8 +394,18 @@ def make_grid(fixed=None, vary=None, seeds=1):
 def load_toml(path):
     """
     Read a sweep's TOML file: returns {'fixed': {...}, 'vary': {...}} and whichever of out,
-    seeds, jobs, threads, save it sets. Names and values are checked (SweepError).
+    seeds, jobs, threads, save it sets. Names, types and the sweep's own options are checked,
+    and a setting given twice (fixed and varied, say) is an error: one SweepError lists every
+    problem. (The values' ranges are checked with the grid: check_sweep.)
     """
+    spec, problems = _read_toml(path)
+    if problems:
+        raise SweepError.of(problems)
+    return spec
+
+
+def _read_toml(path):
+    """load_toml's spec, and its problems (a list of lines) instead of raising them."""
     try:
         import tomllib
     except ImportError:   # -- Python 3.10
@@ -296,23 +421,45 @@ def load_toml(path):
         raise SweepError(f'cannot read {path}: {e.strerror}') from None
     except tomllib.TOMLDecodeError as e:
         raise SweepError(f'{path}: not valid TOML: {e}') from None
-    spec = {'fixed': {}, 'vary': {}}
+    spec, problems, where = {'fixed': {}, 'vary': {}}, [], {}
+
+    def read(table, key, value, place):
+        """Put one setting of the file into spec[table]; note its problems."""
+        try:
+            name = setting_name(key)
+            if name in where:
+                twice = (f'twice in {place}' if where[name] == place else
+                         f'both in {where[name]} and in {place}')
+                problems.append(f'{path}: {name} is given {twice}: give it once, fixed or '
+                                'under [vary].')
+                return
+            where[name] = place
+            if table == 'vary':
+                values = [parse_value(name, x) for x in (value if isinstance(value, list)
+                                                         else [value])]
+                spec['vary'][name] = _check_values(name, values)
+            else:
+                spec['fixed'][name] = parse_value(name, value)
+        except SweepError as e:
+            problems.extend(f'{path}: {p}' for p in e.problems)
+
     for key, value in data.items():
         if key in ('vary', 'fixed'):
             if not isinstance(value, dict):
-                raise SweepError(f'{path}: [{key}] must be a table.')
+                problems.append(f'{path}: [{key}] must be a table.')
+                continue
             for k, v in value.items():
-                name = setting_name(k)
-                spec[key][name] = ([parse_value(name, x) for x in v] if key == 'vary'
-                                   and isinstance(v, list) else
-                                   [parse_value(name, v)] if key == 'vary'
-                                   else parse_value(name, v))
+                read(key, k, v, f'[{key}]')
         elif key in SWEEP_KEYS:
-            spec[key] = value
+            found = _option_problems(**{key: value})
+            if key in ('out', 'save') and not isinstance(value, str):
+                found = found or [f'{key}={value!r}: expected text.']
+            problems.extend(f'{path}: {p}' for p in found)
+            if not found:
+                spec[key] = value
         else:
-            name = setting_name(key)
-            spec['fixed'][name] = parse_value(name, value)
-    return spec
+            read('fixed', key, value, 'the settings at the top')
+    return spec, problems
 
 
 # ---------------------------------------------------------------------- running
@@ -363,9 +510,15 @@ def _worker(task):
 
         def log(*args, **kwargs):
             print(*args, **kwargs, file=logfile, flush=True)
+        diverged = None
         try:
             config, backend = _make_config(task['settings'], folder, task['save'])
             metrics = runner.run(config, progress=False, log=log)   # -- by config.backend
+        except DivergedError as e:
+            # -- not a failure but an outcome of these settings: recorded as status 'diverged'
+            #    with the epochs before it (rerunning the same settings would diverge again)
+            log(f'## diverged: {e}')
+            diverged, metrics = e, list(getattr(e, 'metrics', []))
         except Exception:   # noqa: BLE001 - any error of a run is recorded, not raised
             text = traceback.format_exc()
             log(text)
@@ -377,15 +530,23 @@ def _worker(task):
         #    started; then a rerun of the sweep finds them different, and says so)
         settings = {k: v for k, v in dataclasses.asdict(config).items() if k not in RESERVED}
         settings['backend'] = backend
+        outcome = ({'status': 'ok'} if diverged is None else
+                   {'status': 'diverged', 'error': str(diverged), 'epoch': diverged.epoch,
+                    'batch': diverged.batch})
         _write_json(os.path.join(folder, 'metrics.json'),
-                    {'id': task['id'], 'index': task['index'], 'status': 'ok',
+                    {'id': task['id'], 'index': task['index'], **outcome,
                      'config': settings, 'metrics': metrics})
 
 
 def _outcome(task, exitcode):
-    """('ok', summary) or ('failed', message) of a run whose process has ended."""
+    """
+    ('ok', summary), ('diverged', where) or ('failed', message) of a run whose process has
+    ended.
+    """
     folder = task['folder']
     done = report._read_json(os.path.join(folder, 'metrics.json'))
+    if done is not None and done.get('status') == 'diverged':
+        return 'diverged', (done.get('error') or 'training diverged').partition('. Try')[0]
     if done is not None:
         rows = done.get('metrics') or []
         if not rows:
@@ -422,13 +583,12 @@ def run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, save
     :param command: the command line, shown in the report.
     :param dry_run: only list the runs (and whether they are done); run nothing.
     :returns: a list of dicts, one per run in grid order, with id, folder, status ('ok',
-        'skipped' (finished before), 'failed', or 'pending' in a dry run) and message.
+        'skipped' (finished before), 'failed', 'diverged' (the training loss became NaN or
+        inf: a finished run, with the epochs before), or 'pending' in a dry run) and message.
     """
     log = log or (lambda *args, **kwargs: None)
-    grid = make_grid(fixed, vary, seeds)
-    if save is not None and (not save.endswith('.npz') or os.path.basename(save) != save):
-        raise SweepError(f'save={save!r}: give a file name ending in .npz (no folder): it is '
-                         "saved in each run's folder.")
+    # -- every run's settings and the sweep's options, checked before anything runs
+    grid = check_sweep(out, fixed, vary, seeds, jobs=jobs, threads=threads, save=save)
 
     # -- which runs are finished? A finished run with other settings is a clash, not a skip
     results, todo = [], []
@@ -502,7 +662,7 @@ def run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, save
                 by_id[task['id']].update(status=status, message=message)
                 count += 1
                 log(f'[{count:{len(str(len(todo)))}}/{len(todo)}] '
-                    f'{"ok    " if status == "ok" else "FAILED"}  {task["id"]}  {message}'
+                    f'{"ok" if status == "ok" else status.upper():8}  {task["id"]}  {message}'
                     f'  [{time.perf_counter() - start:.0f} s]')
     except KeyboardInterrupt:
         interrupted = True
@@ -526,6 +686,10 @@ def run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, save
     if failed:
         log(f'## {len(failed)} run{"s" * (len(failed) != 1)} failed: see error.txt in '
             + ', '.join(r['folder'] for r in failed))
+    diverged = [r for r in results if r['status'] == 'diverged']
+    if diverged:
+        log(f'## {_n(len(diverged), "run")} diverged (the training loss became nan or inf; '
+            'try a lower learning rate): ' + ', '.join(r['id'] for r in diverged))
     if interrupted:
         raise KeyboardInterrupt
     return results
@@ -593,17 +757,30 @@ def add_sweep_arguments(parser):
 
 
 def spec_from_args(args):
-    """The arguments of run_sweep (a dict) from parsed `vugrad sweep` options."""
-    spec = load_toml(args.config) if args.config else {'fixed': {}, 'vary': {}}
+    """
+    The arguments of run_sweep (a dict) from parsed `vugrad sweep` options. Options given on the
+    command line take precedence over the TOML file's (a --vary over its fixed value, a flag
+    over its [vary] list). One SweepError lists every problem found in the options, the file
+    and (then) the grid.
+    """
+    spec, problems = (_read_toml(args.config) if args.config else
+                      ({'fixed': {}, 'vary': {}}, []))
     given = {a: getattr(args, a) for a in _types() if hasattr(args, a) and a not in RESERVED}
     vary = {}
     for text in args.vary:
-        name, values = _split_vary(text)
-        name = setting_name(name)
+        try:
+            name, values = _split_vary(text)
+            name = setting_name(name)
+        except SweepError as e:
+            problems.extend(e.problems)
+            continue
         if name in given:
-            raise SweepError(f'{name} is both fixed on the command line and varied '
-                             f'(--vary {text}).')
-        vary[setting_name(name)] = values
+            problems.append(f'{name} is both fixed on the command line and varied '
+                            f'(--vary {text}).')
+        elif name in vary:
+            problems.append(f'--vary {text}: {name} is varied twice.')
+        else:
+            vary[name] = values
     fixed = dict(spec['fixed'])
     fixed.update(given)
     vary_ = {k: v for k, v in spec['vary'].items() if k not in given}
@@ -612,15 +789,21 @@ def spec_from_args(args):
         fixed.pop(name, None)
     out = getattr(args, 'out', None) or spec.get('out')
     if not out:
-        raise SweepError('say where the sweep goes: --out DIR (or out = "DIR" in the TOML '
-                         'file).')
+        problems.append('say where the sweep goes: --out DIR (or out = "DIR" in the TOML file).')
     seeds = args.seeds if args.seeds is not None else spec.get('seeds', 1)
     if 'seed' in vary_ and (args.seeds is not None or 'seeds' in spec):
-        raise SweepError('give the seeds once: --seeds or --vary seed=..., not both.')
-    return {'out': out, 'fixed': fixed, 'vary': vary_, 'seeds': seeds,
-            'jobs': args.jobs if args.jobs is not None else spec.get('jobs'),
-            'threads': args.threads if args.threads is not None else spec.get('threads'),
-            'save': getattr(args, 'save', None) or spec.get('save')}
+        problems.append('give the seeds once: --seeds or --vary seed=..., not both.')
+    result = {'out': out, 'fixed': fixed, 'vary': vary_, 'seeds': seeds,
+              'jobs': args.jobs if args.jobs is not None else spec.get('jobs'),
+              'threads': args.threads if args.threads is not None else spec.get('threads'),
+              'save': getattr(args, 'save', None) or spec.get('save')}
+    if problems:
+        try:   # -- and the problems of the grid, so that one try shows them all
+            check_sweep(**{**result, 'out': out or '.'})
+        except SweepError as e:
+            problems += [p for p in e.problems if p not in problems]
+        raise SweepError.of(problems)
+    return result
 
 
 def sweep_command(args):

@@ -177,6 +177,9 @@ def train(config=None, *, model=None, callback=None, progress=None, log=print, *
         or a function (config, num_features, num_classes) -> torch.nn.Module.
     :param callback: called as callback(metrics_row, model) after every epoch (model is the
         torch module); if it returns True, training stops.
+    :raises InvalidArgumentError: for settings that cannot work, before the data is loaded.
+    :raises DivergedError: when a batch's training loss becomes NaN or inf (the check is the
+        shared loop's, vugrad.lab.loop.run_batches, as for the vugrad backend).
     """
     config = dataclasses.replace(config or TrainConfig(), **overrides).validate()
     log = log or (lambda *args, **kwargs: None)

@@ -117,8 +117,11 @@ def train(config=None, *, model=None, callback=None, progress=None, log=print, *
     :param progress: show a progress bar per epoch; None means config.progress, and if that is
         None too, whether stderr is a terminal.
     :param log: where the report lines go (print by default); None for a quiet run.
-    :raises InvalidArgumentError: for config.backend other than 'vugrad' (vugrad.lab.run
-        dispatches on it).
+    :raises InvalidArgumentError: for settings that cannot work (every problem of
+        TrainConfig.validate at once, before the data is loaded), and for config.backend other
+        than 'vugrad' (vugrad.lab.run dispatches on it).
+    :raises DivergedError: when a batch's training loss becomes NaN or inf; its .epoch and
+        .batch say where, its .metrics holds the epochs finished before.
     """
     config = dataclasses.replace(config or TrainConfig(), **overrides).validate()
     if config.backend != 'vugrad':
