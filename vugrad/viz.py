@@ -63,9 +63,11 @@ def _quote(text):
 
     -- In a Graphviz label a backslash starts an escape (\\n is a line break, \\N the node's
        name), so a name like 'a\\b' must be written 'a\\\\b' to be drawn as typed. Line
-       breaks in the text become \\n; other control characters are dropped.
+       breaks in the text become \\n; other control characters are dropped. A lone surrogate
+       (a name like '\\ud800', which UTF-8 cannot encode) is drawn as its escape, \\ud800.
     """
-    text = str(text).replace('\r\n', '\n').replace('\r', '\n')
+    text = str(text).encode('utf-8', 'backslashreplace').decode('utf-8')
+    text = text.replace('\r\n', '\n').replace('\r', '\n')
     text = text.replace('\\', '\\\\').replace('"', '\\"').replace('\n', '\\n')
     return f'"{text.translate(_CONTROL)}"'
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from vugrad.errors import ShapeError
 from vugrad.lab import cli
 from vugrad.lab.config import TrainConfig, add_train_arguments, config_from_args
 
@@ -170,3 +171,104 @@ def test_the_console_script_is_the_lab_cli():
         tomllib = pytest.importorskip('tomli')
     project = tomllib.loads((REPO / 'pyproject.toml').read_text())
     assert project['project']['scripts']['vugrad'] == 'vugrad.lab.cli:main'
+
+
+# ---------------------------------------------------------------------- errors and signals
+
+def _fake_command(monkeypatch, run):
+    fake = types.ModuleType('fake_failing_command')
+    fake.add = lambda parser: parser
+    fake.run = run
+    monkeypatch.setitem(sys.modules, fake.__name__, fake)
+    monkeypatch.setitem(cli.COMMANDS, 'fake', (fake.__name__, 'add', 'run', 'a test'))
+
+
+@pytest.mark.parametrize('error, status, message', [
+    (lambda: ShapeError('shapes (2, 3) and (4,) do not broadcast'), 1,
+     'vugrad: error: shapes (2, 3) and (4,) do not broadcast'),
+    (lambda: FileNotFoundError(2, 'No such file or directory', 'nowhere/x.npz'), 1,
+     'vugrad: error: No such file or directory: nowhere/x.npz'),
+    (lambda: KeyboardInterrupt(), 130, 'vugrad: interrupted'),
+    (lambda: RuntimeError('a bug'), 1, 'vugrad: error: RuntimeError: a bug'),
+], ids=['vugrad-error', 'os-error', 'ctrl-c', 'other'])
+def test_errors_are_one_message_and_debug_adds_the_traceback(monkeypatch, capsys, error, status,
+                                                             message):
+    def run(args):
+        raise error()
+    _fake_command(monkeypatch, run)
+    assert cli.main(['fake']) == status
+    err = capsys.readouterr().err
+    assert err.splitlines()[0] == message and 'Traceback' not in err
+    for argv in (['--debug', 'fake'], ['fake', '--debug']):   # -- before or after the command
+        assert cli.main(argv) == status
+        err = capsys.readouterr().err
+        assert err.startswith('Traceback') and message in err and 'in run' in err
+
+
+def test_debug_is_listed_in_the_help(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(['--help'])
+    assert '--debug' in capsys.readouterr().out
+
+
+def test_main_leaves_the_sigterm_handler_as_it_found_it():
+    import signal
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(SystemExit):
+        cli.main(['--help'])
+    assert cli.main(['train', '--out', 'metrics.txt']) == 2
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_a_file_that_cannot_be_written_is_one_message(tmp_path):
+    (tmp_path / 'file').write_text('in the way')
+    proc = run(['-m', 'vugrad.lab.cli', 'train', *SMALL, '--save', tmp_path / 'file' / 'x.npz'])
+    assert proc.returncode in (1, 2), proc.stderr
+    assert 'Traceback' not in proc.stderr and 'error:' in proc.stderr
+    assert str(tmp_path / 'file') in proc.stderr
+
+
+# -- `vugrad train --save` whose saving hangs half-way (np.savez writes some bytes, then waits)
+SLOW_SAVE = '''
+import pathlib, sys, time
+import numpy as np
+from vugrad.errors import ShapeError
+from vugrad.lab import cli
+
+def slow_savez(file, **arrays):
+    file.write(b'half an archive')
+    file.flush()
+    pathlib.Path(sys.argv[1]).write_text('saving')
+    time.sleep(60)
+
+np.savez = slow_savez
+sys.exit(cli.main(sys.argv[2:]))
+'''
+
+
+@pytest.mark.skipif(sys.platform == 'win32', reason='SIGTERM is a POSIX signal')
+def test_sigterm_while_saving_leaves_no_temporary_file(tmp_path):
+    import signal
+    import time
+    marker = tmp_path / 'saving'
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+    proc = subprocess.Popen(
+        [sys.executable, '-c', SLOW_SAVE, str(marker), 'train', '-e', '1', '--num-train', '200',
+         '--num-val', '100', '--no-progress', '--save', str(tmp_path / 'x.npz')],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), proc.communicate(timeout=30)
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith('.x.npz')]  # -- half-way
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    assert proc.returncode == 143, err
+    assert err.strip().splitlines()[-1] == 'vugrad: stopped by SIGTERM'
+    assert 'Traceback' not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['saving']   # -- no x.npz, no temp file

@@ -121,3 +121,33 @@ def test_training_step_is_the_model_vugrad_train_builds():
 def test_the_drawing_code_knows_nothing_of_the_kit():
     assert not any(hasattr(viz, name) for name in
                    ('add_graph_arguments', 'graph_command', 'training_step', 'DATASET_SHAPES'))
+
+
+def test_max_nodes_zero_draws_everything_and_negative_is_refused(tmp_path, capsys):
+    from vugrad.lab import cli
+    path = tmp_path / 'all.dot'
+    assert cli.main(['graph', '--max-nodes', '0', '-o', str(path), '--layers', '3']) == 0
+    nodes, _ = parse(path.read_text())
+    assert not any('more nodes' in label for _, label, _ in nodes.values())
+    capped = tmp_path / 'capped.dot'
+    assert cli.main(['graph', '--max-nodes', '3', '-o', str(capped), '--layers', '3']) == 0
+    assert any('more nodes' in label for _, label, _ in parse(capped.read_text())[0].values())
+    capsys.readouterr()
+    for bad in ('-1', 'many'):
+        with pytest.raises(SystemExit) as e:
+            cli.main(['graph', '--max-nodes', bad, '-o', str(tmp_path / 'x.dot')])
+        assert e.value.code == 2
+        assert '--max-nodes' in capsys.readouterr().err
+    assert not (tmp_path / 'x.dot').exists()
+
+
+def test_the_output_folder_is_made_or_the_file_in_the_way_named(tmp_path, capsys):
+    path = tmp_path / 'missing' / 'dir' / 'g.dot'
+    assert graph.graph_command(_graph_args('-o', str(path))) == 0
+    assert path.read_text().startswith('digraph vugrad {')
+    (tmp_path / 'file').write_text('in the way')
+    for out in (tmp_path / 'file' / 'g.dot', tmp_path / 'file' / 'sub' / 'g.dot'):
+        assert graph.graph_command(_graph_args('-o', str(out))) == 1
+        err = capsys.readouterr().err
+        assert f'{tmp_path / "file"} is a file, not a folder' in err, err
+    assert (tmp_path / 'file').read_text() == 'in the way'

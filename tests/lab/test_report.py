@@ -4,8 +4,11 @@ import csv
 import json
 import math
 
-from vugrad.lab.report import (group_runs, load_runs, plot_curves, summarize, varied_keys,
-                               write_outputs)
+import numpy as np
+import pytest
+
+from vugrad.lab.report import (RunFileError, dumps_json, group_runs, load_runs, plot_curves,
+                               read_metrics, summarize, varied_keys, write_json, write_outputs)
 
 
 def make_run(folder, id_, index, config, metrics=None, error=None):
@@ -78,3 +81,70 @@ def test_a_figure_can_be_made_without_files(tmp_path):
     assert [g['label'] for g in groups] == ['all runs']
     fig = plot_curves(groups)
     assert len(fig.axes[0].get_lines()) == 1 and not (tmp_path / 'curves.png').exists()
+
+
+def test_malformed_run_files_are_skipped_with_a_warning_naming_them(tmp_path, capsys):
+    from vugrad.lab.cli import main
+    config = {'epochs': 1, 'seed': 0, 'backend': 'vugrad'}
+    make_run(tmp_path, 'seed=0', 0, config, rows([0.5], [0.9]))
+    bad = {
+        'seed=1': '[1, 2, 3]',                                               # -- not an object
+        'seed=2': json.dumps({'config': {**config, 'seed': 2},
+                              'metrics': [{'epoch': 'one', 'train_loss': 0.5, 'val_acc': 0.9,
+                                           'seconds': 1.0}]}),
+        'seed=3': '{"config": {"seed": 3}, "metr',                           # -- cut short
+        'seed=4': json.dumps({'config': {**config, 'seed': 4}, 'metrics': {'epoch': 1}}),
+        'seed=5': json.dumps({'config': {**config, 'seed': 5},
+                              'metrics': [{'epoch': 1, 'train_loss': 'low', 'val_acc': 0.9,
+                                           'seconds': 1.0}]}),
+        'seed=6': json.dumps({'config': [1], 'metrics': []}),
+        'seed=8': json.dumps({'index': 'first', 'config': {**config, 'seed': 8}, 'metrics': []}),
+        'seed=9': json.dumps({'config': {**config, 'seed': 'nine'}, 'metrics': []}),
+    }
+    for name, text in bad.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / 'metrics.json').write_text(text)
+    (tmp_path / 'seed=7').mkdir()
+    (tmp_path / 'seed=7' / 'config.json').write_bytes(b'\xff\xfe not text')
+
+    assert main(['plot', str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert 'Traceback' not in captured.err
+    for name in bad:
+        assert str(tmp_path / name / 'metrics.json') in captured.err, name
+    assert str(tmp_path / 'seed=7' / 'config.json') in captured.err
+    assert '1 runs' in captured.out
+    with pytest.warns(RuntimeWarning) as record:
+        runs = load_runs(tmp_path)
+    assert [r['id'] for r in runs] == ['seed=0']
+    assert len(record) == len(bad) + 1 and 'seed=2' in str(record[1].message)
+    messages = []
+    assert [r['id'] for r in load_runs(tmp_path, warn=messages.append)] == ['seed=0']
+    assert len(messages) == len(bad) + 1 and all(m.startswith('warning: ') for m in messages)
+    with pytest.raises(RunFileError, match='not a number'):
+        read_metrics(tmp_path / 'seed=5' / 'metrics.json')
+    assert read_metrics(tmp_path / 'missing' / 'metrics.json') is None
+
+
+def test_json_is_written_strict_and_read_back(tmp_path):
+    data = {'nan': float('nan'), 'inf': [float('inf'), -float('inf'), 1.5],
+            'numpy': [np.float32('nan'), np.float64(2.5), np.int64(3), np.bool_(True)],
+            'nested': {'rows': ({'loss': float('nan')},)}}
+    expected = {'nan': None, 'inf': [None, None, 1.5], 'numpy': [None, 2.5, 3, True],
+                'nested': {'rows': [{'loss': None}]}}
+
+    def refuse(constant):
+        raise ValueError(constant)
+    assert json.loads(dumps_json(data), parse_constant=refuse) == expected
+    write_json(tmp_path / 'x.json', data)
+    assert json.loads((tmp_path / 'x.json').read_text(), parse_constant=refuse) == expected
+
+    # -- null metrics (NaN or inf when they were written) read back as NaN
+    make_run(tmp_path, 'seed=0', 0, {'epochs': 1, 'seed': 0, 'backend': 'vugrad'})
+    write_json(tmp_path / 'seed=0' / 'metrics.json',
+               {'id': 'seed=0', 'index': 0, 'status': 'ok', 'config': {'seed': 0},
+                'metrics': rows([float('nan')], [0.5])})
+    assert 'NaN' not in (tmp_path / 'seed=0' / 'metrics.json').read_text()
+    row = read_metrics(tmp_path / 'seed=0' / 'metrics.json')['metrics'][0]
+    assert math.isnan(row['train_loss']) and row['val_acc'] == 0.5
+    assert summarize(group_runs(load_runs(tmp_path))[0])['diverged'] == 1

@@ -1,14 +1,22 @@
 """Sweeps that run: tiny synthetic runs, one epoch, two at a time."""
 
+import contextlib
 import csv
 import json
+import math
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
+from vugrad.lab import sweep as sweep_module
 from vugrad.lab.cli import main
 from vugrad.lab.report import group_runs, load_runs, plot_curves
-from vugrad.lab.sweep import SweepError, _outcome, run_sweep
+from vugrad.lab.sweep import (LOCK_NAME, SweepError, SweepLockedError, _outcome, make_grid,
+                              run_sweep)
 
 TINY = {'data': 'synth', 'num_train': 200, 'num_val': 100, 'epochs': 1, 'hidden': 8,
         'batch_size': 50}
@@ -137,28 +145,33 @@ def test_a_sweep_resumes_and_skips_finished_runs(sweep):
 
 
 def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path):
+    # -- settings that cannot work are refused before any run (check_sweep); a run fails when
+    #    its process does: here the relu run cannot save its parameters (a folder is in the way)
     out = tmp_path / 'failing'
+    (out / 'activation=relu,seed=0' / 'params.npz').mkdir(parents=True)
     lines = []
-    results = run_sweep(str(out), fixed=TINY, vary={'activation': ['relu', 'bogus']}, seeds=1,
-                        jobs=2, log=lines.append)
+    results = run_sweep(str(out), fixed=TINY, vary={'activation': ['sigmoid', 'relu']},
+                        seeds=1, jobs=2, save='params.npz', log=lines.append)
     assert [r['status'] for r in results] == ['ok', 'failed']
-    assert 'bogus' in results[1]['message']
-    error = (out / 'activation=bogus,seed=0' / 'error.txt').read_text()
-    assert 'Traceback' in error and "activation='bogus'" in error
-    assert not (out / 'activation=bogus,seed=0' / 'metrics.json').exists()
-    assert (out / 'activation=relu,seed=0' / 'metrics.json').is_file()
+    assert 'params.npz' in results[1]['message']
+    error = (out / 'activation=relu,seed=0' / 'error.txt').read_text()
+    assert 'Traceback' in error and 'params.npz' in error
+    assert not (out / 'activation=relu,seed=0' / 'metrics.json').exists()
+    assert (out / 'activation=sigmoid,seed=0' / 'metrics.json').is_file()
+    assert (out / 'activation=sigmoid,seed=0' / 'params.npz').is_file()
     rows = read_csv(out / 'metrics.csv')
-    assert [(r['activation'], r['status']) for r in rows] == [('relu', 'ok'), ('bogus', 'failed')]
-    assert "activation='bogus'" in rows[1]['error'] and rows[1]['epoch'] == ''
+    assert [(r['activation'], r['status']) for r in rows] == [('sigmoid', 'ok'),
+                                                             ('relu', 'failed')]
+    assert 'params.npz' in rows[1]['error'] and rows[1]['epoch'] == ''
     report = (out / 'report.md').read_text()
-    assert '## Failed runs (1)' in report and 'activation=bogus,seed=0' in report
-    assert any('FAILED' in line and 'bogus' in line for line in lines)
+    assert '## Failed runs (1)' in report and 'activation=relu,seed=0' in report
+    assert any('FAILED' in line and 'params.npz' in line for line in lines)
     # -- the command says so in its exit status
     # -- and from the command line, which resumes: the failed run runs again, and fails
     assert main(['sweep', '-D', 'synth', '--num-train', '200', '--num-val', '100', '-e', '1',
-                 '--hidden', '8', '-b', '50', '--vary', 'activation=relu,bogus',
-                 '--out', str(out), '-j', '2']) == 1
-    assert (out / 'activation=bogus,seed=0' / 'error.txt').is_file()
+                 '--hidden', '8', '-b', '50', '--vary', 'activation=sigmoid,relu',
+                 '--save', 'params.npz', '--out', str(out), '-j', '2']) == 1
+    assert (out / 'activation=relu,seed=0' / 'error.txt').is_file()
 
 
 def test_a_run_whose_process_dies_is_recorded(tmp_path):
@@ -167,3 +180,220 @@ def test_a_run_whose_process_dies_is_recorded(tmp_path):
     status, message = _outcome({'folder': str(folder)}, -9)
     assert status == 'failed' and 'exit code -9' in message
     assert 'exit code -9' in (folder / 'error.txt').read_text()
+
+
+# ---------------------------------------------------------------------- the folder's lock
+
+def hold_lock(out, pid, started='2024-05-01 10:00:00', host=None):
+    """Write the lock file a sweep writes, as the process `pid` would."""
+    import socket
+    out.mkdir(parents=True, exist_ok=True)
+    (out / LOCK_NAME).write_text(json.dumps(
+        {'pid': pid, 'host': host or socket.gethostname(), 'started': started}))
+
+
+def dead_pid():
+    """The pid of a process that has ended (and been waited for)."""
+    proc = subprocess.Popen([sys.executable, '-c', 'pass'])
+    proc.wait(timeout=60)
+    return proc.pid
+
+
+def test_a_second_sweep_into_a_locked_folder_fails_at_once(tmp_path, capsys):
+    out = tmp_path / 'busy'
+    second = []
+
+    def log(line):
+        if not second:     # -- the first sweep holds the lock now: start a second one
+            with pytest.raises(SweepLockedError) as e:
+                run_sweep(str(out), fixed=TINY, seeds=1, log=None)
+            second.append(str(e.value))
+    results = run_sweep(str(out), fixed=TINY, seeds=1, log=log)
+    assert [r['status'] for r in results] == ['ok']
+    assert f'pid {os.getpid()}' in second[0] and 'started' in second[0]
+    assert not (out / LOCK_NAME).exists()                    # -- released at the end
+
+    # -- a sweep (this process, alive) holds the folder: the command says who, and exits 2
+    hold_lock(out, os.getpid())
+    before = sorted(os.listdir(out))
+    start = time.monotonic()
+    assert main(['sweep', '-D', 'synth', '--num-train', '200', '--num-val', '100', '-e', '2',
+                 '--hidden', '8', '--out', str(out)]) == 2
+    assert time.monotonic() - start < 10
+    err = capsys.readouterr().err
+    assert f'pid {os.getpid()}' in err and 'started 2024-05-01 10:00:00' in err
+    assert str(out / LOCK_NAME) in err
+    assert sorted(os.listdir(out)) == before                 # -- nothing deleted or written
+    assert json.loads((out / LOCK_NAME).read_text())['pid'] == os.getpid()
+
+
+def test_a_lock_held_on_another_host_is_respected(tmp_path):
+    out = tmp_path / 'shared'
+    hold_lock(out, dead_pid(), host='some-other-host.example')
+    with pytest.raises(SweepLockedError, match='some-other-host.example'):
+        run_sweep(str(out), fixed=TINY, seeds=1, log=None)
+
+
+def test_a_stale_lock_is_taken_over_with_a_note(tmp_path):
+    out = tmp_path / 'stale'
+    pid = dead_pid()
+    hold_lock(out, pid)
+    lines = []
+    results = run_sweep(str(out), fixed=TINY, seeds=1, log=lines.append)
+    assert [r['status'] for r in results] == ['ok']
+    assert any('stale' in line and f'pid {pid}' in line for line in lines), lines
+    assert not (out / LOCK_NAME).exists()
+
+
+@pytest.mark.parametrize('error', [RuntimeError('disk on fire'), KeyboardInterrupt()])
+def test_the_lock_is_released_on_errors_and_ctrl_c(tmp_path, monkeypatch, error):
+    out = tmp_path / 'error'
+
+    def fail(path, data):
+        assert (out / LOCK_NAME).exists()
+        raise error
+    monkeypatch.setattr(sweep_module, '_write_json', fail)
+    with pytest.raises(type(error)):
+        run_sweep(str(out), fixed=TINY, seeds=1, log=None)
+    assert not (out / LOCK_NAME).exists()
+
+
+def test_a_dry_run_takes_no_lock(tmp_path):
+    out = tmp_path / 'dry'
+    hold_lock(out, os.getpid())
+    results = run_sweep(str(out), fixed=TINY, seeds=1, dry_run=True, log=None)
+    assert [r['status'] for r in results] == ['pending']
+
+
+# ---------------------------------------------------------------------- signals and workers
+
+def _children(pid):
+    """The pids of the processes whose parent is `pid` (from /proc)."""
+    found = []
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                with open(f'/proc/{entry}/stat') as f:
+                    fields = f.read().rpartition(')')[2].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _alive(pid):
+    """True while `pid` runs (a zombie, dead but not yet reaped, does not count)."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().rpartition(')')[2].split()[0] not in ('Z', 'X')
+    except OSError:
+        return False
+
+
+def _start_sweep(out):
+    """A sweep in a subprocess whose two runs take minutes; returns (process, worker pids)."""
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'vugrad.lab.cli', 'sweep', '-D', 'synth', '--num-train', '2000',
+         '--num-val', '100', '-e', '100000', '--hidden', '8', '-b', '50', '--seeds', '2', '-j',
+         '2', '--threads', '1', '--out', str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    deadline = time.monotonic() + 120
+    logs = [out / f'seed={s}' / 'log.txt' for s in (0, 1)]
+    while proc.poll() is None and time.monotonic() < deadline:
+        if all(log.exists() and '## starting training' in log.read_text() for log in logs):
+            break
+        time.sleep(0.1)
+    workers = [pid for pid in _children(proc.pid) if _is_worker(pid)]
+    return proc, workers
+
+
+def _is_worker(pid):
+    try:
+        with open(f'/proc/{pid}/cmdline', 'rb') as f:
+            return b'spawn_main' in f.read()
+    except OSError:
+        return False
+
+
+def _gone_within(pids, seconds):
+    deadline = time.monotonic() + seconds
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return [p for p in pids if _alive(p)]
+
+
+def _kill_all(proc, pids):
+    for pid in pids:
+        if _alive(pid):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+    if proc.poll() is None:
+        proc.kill()
+    proc.communicate(timeout=30)
+
+
+needs_proc = pytest.mark.skipif(not os.path.isdir('/proc/self'), reason='needs Linux /proc')
+
+
+@needs_proc
+def test_workers_die_with_a_killed_sweep(tmp_path):
+    proc, workers = _start_sweep(tmp_path / 'killed')
+    try:
+        assert proc.poll() is None and len(workers) == 2, proc.communicate(timeout=30)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert _gone_within(workers, 10) == []
+    finally:
+        _kill_all(proc, workers)
+
+
+@needs_proc
+def test_a_sweep_stopped_by_sigterm_stops_its_workers_and_says_so(tmp_path):
+    out = tmp_path / 'terminated'
+    proc, workers = _start_sweep(out)
+    try:
+        assert proc.poll() is None and len(workers) == 2, proc.communicate(timeout=30)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 143, err
+        assert err.strip().splitlines()[-1] == 'vugrad: stopped by SIGTERM'
+        assert 'Traceback' not in err
+        assert _gone_within(workers, 10) == []
+        assert not (out / LOCK_NAME).exists()
+        assert not [p for p in out.rglob('.*.tmp')]
+        assert (out / 'report.md').is_file()
+    finally:
+        _kill_all(proc, workers)
+
+
+# ---------------------------------------------------------------------- strict JSON
+
+def _strict(text):
+    def refuse(constant):
+        raise ValueError(f'not strict JSON: {constant}')
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_the_json_files_of_a_sweep_are_strict(tmp_path):
+    out = tmp_path / 'nan'
+    (out / 'seed=0').mkdir(parents=True)
+    # -- a run's metrics with NaN and inf, written as the worker writes them
+    rows = [{'epoch': 1, 'train_loss': float('nan'), 'val_loss': float('inf'),
+             'val_acc': 0.5, 'seconds': 0.1, 'lr': 0.1}]
+    config = make_grid(TINY)[0][1]
+    sweep_module._write_json(out / 'seed=0' / 'metrics.json',
+                             {'id': 'seed=0', 'index': 0, 'status': 'ok', 'config': config,
+                              'metrics': rows})
+    data = _strict((out / 'seed=0' / 'metrics.json').read_text())
+    assert data['metrics'][0]['train_loss'] is None and data['metrics'][0]['val_loss'] is None
+    # -- read back, null is NaN again: the run counts as diverged, and nothing crashes
+    status, message = _outcome({'folder': str(out / 'seed=0')}, 0)
+    assert status == 'ok' and 'diverged' in message
+    runs = load_runs(out)
+    assert math.isnan(runs[0]['metrics'][0]['train_loss'])
+    assert main(['plot', str(out)]) == 0
+    for path in out.rglob('*.json'):
+        _strict(path.read_text())

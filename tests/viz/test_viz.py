@@ -391,3 +391,16 @@ def test_the_examples_in_the_docstrings_run():
     import doctest
     result = doctest.testmod(viz, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 3 and result.failed == 0
+
+
+def test_names_with_lone_surrogates_are_drawn_escaped(tmp_path):
+    a = TensorNode(np.ones(2), name='\ud800')
+    b = TensorNode(np.ones(2), name='x\udfffy')
+    dot = (a * b).to_dot()
+    dot.encode('utf-8')                                   # -- no lone surrogate is left
+    nodes, _ = parse(dot)
+    labels = [label for _, label, _ in nodes.values()]
+    assert any(label.startswith('\\ud800\n') for label in labels)
+    assert any(label.startswith('x\\udfffy\n') for label in labels)
+    path = viz.draw(a * b, tmp_path / 'g.dot')
+    assert (tmp_path / 'g.dot').read_text(encoding='utf-8') == dot and path == tmp_path / 'g.dot'

@@ -9,6 +9,8 @@ From Python, training_step(config) gives the loss (its graph still there) and th
 drawing itself is vugrad.viz's (to_dot, draw), which knows nothing of the training kit.
 """
 
+import argparse
+import os
 import sys
 
 import numpy as np
@@ -51,9 +53,42 @@ def add_graph_arguments(parser):
         help='random seed of the weights and the batch (default: %(default)s)')
     add('--collapse', action='store_true',
         help='draw each Linear layer as one box')
-    add('--max-nodes', dest='max_nodes', default=200, type=int, metavar='N',
-        help='the most nodes to draw (default: %(default)s)')
+    add('--max-nodes', dest='max_nodes', default=200, type=_max_nodes, metavar='N',
+        help='the most nodes to draw, nearest to the loss first; 0 draws them all '
+             '(default: %(default)s)')
     return parser
+
+
+def _max_nodes(text):
+    """--max-nodes: a whole number >= 0 (0: no limit)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f'{text!r}: give a whole number of nodes, at least 1, '
+                                         'or 0 to draw them all')
+    return value
+
+
+def _make_folder(path):
+    """
+    Make the missing folders of the file `path`; None, or why they cannot be made (a file
+    where a folder should be, no permission).
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        return None
+    except (FileExistsError, NotADirectoryError):
+        blocker = folder
+        while not os.path.exists(blocker) and os.path.dirname(blocker) != blocker:
+            blocker = os.path.dirname(blocker)
+        while os.path.isfile(os.path.dirname(blocker)):
+            blocker = os.path.dirname(blocker)
+        return f'{blocker} is a file, not a folder'
+    except OSError as e:
+        return f'cannot make the folder {folder}: {e.strerror or e}'
 
 
 #: (features, classes) of each data set, so that `vugrad graph` needs no download.
@@ -94,16 +129,20 @@ def graph_command(args):
     try:
         loss, model = training_step(config, seed=args.seed)
     except ValueError as e:
-        print(f'vugrad graph: {e}', file=sys.stderr)
+        print(f'vugrad: error: {e}', file=sys.stderr)
         return 2
     collapse = None
     if args.collapse:
         layers = list(model.hidden) + [model.output]
         collapse = {f'Linear {i + 1}': layer for i, layer in enumerate(layers)}
+    problem = _make_folder(args.out)
+    if problem:
+        print(f'vugrad: error: cannot write {args.out}: {problem}', file=sys.stderr)
+        return 1
     try:
-        draw(loss, args.out, collapse=collapse, max_nodes=args.max_nodes, module=model)
+        draw(loss, args.out, collapse=collapse, max_nodes=args.max_nodes or None, module=model)
     except (GraphvizError, ValueError) as e:
-        print(f'vugrad graph: {e}', file=sys.stderr)
+        print(f'vugrad: error: {e}', file=sys.stderr)
         return 1
     print(f'wrote {args.out}')
     return 0

@@ -29,19 +29,25 @@ import csv
 import json
 import math
 import os
+import warnings
 
 import numpy as np
 
+from ..errors import VugradError
 from ..fileio import atomic_write
 from .config import TrainConfig
 
 __all__ = [
     'METRICS',
+    'RunFileError',
+    'dumps_json',
     'group_runs',
     'load_runs',
     'plot_curves',
+    'read_metrics',
     'varied_keys',
     'write_csv',
+    'write_json',
     'write_outputs',
     'write_report',
 ]
@@ -53,7 +59,41 @@ NOT_SETTINGS = ('out', 'save', 'progress', 'data_dir')
 ALWAYS_SHOWN = ('data', 'epochs', 'lr', 'batch_size', 'optimizer', 'backend')
 
 
-# ---------------------------------------------------------------------- reading the runs
+# ---------------------------------------------------------------------- JSON files
+
+class RunFileError(VugradError, ValueError):
+    """A run's metrics.json or config.json that is not what a sweep writes (edited, damaged)."""
+
+
+def _strict(value):
+    """`value` for strict JSON: NaN and inf become None; NumPy numbers become Python's."""
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    return value
+
+
+def dumps_json(data, **options):
+    """
+    `data` as strict JSON text: NaN and inf (which json.dumps would write as the non-JSON
+    NaN and Infinity) are written as null. Options as json.dumps's.
+    """
+    return json.dumps(_strict(data), allow_nan=False, **options)
+
+
+def write_json(path, data):
+    """Write `data` to `path` as strict, indented JSON (NaN and inf as null), atomically."""
+    text = dumps_json(data, indent=2) + '\n'      # -- an error here leaves no file behind
+    with atomic_write(path, newline='') as f:
+        f.write(text)
+
 
 def _read_json(path):
     try:
@@ -63,22 +103,101 @@ def _read_json(path):
         return None
 
 
-def load_runs(folder):
+#: The numbers of a metrics row; null (NaN or inf, written as strict JSON) is read as NaN.
+_NUMBERS = ('train_loss', 'val_loss', 'val_acc', 'seconds', 'lr')
+_REQUIRED = ('epoch', 'train_loss', 'val_acc', 'seconds')
+
+
+def _run_file(path, finished):
+    """The dict of a run's metrics.json (finished) or config.json; RunFileError if malformed."""
+    try:
+        with open(path, 'rb') as f:
+            data = json.loads(f.read().decode('utf-8'))
+    except ValueError as e:            # -- JSONDecodeError and UnicodeDecodeError
+        raise RunFileError(f'{path}: not a JSON file that vugrad wrote ({e})') from None
+    if not isinstance(data, dict) or not isinstance(data.get('config'), dict):
+        raise RunFileError(f'{path}: expected an object with a "config" object in it')
+    for key, kinds, what in (('index', int, 'a whole number'), ('id', str, 'text'),
+                             ('error', (str, type(None)), 'text')):
+        value = data.get(key)
+        if key in data and (isinstance(value, bool) or not isinstance(value, kinds)):
+            raise RunFileError(f'{path}: "{key}" is {value!r}, not {what}')
+    seed = data['config'].get('seed')
+    if isinstance(seed, bool) or not isinstance(seed, (int, type(None))):
+        raise RunFileError(f'{path}: the seed {seed!r} is not a whole number')
+    if not finished:
+        return data
+    rows = data.get('metrics', [])
+    if rows is None:
+        rows = []
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise RunFileError(f'{path}: "metrics" must be a list of objects, one per epoch')
+    data = dict(data, metrics=[dict(row) for row in rows])
+    for i, row in enumerate(data['metrics']):
+        missing = [k for k in _REQUIRED if k not in row]
+        if missing:
+            raise RunFileError(f'{path}: epoch row {i + 1} has no {", ".join(missing)}')
+        if isinstance(row['epoch'], bool) or not isinstance(row['epoch'], int):
+            raise RunFileError(f'{path}: epoch row {i + 1}: the epoch {row["epoch"]!r} is not '
+                               'a whole number')
+        for k in _NUMBERS:
+            value = row.get(k, math.nan)
+            if value is None:
+                row[k] = math.nan
+            elif isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise RunFileError(f'{path}: epoch row {i + 1}: {k}={value!r} is not a number')
+    return data
+
+
+def read_metrics(path):
+    """
+    A finished run's metrics.json as a dict ({"id", "index", "status", "config", "metrics"});
+    None where there is no such file. Each epoch's numbers are numbers: null, which stands for
+    NaN or inf in the strict JSON the kit writes, is read as NaN.
+
+    :raises RunFileError: for a file that is not such a file (not JSON, a "metrics" that is not
+        a list of epoch rows with numbers, ...).
+    """
+    try:
+        return _run_file(os.fspath(path), finished=True)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise RunFileError(f'{path}: cannot read it ({e.strerror or e})') from None
+
+
+# ---------------------------------------------------------------------- reading the runs
+
+
+def load_runs(folder, warn=None):
     """
     Every run under `folder` (a sweep's output folder), in the sweep's order: a list of dicts
     with the keys id, index, config (settings, seed and backend included), status ('ok',
     'diverged', 'failed' or 'unfinished'), metrics (a list of per-epoch dicts; empty unless
     'ok', or 'diverged': the epochs before) and error (the last line of the traceback, where
     and how a run diverged, or None).
+
+    A run whose metrics.json or config.json is malformed (not JSON, or not what a sweep writes)
+    is left out, with a warning naming the file: `warn(message)`, or warnings.warn when `warn`
+    is None.
     """
     runs = []
     for name in sorted(os.listdir(folder)):
         path = os.path.join(folder, name)
         if not os.path.isdir(path):
             continue
-        done = _read_json(os.path.join(path, 'metrics.json'))
-        info = done or _read_json(os.path.join(path, 'config.json'))
-        if info is None or 'config' not in info:
+        try:
+            done = read_metrics(os.path.join(path, 'metrics.json'))
+            info = done or (_run_file(os.path.join(path, 'config.json'), finished=False)
+                            if os.path.exists(os.path.join(path, 'config.json')) else None)
+        except (RunFileError, OSError) as e:
+            message = f'skipped the run {name}: {e}'
+            if warn is None:
+                warnings.warn(message, RuntimeWarning, stacklevel=2)
+            else:
+                warn(f'warning: {message}')
+            continue
+        if info is None:
             continue    # -- not a run's folder
         run = {'id': info.get('id', name), 'index': info.get('index', len(runs)),
                'config': dict(info['config']), 'status': 'unfinished', 'metrics': [],
@@ -389,14 +508,16 @@ def write_report(folder, runs, groups, plot_name='curves.png', command=None):
     return text
 
 
-def write_outputs(folder, title=None, log=None):
+def write_outputs(folder, title=None, log=None, warn=None):
     """
     (Re)make folder/metrics.csv, folder/curves.png and folder/report.md from the run folders
     under `folder`. The plot is left out, with a note, when matplotlib is not installed.
-    Returns (runs, groups, figure or None).
+    A run whose files are malformed is left out, with a warning: `warn(message)` (default: `log`
+    when given, else warnings.warn). Returns (runs, groups, figure or None).
     """
+    warn = warn or log
     log = log or (lambda *args, **kwargs: None)
-    runs = load_runs(folder)
+    runs = load_runs(folder, warn=warn)
     groups = group_runs(runs)
     write_csv(os.path.join(folder, 'metrics.csv'), runs)
     fig = None

@@ -42,6 +42,7 @@ Options given on the command line take precedence over the file's.
 """
 
 import argparse
+import contextlib
 import dataclasses
 import itertools
 import json
@@ -53,7 +54,9 @@ import os
 import re
 import shlex
 import signal
+import socket
 import sys
+import threading
 import time
 import traceback
 import types
@@ -69,9 +72,12 @@ from . import runner
 
 __all__ = [
     'BACKENDS',
+    'LOCK_NAME',
     'SweepError',
+    'SweepLockedError',
     'add_plot_arguments',
     'add_sweep_arguments',
+    'folder_lock',
     'load_toml',
     'make_grid',
     'parse_value',
@@ -472,9 +478,7 @@ def _cores():
 
 
 def _write_json(path, data):
-    with atomic_write(path, newline='') as f:
-        json.dump(data, f, indent=2)
-        f.write('\n')
+    report.write_json(path, data)     # -- strict JSON: NaN and inf as null
 
 
 def _write_text(path, text):
@@ -499,9 +503,39 @@ def _make_config(settings, folder, save):
     return config.validate(), backend
 
 
+def _die_with_parent():
+    """
+    End this worker (with SIGTERM) when the sweep's process ends, even if that was killed
+    (SIGKILL) and could not stop its workers: Linux's PR_SET_PDEATHSIG does it at once; a
+    thread that checks the parent's pid every second does it elsewhere (and where prctl fails).
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return                             # -- not started by a sweep (called directly)
+    if sys.platform.startswith('linux'):
+        try:
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)   # -- 1: PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    def stop_if_orphaned():
+        while True:
+            if os.getppid() != parent.pid:     # -- reparented: the sweep is gone
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)
+                os._exit(1)
+            time.sleep(1)
+    if os.getppid() != parent.pid:             # -- it ended before prctl took effect
+        os._exit(1)
+    threading.Thread(target=stop_if_orphaned, name='vugrad-parent-watch', daemon=True).start()
+
+
 def _worker(task):
     """Run one training run in this (fresh) process; its outcome goes into its folder."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # -- the sweep stops us with SIGTERM
+    _die_with_parent()
     tune_malloc()      # -- this process is the sweep's own (VUGRAD_MALLOC_TUNING=0: no change)
     folder = task['folder']
     streams = sys.stdout, sys.stderr
@@ -544,7 +578,7 @@ def _outcome(task, exitcode):
     ended.
     """
     folder = task['folder']
-    done = report._read_json(os.path.join(folder, 'metrics.json'))
+    done = _finished(folder)
     if done is not None and done.get('status') == 'diverged':
         return 'diverged', (done.get('error') or 'training diverged').partition('. Try')[0]
     if done is not None:
@@ -566,9 +600,135 @@ def _outcome(task, exitcode):
     return 'failed', lines[-1] if lines else 'failed'
 
 
+def _finished(folder):
+    """The metrics.json of a finished run in `folder` (report.read_metrics), else None."""
+    try:
+        return report.read_metrics(os.path.join(folder, 'metrics.json'))
+    except report.RunFileError:
+        return None          # -- a damaged file: the run is run again (its files replaced)
+
+
 def _n(count, noun):
     return f'{count} {noun}{"s" * (count != 1)}'
 
+
+# ---------------------------------------------------------------------- the folder's lock
+
+#: The lock file of a sweep's folder: {"pid", "host", "started"} of the sweep that runs in it.
+LOCK_NAME = 'sweep.lock'
+
+
+class SweepLockedError(SweepError):
+    """Another sweep runs into the same folder: it holds the folder's lock."""
+
+
+def _pid_alive(pid):
+    """Whether process `pid` of this host runs (a zombie, ended but not reaped, does not)."""
+    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+        return False
+    if sys.platform == 'win32':
+        return True          # -- os.kill(pid, 0) would end it there: assume it runs
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True          # -- another user's process
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().rpartition(')')[2].split()[0] not in ('Z', 'X')
+    except (OSError, IndexError):
+        return True          # -- no /proc (macOS): kill said it is there
+
+
+def _describe(holder):
+    return (f'pid {holder.get("pid")} on {holder.get("host")}, started '
+            f'{holder.get("started")}')
+
+
+@contextlib.contextmanager
+def folder_lock(out, log=print):
+    """
+    Hold the lock of the sweep folder `out` (its file LOCK_NAME, made with O_CREAT | O_EXCL,
+    so that only one process can make it) for the `with` block; release it at the end, also
+    on an error or Ctrl-C. Raises SweepLockedError when a live process holds it; takes over the
+    lock of a process that is gone, with a note to `log`.
+    """
+    log = log or (lambda *args, **kwargs: None)
+    path = os.path.join(out, LOCK_NAME)
+    me = {'pid': os.getpid(), 'host': socket.gethostname(),
+          'started': time.strftime('%Y-%m-%d %H:%M:%S %z')}
+    text = json.dumps(me) + '\n'
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            pass
+        else:
+            try:
+                with os.fdopen(fd, 'w') as f:
+                    f.write(text)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.remove(path)
+                raise
+            break
+        try:
+            with open(path) as f:
+                seen = f.read()
+            age = time.time() - os.stat(path).st_mtime
+        except FileNotFoundError:
+            continue                      # -- released just now: try again
+        try:
+            holder = json.loads(seen)
+            holder = holder if isinstance(holder, dict) else None
+        except ValueError:
+            holder = None
+        if holder is None and age < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)              # -- being written by the sweep that made it
+            continue
+        if holder is not None and (holder.get('host') != me['host']
+                                   or _pid_alive(holder.get('pid'))):
+            raise SweepLockedError(
+                f'{out} is in use by another sweep ({_describe(holder)}; lock file {path}). '
+                'Wait for it to end, or give another --out; if no sweep runs there any more, '
+                'delete the lock file.')
+        if time.monotonic() > deadline:
+            raise SweepLockedError(f'could not take the lock {path} of {out}: delete it if no '
+                                   'sweep runs there.')
+        _take_over(path, seen)
+        log(f'## took over the stale lock of a sweep that is gone ('
+            + (_describe(holder) if holder else 'an unreadable lock file') + ')')
+    try:
+        yield path
+    finally:
+        with contextlib.suppress(OSError):
+            with open(path) as f:
+                ours = f.read() == text
+            if ours:
+                os.remove(path)
+
+
+def _take_over(path, stale):
+    """Remove the stale lock file `path` (whose text was `stale`), unless another took it."""
+    aside = f'{path}.{os.getpid()}.stale'
+    try:
+        os.rename(path, aside)            # -- atomic: of two sweeps, one moves it
+    except FileNotFoundError:
+        return
+    try:
+        with open(aside) as f:
+            moved = f.read()
+        if moved != stale:                # -- another sweep's fresh lock: put it back
+            with contextlib.suppress(OSError):
+                os.link(aside, path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(aside)
+
+
+# ---------------------------------------------------------------------- running a sweep
 
 def run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, save=None,
               command=None, dry_run=False, log=print):
@@ -578,6 +738,11 @@ def run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, save
     cores // jobs, at least 1); skip the runs that finished before; then write metrics.csv,
     curves.png and report.md.
 
+    The folder is locked while the sweep runs (its file sweep.lock holds the sweep's pid, host
+    and start time): a second sweep into it raises SweepLockedError at once, naming the first;
+    the lock of a sweep that is gone (its pid not alive on this host) is taken over, with a
+    note. A dry run takes no lock.
+
     :param save: a file name (.npz): save each run's trained parameters under it in the run's
         folder.
     :param command: the command line, shown in the report.
@@ -586,6 +751,19 @@ def run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, save
         'skipped' (finished before), 'failed', 'diverged' (the training loss became NaN or
         inf: a finished run, with the epochs before), or 'pending' in a dry run) and message.
     """
+    options = dict(out=out, fixed=fixed, vary=vary, seeds=seeds, jobs=jobs, threads=threads,
+                   save=save, command=command, dry_run=dry_run, log=log)
+    if dry_run:
+        return _run_sweep(**options)
+    check_sweep(out, fixed, vary, seeds, jobs=jobs, threads=threads, save=save)
+    os.makedirs(out, exist_ok=True)
+    with folder_lock(out, log=log):
+        return _run_sweep(**options)
+
+
+def _run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, save=None,
+               command=None, dry_run=False, log=print):
+    """run_sweep's work, in the folder `out` that it has locked (unless a dry run)."""
     log = log or (lambda *args, **kwargs: None)
     # -- every run's settings and the sweep's options, checked before anything runs
     grid = check_sweep(out, fixed, vary, seeds, jobs=jobs, threads=threads, save=save)
@@ -595,7 +773,7 @@ def run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, save
     for index, (id_, settings) in enumerate(grid):
         folder = os.path.join(out, id_)
         result = {'id': id_, 'folder': folder, 'status': 'pending', 'message': ''}
-        done = report._read_json(os.path.join(folder, 'metrics.json'))
+        done = _finished(folder)
         if done is not None:
             theirs, ours = _comparable(done.get('config', {})), _comparable(settings)
             if theirs != ours:
@@ -813,8 +991,8 @@ def sweep_command(args):
         # -- the command line, for the report (when this process is that command)
         command = shlex.join(['vugrad'] + sys.argv[1:]) if sys.argv[1:2] == ['sweep'] else None
         results = run_sweep(**spec, command=command, dry_run=args.dry_run)
-    except SweepError as e:
-        print(f'error: {e}', file=sys.stderr)
+    except SweepError as e:       # -- SweepLockedError too: another sweep runs in --out
+        print(f'vugrad: error: {e}', file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -833,11 +1011,12 @@ def add_plot_arguments(parser):
 def plot_command(args):
     """Run `vugrad plot DIR`: remake DIR/metrics.csv, curves.png and report.md."""
     if not os.path.isdir(args.folder):
-        print(f'error: {args.folder} is not a folder', file=sys.stderr)
+        print(f'vugrad: error: {args.folder} is not a folder', file=sys.stderr)
         return 2
-    runs, groups, _ = report.write_outputs(args.folder, title=args.title, log=print)
+    runs, groups, _ = report.write_outputs(args.folder, title=args.title, log=print,
+                                           warn=lambda text: print(text, file=sys.stderr))
     if not runs:
-        print(f'error: no runs in {args.folder} (no subfolder with a metrics.json or '
+        print(f'vugrad: error: no runs in {args.folder} (no subfolder with a metrics.json or '
               'config.json)', file=sys.stderr)
         return 1
     print(f'## {len(runs)} runs, {len(groups)} configurations: wrote metrics.csv, '
