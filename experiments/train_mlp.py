@@ -118,7 +118,8 @@ def main(argv=None):
         # -- read from $VUGRAD_DATA/mnist/ when set, else downloaded once into a cache folder
 
     print('## loaded data:')
-    print(f'         number of instances: {xtrain.shape[0]} in training, {xval.shape[0]} in validation')
+    print(f'         number of instances: {xtrain.shape[0]} in training, '
+          f'{xval.shape[0]} in validation')
     print(f' training class distribution: {np.bincount(ytrain)}')
     print(f'     val. class distribution: {np.bincount(yval)}')
 

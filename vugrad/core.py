@@ -18,7 +18,6 @@ import weakref
 import numpy as np
 
 from . import checks
-from .errors import InputTypeError, NoGradientError, ShapeError
 from .fileio import load_arrays, save_arrays
 from .modes import (detect_anomaly, enable_grad, get_default_dtype, is_grad_enabled,  # noqa: F401
                     modes, no_grad, set_default_dtype)
@@ -232,7 +231,8 @@ class TensorNode:
         return ops.Max.do_forward(self, axis=axis, keepdims=keepdims)
 
     def reshape(self, *shape):
-        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])      # -- x.reshape((2, 3)) as well as x.reshape(2, 3)
         return ops.Reshape.do_forward(self, shape=shape)
 
     def transpose(self, *axes):

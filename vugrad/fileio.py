@@ -9,6 +9,8 @@ else.
 """
 
 import contextlib
+import json
+import math
 import os
 import tempfile
 import zipfile
@@ -179,3 +181,33 @@ def _check_array(path, name, shape, dtype, want_shape, want_dtype):
     if not ok:
         raise InputTypeError(f'load: {name} holds {dtype} values in {path}, but {wanted} are '
                              'expected.')
+
+
+def _strict(value):
+    """`value` for strict JSON: NaN and inf become None; NumPy numbers become Python's."""
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    return value
+
+
+def dumps_json(data, **options):
+    """
+    `data` as strict JSON text: NaN and inf (which json.dumps would write as the non-JSON
+    NaN and Infinity) are written as null. Options as json.dumps's.
+    """
+    return json.dumps(_strict(data), allow_nan=False, **options)
+
+
+def write_json(path, data):
+    """Write `data` to `path` as strict, indented JSON (NaN and inf as null), atomically."""
+    text = dumps_json(data, indent=2) + '\n'      # -- an error here leaves no file behind
+    with atomic_write(path, newline='') as f:
+        f.write(text)

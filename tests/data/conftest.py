@@ -2,7 +2,6 @@
 
 import gzip
 import hashlib
-import os
 import struct
 import urllib.parse
 import urllib.request
@@ -16,33 +15,6 @@ from vugrad.data import DatasetSpec, FileSpec, clear_cache
 
 # the sizes of the tiny data set; the test modules repeat them (conftest is not for importing)
 TRAIN_N, TEST_N, SIDE, NUM_VAL = 7, 3, 28, 2
-
-# The real data: $VUGRAD_DATA as the tests were started with (the `isolated` fixture unsets it
-# for each test), else shared/data beside the repository.
-REPO = Path(__file__).resolve().parents[2]
-REAL_DATA = Path(os.environ.get("VUGRAD_DATA") or REPO / ".." / "shared" / "data")
-REQUIRE_DATA = os.environ.get("VUGRAD_REQUIRE_DATA") == "1"
-
-
-@pytest.fixture
-def real_data():
-    """
-    The folder whose mnist/ holds the four real MNIST files. Skips the test where there is no
-    such folder, unless VUGRAD_REQUIRE_DATA=1, where it fails instead (CI has the data).
-    """
-    from vugrad.data import MNIST
-    files = [MNIST.train_images, MNIST.train_labels, MNIST.test_images, MNIST.test_labels]
-    missing = [f.filename for f in files if not (REAL_DATA / "mnist" / f.filename).is_file()]
-    if missing:
-        where = (f"{REAL_DATA / 'mnist'} (from VUGRAD_DATA, else ../shared/data beside the "
-                 f"repository) lacks {', '.join(missing)}")
-        if REQUIRE_DATA:
-            pytest.fail(f"VUGRAD_REQUIRE_DATA=1, but {where}. Set VUGRAD_DATA to a folder whose "
-                        f"mnist/ subfolder holds the four MNIST .gz files, or unset "
-                        f"VUGRAD_REQUIRE_DATA to skip these tests.", pytrace=False)
-        pytest.skip(f"no real MNIST: {where}")
-    return REAL_DATA
-
 
 def idx_bytes(array, type_byte=0x08, magic=None):
     """The bytes of an IDX file holding `array` (ubyte unless type_byte says otherwise)."""

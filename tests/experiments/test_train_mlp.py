@@ -11,16 +11,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 import vugrad as vg
 from course import SCRIPT, course_mlp_class
 
 REPO = Path(__file__).resolve().parents[2]
-DATA = Path(os.environ.get('VUGRAD_DATA') or REPO / '..' / 'shared' / 'data')
-MNIST_FILES = ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz',
-               't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz']
-HAVE_MNIST = all((DATA / 'mnist' / f).is_file() for f in MNIST_FILES)
 
 
 def run_script(*args, env=None, timeout=300):
@@ -101,12 +96,11 @@ def test_help_shows_the_course_flags_and_their_defaults():
     assert 'default 128' in proc.stdout and 'default 20' in proc.stdout
 
 
-@pytest.mark.skipif(not HAVE_MNIST, reason=f'no MNIST files in {DATA / "mnist"}')
-def test_one_epoch_on_real_mnist():
+def test_one_epoch_on_real_mnist(real_data):
     # -- the course's MNIST run, one epoch of its 20 (about 30 s on 2 cores); nothing is
-    #    downloaded: the files come from DATA
+    #    downloaded: the files come from real_data ($VUGRAD_DATA, else ../shared/data)
     proc = run_script('-D', 'mnist', '-l', '0.0001', '-e', '1', '--seed', '0',
-                      env={'VUGRAD_DATA': str(DATA)})
+                      env={'VUGRAD_DATA': str(real_data)})
     assert proc.returncode == 0, proc.stderr
     assert 'number of instances: 55000 in training, 5000 in validation' in proc.stdout
     assert final_accuracy(proc.stdout) > 0.9

@@ -4,7 +4,6 @@ short runs."""
 import csv
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +16,6 @@ from vugrad.lab.config import TrainConfig
 from vugrad.lab.loop import build_model, load_data, write_metrics
 from vugrad.lab.train import build_optimizer, build_schedule, evaluate, train
 
-DATA = Path(__file__).resolve().parents[3] / 'shared' / 'data'
 KEYS = ['epoch', 'train_loss', 'val_loss', 'val_acc', 'seconds', 'lr']
 
 
@@ -189,9 +187,8 @@ def test_write_metrics_rejects_other_extensions(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.skipif(not (DATA / 'mnist').is_dir(), reason='no MNIST in ../shared/data')
-def test_a_short_mnist_run():
-    metrics = train(TrainConfig(data='mnist', data_dir=str(DATA), num_train=3000, num_val=1000,
+def test_a_short_mnist_run(real_data):
+    metrics = train(TrainConfig(data='mnist', data_dir=str(real_data), num_train=3000, num_val=1000,
                                 hidden=64, activation='relu', optimizer='adam', lr=0.003,
                                 pixels='unit',
                                 epochs=2, seed=0, progress=False), log=None)

@@ -19,7 +19,6 @@ evaluation, and how to save; run_epochs does the rest, the same way for both.
 
 import csv
 import dataclasses
-import json
 import math
 import os
 import sys
@@ -29,7 +28,7 @@ import numpy as np
 
 from ..data import DataLoader, load_fashion_mnist, load_mnist, load_synth
 from ..errors import DivergedError, InvalidArgumentError
-from ..fileio import atomic_write
+from ..fileio import atomic_write, dumps_json
 from ..nn import MLP
 
 __all__ = [
@@ -224,5 +223,4 @@ def write_metrics(path, metrics, config=None):
             writer.writerows(metrics)
         else:
             cfg = dataclasses.asdict(config) if config is not None else None
-            json.dump({'config': cfg, 'metrics': metrics}, f, indent=2)
-            f.write('\n')
+            f.write(dumps_json({'config': cfg, 'metrics': metrics}, indent=2) + '\n')

@@ -61,11 +61,11 @@ def train_command(args):
         config = config_from_args(args).validate()
         make_folders(config)
     except ValueError as e:
-        print(f'error: {e}', file=sys.stderr)
+        print(f'vugrad: error: {e}', file=sys.stderr)
         return 2
     try:
         run(config)
     except DivergedError as e:
-        print(f'error: {e}', file=sys.stderr)
+        print(f'vugrad: error: {e}', file=sys.stderr)
         return 1
     return 0

@@ -698,7 +698,7 @@ def folder_lock(out, log=print):
             raise SweepLockedError(f'could not take the lock {path} of {out}: delete it if no '
                                    'sweep runs there.')
         _take_over(path, seen)
-        log(f'## took over the stale lock of a sweep that is gone ('
+        log('## took over the stale lock of a sweep that is gone ('
             + (_describe(holder) if holder else 'an unreadable lock file') + ')')
     try:
         yield path
