@@ -1,6 +1,7 @@
 """vugrad.fileio: .npz checkpoints are checked from their headers before any array is read."""
 
 import io
+import os
 import tracemalloc
 import zipfile
 
@@ -172,3 +173,23 @@ def test_truncated_and_padded_array_data(tmp_path):
     good = write_npz(tmp_path / 'good.npz', {'w.npy': npy_bytes((4,), data=bytes(16))},
                      zipfile.ZIP_DEFLATED)
     np.testing.assert_array_equal(load_arrays(good)['w'], np.zeros(4, np.float32))
+
+
+def test_a_temp_file_left_by_a_killed_writer_is_removed_by_the_next_write(tmp_path):
+    import subprocess
+    import sys
+    target = tmp_path / 'params.npz'
+    # -- a writer killed mid-write (SIGKILL): its temporary file stays, named with its pid
+    code = ('import os, sys, numpy as np; from vugrad.fileio import atomic_write\n'
+            f'with atomic_write({str(target)!r}, "wb", suffix=".npz.tmp") as f:\n'
+            '    f.write(b"half"); f.flush(); print("writing", flush=True); os.kill(os.getpid(), 9)\n')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -9 and 'writing' in proc.stdout
+    left = [p.name for p in tmp_path.iterdir()]
+    assert len(left) == 1 and left[0].startswith('.params.npz.') and not target.exists()
+    # -- a live writer's temporary file is left alone
+    live = tmp_path / f'.params.npz.{os.getpid()}.abc.npz.tmp'
+    live.write_bytes(b'in progress')
+    save_arrays(target, {'w': np.ones(2)})
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(['params.npz', live.name])
+    assert load_arrays(target)['w'].tolist() == [1.0, 1.0]

@@ -36,12 +36,15 @@ def atomic_write(path, mode='w', suffix='.tmp', **open_args):
             json.dump(metrics, f)
 
     On an exception the temporary file is removed and `path` is left as it was. The file gets
-    the permissions of a plain `open()` (0666 less the umask), not mkstemp's 0600.
+    the permissions of a plain `open()` (0666 less the umask), not mkstemp's 0600. A temporary
+    file of `path` left by a process that was killed (SIGKILL, a power cut) is removed by the
+    next write of `path`: its name holds the writer's process id.
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     name = os.path.basename(path)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{name}.', suffix=suffix)
+    _remove_orphans(folder, name, suffix)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{name}.{os.getpid()}.', suffix=suffix)
     try:
         os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, mode, **open_args) as f:
@@ -51,6 +54,32 @@ def atomic_write(path, mode='w', suffix='.tmp', **open_args):
         with contextlib.suppress(OSError):
             os.remove(tmp)
         raise
+
+
+def _remove_orphans(folder, name, suffix):
+    """Remove the temporary files of `name` whose writing process is gone (on this machine)."""
+    prefix = f'.{name}.'
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return          # -- a folder that cannot be listed: mkstemp will say what is wrong
+    for entry in entries:
+        if not (entry.startswith(prefix) and entry.endswith(suffix)):
+            continue
+        pid = entry[len(prefix):].split('.', 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(folder, entry))
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True      # -- exists, owned by someone else (or we cannot tell: keep the file)
+    return True
 
 
 def save_arrays(path, arrays):
