@@ -11,21 +11,10 @@ sys.path.insert(0, sys.argv[1])
 import numpy as np  # noqa: E402
 
 import vugrad as vg  # noqa: E402
+from _models import MLP, chain  # noqa: E402
 
 if hasattr(vg, 'tune_malloc'):
     vg.tune_malloc()     # -- older versions tuned malloc on import: compare like with like
-
-
-class MLP(vg.Module):
-    """The course's network, ending in log-probabilities for the fused loss."""
-
-    def __init__(self, n_in, hidden, n_out):
-        super().__init__()
-        self.layer1 = vg.Linear(n_in, hidden)
-        self.layer2 = vg.Linear(hidden, n_out)
-
-    def forward(self, x):
-        return vg.logsoftmax(self.layer2(vg.sigmoid(self.layer1(x))))
 
 
 def step_time(n_in, hidden, n_out, batch, lr, steps):
@@ -52,17 +41,6 @@ def step_time(n_in, hidden, n_out, batch, lr, steps):
     return (time.perf_counter() - t) / steps
 
 
-def chain_time(n):
-    x = vg.TensorNode(np.array(1.0))
-    t = time.perf_counter()
-    y = x
-    for _ in range(n):
-        y = y * 1.0
-    y.backward()
-    y.clear()
-    return time.perf_counter() - t
-
-
 if __name__ == '__main__':
     bench = sys.argv[2]
     if bench == 'mnist':
@@ -70,7 +48,7 @@ if __name__ == '__main__':
     elif bench == 'synth':
         print(step_time(2, 8, 2, 128, 1e-2, 2000))
     elif bench == 'chain':
-        chain_time(10_000)
-        print(chain_time(100_000))
+        chain(10_000)
+        print(chain(100_000))
     else:
         raise SystemExit(f'unknown benchmark {bench}')

@@ -1,4 +1,9 @@
-"""The network every benchmark times: the course's MLP, ending in log-probabilities (fused loss)."""
+"""What the benchmarks time: the course's MLP (ending in log-probabilities, for the fused loss),
+and a long chain of ops built in a user's loop."""
+
+import time
+
+import numpy as np
 
 import vugrad as vg
 
@@ -14,3 +19,17 @@ class MLP(vg.Module):
 
     def forward(self, x):
         return vg.logsoftmax(self.layer2(vg.sigmoid(self.layer1(x))))
+
+
+def chain(n):
+    """`y = y * 1.0` n times in a user's loop, then backward and clear: seconds."""
+    x = vg.TensorNode(np.array(1.0))
+    t = time.perf_counter()
+    y = x
+    for _ in range(n):
+        y = y * 1.0
+    y.backward()
+    y.clear()
+    if x.grad != 1.0:
+        raise AssertionError(f'chain: gradient {x.grad}, expected 1.0')
+    return time.perf_counter() - t

@@ -70,6 +70,8 @@ def main():
     parser.add_argument('--bench', default='mnist,synth', help='comma-separated: mnist,synth,chain')
     parser.add_argument('--rounds', type=int, default=10)
     args = parser.parse_args()
+    if args.rounds < 2:
+        parser.error('--rounds must be at least 2 (the spread needs two figures)')
     benches = args.bench.split(',')
     with tempfile.TemporaryDirectory() as tmp:
         a = make_tree(args.a, args.patch_a, os.path.join(tmp, 'a'))

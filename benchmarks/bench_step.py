@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import vugrad as vg  # noqa: E402
-from _models import MLP  # noqa: E402
+from _models import MLP, chain  # noqa: E402
 
 vg.tune_malloc()     # -- a benchmark owns its process: big arrays reuse freed memory
 
@@ -201,19 +201,6 @@ def synth_step(rounds, steps):
                       f'{ratio(times, k, "torch (in this process)"):.3f}x torch in this process')
     if torch is not None:
         torch.set_num_threads(os.cpu_count() or 1)
-
-
-def chain(n):
-    """`y = y * 1.0` n times in a user's loop, then backward and clear: seconds."""
-    x = vg.TensorNode(np.array(1.0))
-    t = time.perf_counter()
-    y = x
-    for _ in range(n):
-        y = y * 1.0
-    y.backward()
-    y.clear()
-    assert x.grad == 1.0
-    return time.perf_counter() - t
 
 
 def torch_chain(n):

@@ -96,9 +96,11 @@ def constant_array(op, x, like):
         'a NumPy array or a number.')
 
 
-def needs_input_grad(inputs, grad_enabled):
+def needs_input_grad(inputs):
     """One bool per input: does it need a gradient? All False inside no_grad()."""
-    return tuple([grad_enabled and node.requires_grad for node in inputs])
+    if not modes.grad_enabled:
+        return (False,) * len(inputs)
+    return tuple([node.requires_grad for node in inputs])
 
 
 def forward_error(op, values, e):
@@ -135,7 +137,10 @@ def _broadcast(values):
 
 def output_arrays(op, outputs):
     """The outputs of an op's forward as arrays; under anomaly mode, checked for NaN and inf."""
-    outputs = [o if type(o) is np.ndarray else _output_array(op, o) for o in outputs]
+    for o in outputs:
+        if type(o) is not np.ndarray:
+            outputs = [o if type(o) is np.ndarray else _output_array(op, o) for o in outputs]
+            break
     if modes.anomaly:
         for o in outputs:
             if o.dtype.kind in 'fc' and not np.all(np.isfinite(o)):
@@ -227,23 +232,39 @@ def remember_inputs(opnode):
     return saved
 
 
-def saved_arrays_unchanged(opnode):
-    """Fail if an array the op saved for backward was changed in place since forward."""
+def saved_inputs_unchanged(opnode):
+    """Fail if an input array the op saved for backward was changed in place since forward."""
     saved = opnode.saved
-    versions = saved.versions if saved is not None else (0,) * len(opnode.inputs)
-    for node, recorded in zip(opnode.inputs, versions):
-        if (node._version or node._base is not None) and version(node) != recorded:
+    if saved is None:        # -- no input had ever been changed (or was a view) at forward time
+        for node in opnode.inputs:
+            if node._version:
+                _check_saved_input(opnode, node)
+        return
+    for node, recorded in zip(opnode.inputs, saved.versions):
+        if version(node) != recorded:
             _check_saved_input(opnode, node)
-    for out in opnode.outputs:
-        if out is not None and out._version:
-            _check_saved_output(opnode, out)
-    if saved is not None and saved.checksums is not None:
+    if saved.checksums is not None:
         for node, before, after in zip(opnode.inputs, saved.checksums, _checksums(opnode)):
             if before is not None and before != after:
                 raise SavedArrayModifiedError(
                     f'{opnode.op.__name__}: an input array it saved (shape {node.value.shape}) '
                     f'was written to after the forward pass at {saved.created_at} (found by '
                     'detect_anomaly\'s checksums). Change arrays only after backward() has run.')
+
+
+def output_gradient(opnode, i, out, pending):
+    """
+    The complete gradient of output i of opnode, taken from pending and added to the output's
+    .grad; zeros if the output did not reach the loss. Fails if the op saved the output and it
+    was changed in place since.
+    """
+    g = pending.pop(out, None) if out is not None else None
+    if g is None:
+        return zero_gradient(opnode, i)
+    out._grad = g if out._grad is None else np.asarray(out._grad + g)
+    if out._version:
+        _check_saved_output(opnode, out)
+    return g
 
 
 def _saved(opnode):
@@ -339,14 +360,15 @@ def input_gradients(opnode, ginputs):
             f'input(s). Return one gradient per input, in the order of the inputs (None for '
             'an input that needs none).')
     out = []
+    anomaly = modes.anomaly
     for node, g in zip(inputs, ginputs):
         if not node.requires_grad:
             out.append(None)
             continue
-        value = node.value
+        value = node._value
         if type(g) is not np.ndarray or g.shape != value.shape or g.dtype != value.dtype:
             g = _fix_gradient(op, node, g)
-        if modes.anomaly and not np.all(np.isfinite(g)):
+        if anomaly and not np.all(np.isfinite(g)):
             created = opnode.saved.created_at if opnode.saved is not None else None
             where = (f'the op node was created at {created}' if created else 'the graph was '
                      'built outside detect_anomaly(); build it inside to see the line that '
@@ -410,7 +432,8 @@ def store_leaf_gradients(pending):
     for node, g in pending.items():
         if node.source is not None:
             continue     # -- an intermediate node that did not lead to any op we visited
-        g = np.asarray(g)
+        if type(g) is not np.ndarray:
+            g = np.asarray(g)
         if node._grad is not None:
             node._grad = np.asarray(node._grad + g)
         else:

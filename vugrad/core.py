@@ -20,7 +20,7 @@ import numpy as np
 from . import checks
 from .fileio import load_arrays, save_arrays
 from .modes import (detect_anomaly, enable_grad, get_default_dtype, is_grad_enabled,  # noqa: F401
-                    modes, no_grad, set_default_dtype)
+                    no_grad, set_default_dtype)
 
 
 class TensorNode:
@@ -144,9 +144,7 @@ class TensorNode:
         #    guarantees that, by visiting every op before the ops that produced its inputs.
         pending = {self: checks.start_gradient(self, gradient)}
         for opnode in reverse_topological_order(self):
-            goutputs = [opnode_output_gradient(opnode, i, out, pending)
-                        for i, out in enumerate(opnode.outputs)]
-            ginputs = opnode.backward(goutputs)
+            ginputs = opnode.backward(pending)      # -- takes its outputs' gradients from pending
             for node, g in zip(opnode.inputs, ginputs):
                 if g is not None:    # -- accumulate: a node used twice gets both gradients
                     pending[node] = g if node not in pending else np.asarray(pending[node] + g)
@@ -274,23 +272,19 @@ def reverse_topological_order(root):
             #    be finished only after every producer below it.
             visited.add(opnode)
             stack.append((opnode, True))
-            stack.extend((node.source, False) for node in opnode.inputs
-                         if node.requires_grad and node.source is not None)
+            for node in opnode.inputs:
+                if node.requires_grad and node.source is not None:
+                    stack.append((node.source, False))
     order.reverse()
     return order
 
 
-def opnode_output_gradient(opnode, i, out, pending):
-    """The complete gradient of output i of opnode (zeros if it did not reach the loss)."""
-    g = pending.pop(out, None) if out is not None else None
-    if g is None:
-        return checks.zero_gradient(opnode, i)
-    out._grad = g if out._grad is None else np.asarray(out._grad + g)
-    return g
-
-
 def _as_nodes(op, inputs):
-    like = next((x.value.dtype for x in inputs if isinstance(x, TensorNode)), None)
+    like = None      # -- the dtype of the first node: Python numbers follow it (x * 2.0)
+    for x in inputs:
+        if isinstance(x, TensorNode):
+            like = x._value.dtype
+            break
     return tuple([x if isinstance(x, TensorNode) else _constant(op, x, like) for x in inputs])
 
 
@@ -344,12 +338,15 @@ class OpNode:
         #    both ways would make a cycle that only Python's slow cycle collector could free.
         self._outputs = tuple([weakref.ref(node) for node in nodes])
 
-    def backward(self, goutputs):
+    def backward(self, pending):
         """
-        Call the op's backward with the gradients of the outputs; return one gradient per input
+        Take the complete gradients of this op's outputs from `pending` (and store them in the
+        outputs' .grad), call the op's backward with them, and return one gradient per input
         (None for an input that needs none), each of its input's shape and dtype.
         """
-        checks.saved_arrays_unchanged(self)
+        goutputs = [checks.output_gradient(self, i, out, pending)
+                    for i, out in enumerate(self.outputs)]
+        checks.saved_inputs_unchanged(self)
         ginputs = self.op.backward(self.context, *goutputs)
         return checks.input_gradients(self, ginputs)
 
@@ -409,8 +406,8 @@ class Op:
                 inputs = _as_nodes(cls, inputs)   # -- numbers and arrays become constant nodes
                 break
         context = Context()
-        context.needs_input_grad = checks.needs_input_grad(inputs, modes.grad_enabled)
-        values = [node.value for node in inputs]
+        context.needs_input_grad = checks.needs_input_grad(inputs)
+        values = [node._value for node in inputs]
         try:
             outputs = cls.forward(context, *values, **constants)   # -- the actual computation
         except (ValueError, TypeError) as e:
