@@ -377,3 +377,14 @@ def test_the_command_line_exits_1_on_divergence(capsys):
                        '--num-val', '100', '-e', '1', '--seed', '0', '--no-progress'])
     err = capsys.readouterr().err
     assert status == 1 and 'training diverged in epoch 1' in err and 'Traceback' not in err
+
+
+def test_write_metrics_writes_strict_json(tmp_path):
+    import json
+    path = tmp_path / 'm.json'
+    write_metrics(path, [{'epoch': 1, 'train_loss': float('nan'), 'val_acc': float('inf')}],
+                  TrainConfig())
+    text = path.read_text()
+    assert 'NaN' not in text and 'Infinity' not in text
+    data = json.loads(text, parse_constant=lambda c: pytest.fail(f'non-JSON constant {c}'))
+    assert data['metrics'][0]['train_loss'] is None and data['metrics'][0]['val_acc'] is None
