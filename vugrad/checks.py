@@ -448,8 +448,9 @@ def store_leaf_gradients(pending):
 
 def state_arrays(params, state, strict):
     """
-    The arrays of a state dict to copy into parameters, checked all at once before any is
-    copied: names (with strict), shapes, and numeric values, converted to each parameter's dtype.
+    The arrays of a state dict to copy into parameters and buffers (`params`: name -> the
+    current array), checked all at once before any is copied: names (with strict), shapes, and
+    numeric values, converted to each current array's dtype.
     """
     missing = sorted(set(params) - set(state))
     unexpected = sorted(set(state) - set(params))
@@ -458,15 +459,15 @@ def state_arrays(params, state, strict):
             f'load_state_dict: missing keys {missing}, unexpected keys {unexpected}. Load into '
             'a model built with the same settings, or pass strict=False.')
     arrays = {}
-    for name, p in params.items():
+    for name, current in params.items():
         if name not in state:
             continue
         array = np.asarray(state[name])
-        if array.shape != p.value.shape:
+        if array.shape != current.shape:
             raise ShapeError(f'load_state_dict: {name} has shape {array.shape} in the state but '
-                             f'{p.value.shape} in the module.')
+                             f'{current.shape} in the module.')
         if array.dtype.kind not in 'biuf':
             raise InputTypeError(f'load_state_dict: {name} holds {array.dtype} values; a '
                                  'parameter needs numbers.')
-        arrays[name] = array.astype(p.value.dtype, copy=True)
+        arrays[name] = array.astype(current.dtype, copy=True)
     return arrays

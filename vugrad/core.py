@@ -459,7 +459,8 @@ class Module:
 
     Parameters (leaf TensorNodes that require gradients) and sub-modules assigned as attributes,
     also inside lists, tuples and dicts, are found automatically, so `parameters()` needs no
-    writing; a hand-written `parameters()` (as in the course text) keeps working too.
+    writing; a hand-written `parameters()` (as in the course text) keeps working too. Buffers
+    (`register_buffer`) are arrays saved with the parameters that no optimizer updates.
     """
 
     training = True
@@ -509,15 +510,32 @@ class Module:
         """
         return [p for _, p in self.named_parameters()]
 
+    def register_buffer(self, name, array):
+        """
+        Keep a NumPy array as `self.<name>`, saved and loaded with the parameters but never
+        given to an optimizer: a batch norm's running mean and variance, say.
+        """
+        self.__dict__.setdefault('_buffer_names', []).append(name)
+        setattr(self, name, np.asarray(array))
+
+    def named_buffers(self, prefix=''):
+        """(name, array) for every buffer of this module and its sub-modules."""
+        return [(f'{pre}{name}', getattr(m, name)) for pre, m in self._named_modules(prefix)
+                for name in m.__dict__.get('_buffer_names', ())]
+
     def modules(self):
         """This module and every sub-module in it, each once, parents before children."""
-        out, seen, stack = [], set(), [self]
+        return [m for _, m in self._named_modules()]
+
+    def _named_modules(self, prefix=''):
+        out, seen, stack = [], set(), [(prefix, self)]
         while stack:
-            m = stack.pop()
+            pre, m = stack.pop()
             if id(m) not in seen:
                 seen.add(id(m))
-                out.append(m)
-                stack.extend(reversed([v for _, v in m._children() if isinstance(v, Module)]))
+                out.append((pre, m))
+                stack.extend(reversed([(f'{pre}{name}.', v) for name, v in m._children()
+                                       if isinstance(v, Module)]))
         return out
 
     def train(self, mode=True):
@@ -536,18 +554,27 @@ class Module:
             p.grad = None
 
     def state_dict(self):
-        """A dict from parameter name to a copy of its array."""
-        return {name: p.value.copy() for name, p in self.named_parameters()}
+        """A dict from parameter and buffer name to a copy of its array."""
+        return {name: np.array(a) for name, a in self._named_arrays().items()}
+
+    def _named_arrays(self):
+        return ({name: p.value for name, p in self.named_parameters()}
+                | dict(self.named_buffers()))
 
     def load_state_dict(self, state, strict=True):
         """
-        Copy arrays into the parameters, by name. With strict=True (the default) the names and
-        shapes must match exactly.
+        Copy arrays into the parameters and buffers, by name: all of them, or none when one does
+        not fit. With strict=True (the default) the names must match exactly.
         """
+        arrays = checks.state_arrays(self._named_arrays(), state, strict)   # -- checked first
         params = dict(self.named_parameters())
-        for name, array in checks.state_arrays(params, state, strict).items():
-            params[name].value = array
-            params[name].grad = None
+        buffers = {f'{pre}{name}': (m, name) for pre, m in self._named_modules()
+                   for name in m.__dict__.get('_buffer_names', ())}
+        for name, array in arrays.items():
+            if name in params:
+                params[name].value, params[name].grad = array, None
+            else:
+                setattr(*buffers[name], array)
 
     def save(self, path):
         """Save the parameters to an .npz file, atomically (a temporary file, then a rename)."""
@@ -555,7 +582,7 @@ class Module:
 
     def load(self, path, strict=True):
         """Load parameters saved by save(path); names and shapes are checked from the headers."""
-        expected = {name: (p.value.shape, 'biuf') for name, p in self.named_parameters()}
+        expected = {name: (a.shape, 'biuf') for name, a in self._named_arrays().items()}
         self.load_state_dict(load_arrays(path, expected, strict), strict=strict)
         return self
 

@@ -6,6 +6,7 @@ Modules: parameters bundled with the function that uses them.
     MLP          the course's multilayer perceptron: depth, width, activation, residual, init
     Sequential   modules applied in turn
     Dropout      inverted dropout (identity in eval mode)
+    BatchNorm1d, BatchNorm2d    batch normalization with running statistics (buffers)
     Sigmoid, ReLU, Tanh, LogSoftmax, Identity    activations as modules
     init         the weight initialization schemes
 """
@@ -17,6 +18,7 @@ from .container import Sequential
 from .dropout import Dropout
 from .linear import Linear
 from .mlp import MLP
+from .norm import BatchNorm1d, BatchNorm2d
 
-__all__ = ['ACTIVATIONS', 'MLP', 'Dropout', 'Identity', 'Linear', 'LogSoftmax', 'Module', 'ReLU',
+__all__ = ['ACTIVATIONS', 'MLP', 'BatchNorm1d', 'BatchNorm2d', 'Dropout', 'Identity', 'Linear', 'LogSoftmax', 'Module', 'ReLU',
            'Sequential', 'Sigmoid', 'Tanh', 'get_activation', 'init']
