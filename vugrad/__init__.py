@@ -17,7 +17,7 @@ Where things live:
     vugrad.functions   sigmoid, softmax, logsoftmax, the losses, ...
     vugrad.nn          Linear, MLP, Sequential, Dropout and the other modules
     vugrad.optim       SGD, Adam, AdamW, learning-rate schedules
-    vugrad.data        load_synth, load_mnist, batches
+    vugrad.data        load_synth, load_mnist, load_cifar10, batches
     vugrad.gradcheck   finite-difference gradient checking
     vugrad.viz         drawings of the computation graph (to_dot, draw)
     vugrad.errors      the exceptions vugrad raises
@@ -36,7 +36,7 @@ from .gradcheck import gradcheck
 from .malloc import tune_malloc
 from .nn import Linear
 from .viz import draw
-from .data import load_synth, load_mnist, load_fashion_mnist
+from .data import load_synth, load_mnist, load_fashion_mnist, load_cifar10
 # -- every op as vugrad.Name too, as the course's code uses them (vugrad.Linear is the module;
 #    the fused op of the same name is vugrad.ops.Linear)
 from .ops import (Add, BatchMM, Concatenate, CrossEntropy, Divide, Exp, Expand, GetItem, Id, Log,
@@ -56,6 +56,7 @@ __all__ = [
     'celoss', 'concatenate', 'cross_entropy', 'exp', 'log', 'logceloss', 'logsoftmax', 'matmul',
     'max', 'mean', 'relu', 'sigmoid', 'softmax', 'sqrt', 'stack', 'sum', 'tanh',
     'gradcheck', 'tune_malloc', 'Linear', 'draw', 'load_synth', 'load_mnist', 'load_fashion_mnist',
+    'load_cifar10',
     # ops
     'Add', 'BatchMM', 'Concatenate', 'CrossEntropy', 'Divide', 'Exp', 'Expand', 'GetItem', 'Id',
     'Log', 'LogSoftmax', 'MatrixMultiply', 'Max', 'Mean', 'Multiply', 'Negate', 'NLLLoss',
