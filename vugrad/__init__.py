@@ -30,8 +30,9 @@ from .core import Module, Op, OpNode, TensorNode
 from .modes import (detect_anomaly, enable_grad, get_default_dtype, is_grad_enabled, no_grad,
                     set_default_dtype)
 from .errors import VugradError
-from .functions import (celoss, concatenate, cross_entropy, exp, log, logceloss, logsoftmax,
-                        matmul, max, mean, relu, sigmoid, softmax, sqrt, stack, sum, tanh)
+from .functions import (avg_pool2d, celoss, concatenate, conv2d, cross_entropy, exp, log,
+                        logceloss, logsoftmax, matmul, max, max_pool2d, mean, relu, sigmoid,
+                        softmax, sqrt, stack, sum, tanh)
 from .gradcheck import gradcheck
 from .malloc import tune_malloc
 from .nn import Linear
@@ -39,10 +40,10 @@ from .viz import draw
 from .data import load_synth, load_mnist, load_fashion_mnist, load_cifar10
 # -- every op as vugrad.Name too, as the course's code uses them (vugrad.Linear is the module;
 #    the fused op of the same name is vugrad.ops.Linear)
-from .ops import (Add, BatchMM, Concatenate, CrossEntropy, Divide, Exp, Expand, GetItem, Id, Log,
-                  LogSoftmax, MatrixMultiply, Max, Mean, Multiply, Negate, NLLLoss, Normalize, Pow,
-                  Power, ReLU, Reshape, RowMax, RowSum, Select, Sigmoid, Softmax, Sqrt, Squeeze,
-                  Stack, Sub, Sum, Tanh, Transpose, Unsqueeze)
+from .ops import (Add, AvgPool2d, BatchMM, Concatenate, Conv2d, CrossEntropy, Divide, Exp, Expand,
+                  GetItem, Id, Log, LogSoftmax, MatrixMultiply, Max, MaxPool2d, Mean, Multiply,
+                  Negate, NLLLoss, Normalize, Pow, Power, ReLU, Reshape, RowMax, RowSum, Select,
+                  Sigmoid, Softmax, Sqrt, Squeeze, Stack, Sub, Sum, Tanh, Transpose, Unsqueeze)
 
 __version__ = '0.2.0'
 
@@ -55,6 +56,7 @@ __all__ = [
     # functions
     'celoss', 'concatenate', 'cross_entropy', 'exp', 'log', 'logceloss', 'logsoftmax', 'matmul',
     'max', 'mean', 'relu', 'sigmoid', 'softmax', 'sqrt', 'stack', 'sum', 'tanh',
+    'conv2d', 'max_pool2d', 'avg_pool2d',
     'gradcheck', 'tune_malloc', 'Linear', 'draw', 'load_synth', 'load_mnist', 'load_fashion_mnist',
     'load_cifar10',
     # ops
@@ -62,4 +64,5 @@ __all__ = [
     'Log', 'LogSoftmax', 'MatrixMultiply', 'Max', 'Mean', 'Multiply', 'Negate', 'NLLLoss',
     'Normalize', 'Pow', 'Power', 'ReLU', 'Reshape', 'RowMax', 'RowSum', 'Select', 'Sigmoid',
     'Softmax', 'Sqrt', 'Squeeze', 'Stack', 'Sub', 'Sum', 'Tanh', 'Transpose', 'Unsqueeze',
+    'Conv2d', 'MaxPool2d', 'AvgPool2d',
 ]

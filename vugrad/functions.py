@@ -6,8 +6,8 @@ Each takes TensorNodes (or arrays and numbers, as constants) and returns a Tenso
 """
 
 from .core import MatrixMultiply
-from .ops import (Concatenate, CrossEntropy, Exp, Log, LogSoftmax, Max, Mean, NLLLoss, ReLU,
-                  Sigmoid, Softmax, Sqrt, Stack, Sum, Tanh)
+from .ops import (AvgPool2d, Concatenate, Conv2d, CrossEntropy, Exp, Log, LogSoftmax, Max,
+                  MaxPool2d, Mean, NLLLoss, ReLU, Sigmoid, Softmax, Sqrt, Stack, Sum, Tanh)
 
 
 def exp(x):
@@ -117,3 +117,27 @@ def concatenate(nodes, axis=0):
 def stack(nodes, axis=0):
     """Join nodes of the same shape along a new axis."""
     return Stack.do_forward(*nodes, axis=axis)
+
+
+def conv2d(x, w, b=None, stride=1, padding=0):
+    """
+    2D convolution (cross-correlation) of images x (N, C, H, W) with kernels w (O, C, kh, kw),
+    plus a bias b (O,) if given; stride and padding are an int or a pair (height, width).
+    Returns (N, O, OH, OW), as torch.nn.functional.conv2d.
+    """
+    if b is None:
+        return Conv2d.do_forward(x, w, stride=stride, padding=padding)
+    return Conv2d.do_forward(x, w, b, stride=stride, padding=padding)
+
+
+def max_pool2d(x, kernel_size, stride=None):
+    """
+    The maximum of each kernel_size window of images x (N, C, H, W), windows every `stride`
+    pixels (default: kernel_size); the gradient goes to the first maximum of each window.
+    """
+    return MaxPool2d.do_forward(x, kernel_size=kernel_size, stride=stride)
+
+
+def avg_pool2d(x, kernel_size, stride=None):
+    """The mean of each kernel_size window of images x (N, C, H, W), windows every `stride`."""
+    return AvgPool2d.do_forward(x, kernel_size=kernel_size, stride=stride)

@@ -319,6 +319,25 @@ def linear_cases(draw):
     return Case(((n, f), (m, f), draw(st.sampled_from([(1, m), (m,)]))))
 
 
+@st.composite
+def conv_cases(draw):
+    n, c, o = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    sh, sw, ph, pw = (draw(st.integers(lo, 2)) for lo in (1, 1, 0, 0))
+    h, w = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    kh, kw = draw(st.integers(1, h + 2 * ph)), draw(st.integers(1, w + 2 * pw))
+    shapes = ((n, c, h, w), (o, c, kh, kw)) + (((o,),) if draw(st.booleans()) else ())
+    return Case(shapes, {'stride': (sh, sw), 'padding': (ph, pw)})
+
+
+@st.composite
+def pool_cases(draw):
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    h, w = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    kernel = (draw(st.integers(1, h)), draw(st.integers(1, w)))
+    stride = draw(st.sampled_from([None, (draw(st.integers(1, 3)), draw(st.integers(1, 3)))]))
+    return Case(((n, c, h, w),), {'kernel_size': kernel, 'stride': stride})
+
+
 # ---------------------------------------------------------------------- PyTorch references
 
 def t_axis(axis, ndim):
@@ -372,6 +391,18 @@ def t_select(x, t):
 
 def t_linear(x, w, b):
     return x @ w.T + b.reshape(-1)
+
+
+def t_conv2d(x, w, b=None, stride=1, padding=0):
+    return F.conv2d(x, w, b, stride=stride, padding=padding)
+
+
+def t_max_pool2d(x, kernel_size, stride=None):
+    return F.max_pool2d(x, kernel_size, stride)
+
+
+def t_avg_pool2d(x, kernel_size, stride=None):
+    return F.avg_pool2d(x, kernel_size, stride)
 
 
 def t_normalize(x):
@@ -437,6 +468,23 @@ def _loss(name, fn, ref, domain='real', op=None):
 def _matmul(name, fn, ref, op=None):
     return Row(name, fn, ref, ('real', 'real'), MATMUL_CASES, matmul_cases(), op=op)
 
+
+CONV_CASES = [
+    Case(((2, 2, 5, 5), (3, 2, 3, 3), (3,))),
+    Case(((2, 2, 5, 6), (3, 2, 3, 2), (3,)), {'stride': 2, 'padding': 1}),
+    Case(((1, 3, 4, 4), (2, 3, 1, 1), (2,)), {'padding': 2}),
+    Case(((2, 1, 4, 3), (2, 1, 4, 3))),
+    Case(((1, 2, 5, 4), (2, 2, 2, 3)), {'stride': (2, 1), 'padding': (0, 1)}),
+    Case(((0, 2, 4, 4), (3, 2, 3, 3), (3,))),
+]
+POOL_CASES = [
+    Case(((2, 2, 4, 6),), {'kernel_size': 2}),
+    Case(((2, 2, 5, 7),), {'kernel_size': 2, 'stride': 2}),
+    Case(((1, 2, 7, 6),), {'kernel_size': 3, 'stride': 2}),
+    Case(((1, 2, 5, 5),), {'kernel_size': 3, 'stride': 1}),
+    Case(((1, 3, 5, 6),), {'kernel_size': (2, 3), 'stride': (1, 2)}),
+    Case(((2, 1, 3, 3),), {'kernel_size': 3}),
+]
 
 POWERS_POS = [2, 3, 0.5, -1.5, 1, 0, 2.0, np.float64(1.5)]
 POWERS_INT = [2, 3, 1, 0]
@@ -535,6 +583,14 @@ ROWS = [
           lambda x, t, reduction='sum': F.cross_entropy(x, t, reduction=reduction),
           op=ops.CrossEntropy),
 
+    # -- images: convolution and pooling
+    Row('Conv2d', _op(ops.Conv2d), t_conv2d, ('real', 'real', 'real'), CONV_CASES, conv_cases(),
+        op=ops.Conv2d),
+    Row('MaxPool2d', _op(ops.MaxPool2d), t_max_pool2d, ('distinct',), POOL_CASES, pool_cases(),
+        op=ops.MaxPool2d),
+    Row('AvgPool2d', _op(ops.AvgPool2d), t_avg_pool2d, ('real',), POOL_CASES, pool_cases(),
+        op=ops.AvgPool2d),
+
     # -- vugrad.functions
     _unary('functions.exp', vg.functions.exp, torch.exp),
     _unary('functions.log', vg.functions.log, torch.log, 'pos'),
@@ -563,6 +619,13 @@ ROWS = [
     Row('functions.stack', lambda *xs, axis=0: vg.functions.stack(xs, axis=axis),
         lambda *xs, axis=0: torch.stack(xs, dim=axis), ('real',) * 2,
         [Case(((2, 3),) * 2, {'axis': a}) for a in (0, -1)], stack_cases()),
+
+    Row('functions.conv2d', vg.functions.conv2d, t_conv2d, ('real', 'real', 'real'),
+        CONV_CASES[:2] + CONV_CASES[4:5], conv_cases()),
+    Row('functions.max_pool2d', vg.functions.max_pool2d, t_max_pool2d, ('distinct',),
+        POOL_CASES[:4], pool_cases()),
+    Row('functions.avg_pool2d', vg.functions.avg_pool2d, t_avg_pool2d, ('real',),
+        POOL_CASES[:4], pool_cases()),
 
     # -- TensorNode's operators and methods
     _binary('TensorNode.__add__', lambda a, b: a + b, torch.add),

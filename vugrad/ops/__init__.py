@@ -13,6 +13,7 @@ from .shape import (Concatenate, Expand, GetItem, Reshape, Select, Squeeze, Stac
                     Unsqueeze)
 from .linalg import BatchMM, Linear
 from .loss import CrossEntropy, LogSoftmax, NLLLoss, Softmax
+from .conv import AvgPool2d, Conv2d, MaxPool2d
 
 __all__ = [
     'Add', 'Sub', 'Multiply', 'MatrixMultiply',
@@ -22,4 +23,5 @@ __all__ = [
     'Concatenate', 'Stack',
     'BatchMM', 'Linear',
     'LogSoftmax', 'Softmax', 'NLLLoss', 'CrossEntropy',
+    'Conv2d', 'MaxPool2d', 'AvgPool2d',
 ]
