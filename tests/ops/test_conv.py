@@ -9,10 +9,10 @@ import pytest
 torch = pytest.importorskip('torch')
 F = torch.nn.functional
 
-import vugrad as vg  # noqa: E402
-from vugrad.core import Context  # noqa: E402
-from vugrad.errors import InvalidArgumentError, ShapeError  # noqa: E402
-from vugrad.ops import AvgPool2d, Conv2d, MaxPool2d  # noqa: E402
+import vugrad as vg
+from vugrad.core import Context
+from vugrad.errors import InvalidArgumentError, ShapeError
+from vugrad.ops import AvgPool2d, Conv2d, MaxPool2d
 
 
 def _close(actual, expected, what):
