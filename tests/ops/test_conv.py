@@ -16,7 +16,8 @@ from vugrad.ops import AvgPool2d, Conv2d, MaxPool2d
 
 
 def _close(actual, expected, what):
-    np.testing.assert_allclose(actual, expected, atol=1e-12, rtol=1e-10, err_msg=what)
+    np.testing.assert_allclose(actual, expected, atol=1e-12, rtol=1e-10, equal_nan=True,
+                               err_msg=what)
 
 
 def _compare(fn, ref, arrays, seed=0):
@@ -168,6 +169,15 @@ def test_max_pool2d_all_equal_window_gives_the_first_element_the_gradient():
     x = vg.TensorNode(np.ones((1, 1, 2, 4)))
     vg.max_pool2d(x, 2).sum().backward()
     assert x.grad.tolist() == [[[[1, 0, 1, 0], [0, 0, 0, 0]]]]
+
+
+def test_max_pool2d_nan_is_the_maximum_as_in_torch():
+    x = np.random.default_rng(11).standard_normal((1, 2, 5, 6))
+    x[0, 0, 1, 1] = x[0, 0, 0, 1] = x[0, 1, 2, 2] = x[0, 1, 4, 5] = np.nan
+    for kernel, stride in [(2, 2), (3, 1)]:
+        out, (node,) = _compare(lambda x: vg.max_pool2d(x, kernel, stride),
+                                lambda x: F.max_pool2d(x, kernel, stride), [x])
+        assert np.isnan(out.value).any()
 
 
 @pytest.mark.parametrize('kernel, stride', POOL, ids=POOL_IDS)

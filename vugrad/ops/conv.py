@@ -153,14 +153,21 @@ class MaxPool2d(Op):
 
     @staticmethod
     def backward(context, go):
-        x, out = context['x'], context['out']
+        x, out, offsets = context['x'], context['out'], context['offsets']
         gx = np.zeros(x.shape, dtype=go.dtype)
         taken = np.zeros(out.shape, dtype=bool)
-        for rows, columns in context['offsets']:
+        for rows, columns in offsets:
             first = x[:, :, rows, columns] == out
             first &= ~taken      # -- a window whose maximum was found already gets no more
             taken |= first
             gx[:, :, rows, columns] += np.where(first, go, 0)
+        nan = np.isnan(out)
+        if nan.any():    # -- NaN is the maximum of a window with a NaN; PyTorch picks its last NaN
+            taken = ~nan
+            for rows, columns in reversed(offsets):
+                last = np.isnan(x[:, :, rows, columns]) & ~taken
+                taken |= last
+                gx[:, :, rows, columns] += np.where(last, go, 0)
         return gx
         # -- the upstream gradient goes to the first maximum of each window (in row-major order
         #    within the window, as PyTorch does), 0 to the other elements; where windows overlap,
