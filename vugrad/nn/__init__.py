@@ -7,6 +7,7 @@ Modules: parameters bundled with the function that uses them.
     Sequential   modules applied in turn
     Dropout      inverted dropout (identity in eval mode)
     BatchNorm1d, BatchNorm2d    batch normalization with running statistics (buffers)
+    Conv2d, MaxPool2d, AvgPool2d, Flatten    convolutional layers, as torch.nn's
     Sigmoid, ReLU, Tanh, LogSoftmax, Identity    activations as modules
     init         the weight initialization schemes
 """
@@ -15,10 +16,12 @@ from ..core import Module
 from . import init
 from .activation import ACTIVATIONS, Identity, LogSoftmax, ReLU, Sigmoid, Tanh, get_activation
 from .container import Sequential
+from .conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
 from .dropout import Dropout
 from .linear import Linear
 from .mlp import MLP
 from .norm import BatchNorm1d, BatchNorm2d
 
-__all__ = ['ACTIVATIONS', 'MLP', 'BatchNorm1d', 'BatchNorm2d', 'Dropout', 'Identity', 'Linear', 'LogSoftmax', 'Module', 'ReLU',
+__all__ = ['ACTIVATIONS', 'MLP', 'AvgPool2d', 'BatchNorm1d', 'BatchNorm2d', 'Conv2d', 'Dropout',
+           'Flatten', 'MaxPool2d', 'Identity', 'Linear', 'LogSoftmax', 'Module', 'ReLU',
            'Sequential', 'Sigmoid', 'Tanh', 'get_activation', 'init']
