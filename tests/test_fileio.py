@@ -182,7 +182,8 @@ def test_a_temp_file_left_by_a_killed_writer_is_removed_by_the_next_write(tmp_pa
     # -- a writer killed mid-write (SIGKILL): its temporary file stays, named with its pid
     code = ('import os, sys, numpy as np; from vugrad.fileio import atomic_write\n'
             f'with atomic_write({str(target)!r}, "wb", suffix=".npz.tmp") as f:\n'
-            '    f.write(b"half"); f.flush(); print("writing", flush=True); os.kill(os.getpid(), 9)\n')
+            '    f.write(b"half"); f.flush(); print("writing", flush=True)\n'
+            '    os.kill(os.getpid(), 9)\n')
     proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == -9 and 'writing' in proc.stdout
     left = [p.name for p in tmp_path.iterdir()]

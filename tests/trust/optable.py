@@ -405,6 +405,19 @@ def t_avg_pool2d(x, kernel_size, stride=None):
     return F.avg_pool2d(x, kernel_size, stride)
 
 
+def v_batch_norm(x, w, b, eps=1e-5):
+    """The BatchNorm op with the batch's own statistics, as nn.BatchNorm1d/2d call it."""
+    from vugrad.ops.norm import batch_axes
+    value = np.asarray(x.value if isinstance(x, vg.TensorNode) else x)   # -- or a constant
+    axes = batch_axes(value)
+    return ops.BatchNorm.do_forward(x, w, b, mean=value.mean(axis=axes), var=value.var(axis=axes),
+                                    eps=eps)
+
+
+def t_batch_norm(x, w, b, eps=1e-5):
+    return F.batch_norm(x, None, None, w, b, training=True, eps=eps)
+
+
 def t_normalize(x):
     return x / x.sum(dim=1, keepdim=True)
 
@@ -590,6 +603,11 @@ ROWS = [
         op=ops.MaxPool2d),
     Row('AvgPool2d', _op(ops.AvgPool2d), t_avg_pool2d, ('real',), POOL_CASES, pool_cases(),
         op=ops.AvgPool2d),
+
+    Row('BatchNorm', v_batch_norm, t_batch_norm, ('real', 'real', 'real'),
+        [Case(((6, 3), (3,), (3,))), Case(((3, 2, 4, 3), (2,), (2,))),
+         Case(((2, 1), (1,), (1,)), {'eps': 1e-3})],
+        op=ops.BatchNorm),
 
     # -- vugrad.functions
     _unary('functions.exp', vg.functions.exp, torch.exp),

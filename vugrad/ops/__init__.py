@@ -14,6 +14,7 @@ from .shape import (Concatenate, Expand, GetItem, Reshape, Select, Squeeze, Stac
 from .linalg import BatchMM, Linear
 from .loss import CrossEntropy, LogSoftmax, NLLLoss, Softmax
 from .conv import AvgPool2d, Conv2d, MaxPool2d
+from .norm import BatchNorm
 
 __all__ = [
     'Add', 'Sub', 'Multiply', 'MatrixMultiply',
@@ -23,5 +24,5 @@ __all__ = [
     'Concatenate', 'Stack',
     'BatchMM', 'Linear',
     'LogSoftmax', 'Softmax', 'NLLLoss', 'CrossEntropy',
-    'Conv2d', 'MaxPool2d', 'AvgPool2d',
+    'Conv2d', 'MaxPool2d', 'AvgPool2d', 'BatchNorm',
 ]

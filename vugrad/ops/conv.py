@@ -84,7 +84,7 @@ class Conv2d(Op):
         # -- im2col: one strided view of all windows, then one copy into (N, C*kh*kw, OH*OW):
         #    column p*OW + q of cols[n] holds the window of output position (p, q), flattened
         cols = _windows(xp, kh, kw, sh, sw, oh, ow).reshape(n, c * kh * kw, oh * ow)
-        out = np.matmul(w.reshape(o, -1), cols)    # -- (O, C*kh*kw) @ (N, C*kh*kw, OH*OW)
+        out = np.matmul(w.reshape(o, c * kh * kw), cols)   # -- (O, C*kh*kw) @ (N, C*kh*kw, OH*OW)
         if b is not None:
             out += b.reshape(o, 1)      # -- in place: no second output-sized array
         need_x, need_w = context.needs_input_grad[:2]
@@ -105,7 +105,7 @@ class Conv2d(Op):
             # -- dW = sum over the batch of G[n] @ cols[n]^T, back in the weights' shape
         if need_x:
             w = context['w']
-            dcols = np.matmul(w.reshape(o, -1).T, g).reshape(n, c, kh, kw, oh, ow)
+            dcols = np.matmul(w.reshape(o, c * kh * kw).T, g).reshape(n, c, kh, kw, oh, ow)
             # -- dcols = W^T G: the gradient of every element of the im2col matrix
             gxp = np.zeros((n, c, h + 2 * ph, wd + 2 * pw), dtype=dcols.dtype)
             for i in range(kh):
