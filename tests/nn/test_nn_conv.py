@@ -79,3 +79,17 @@ def test_flatten_and_pooling_shapes():
     assert MaxPool2d(2)(x).value.shape == (2, 3, 4, 3)
     assert AvgPool2d(3, 1)(x).value.shape == (2, 3, 6, 4)
     assert Flatten()(x).value.shape == (2, 144)
+
+
+def test_a_residual_block_adds_its_input():
+    np.random.seed(0)
+    from vugrad.nn import Residual
+    block = Sequential(Conv2d(3, 3, 3, padding=1, dtype=np.float64), ReLU(),
+                       Conv2d(3, 3, 3, padding=1, dtype=np.float64))
+    res = Residual(block, activation=ReLU())
+    x = vg.TensorNode(np.random.default_rng(0).normal(size=(2, 3, 5, 5)))
+    np.testing.assert_allclose(res(x).value, np.maximum(block(x).value + x.value, 0))
+    assert [n for n, _ in res.named_parameters()] == ['block.layers.0.w', 'block.layers.0.b',
+                                                      'block.layers.2.w', 'block.layers.2.b']
+    assert vg.gradcheck(lambda x: Residual(block)(x).sum(), np.random.default_rng(1).normal(
+        size=(1, 3, 4, 4)))

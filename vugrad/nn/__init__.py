@@ -5,6 +5,7 @@ Modules: parameters bundled with the function that uses them.
     Linear       a fully connected layer, y = x W^T + b
     MLP          the course's multilayer perceptron: depth, width, activation, residual, init
     Sequential   modules applied in turn
+    Residual     a skip connection around a block: activation(block(x) + x)
     Dropout      inverted dropout (identity in eval mode)
     BatchNorm1d, BatchNorm2d    batch normalization with running statistics (buffers)
     Conv2d, MaxPool2d, AvgPool2d, Flatten    convolutional layers, as torch.nn's
@@ -15,7 +16,7 @@ Modules: parameters bundled with the function that uses them.
 from ..core import Module
 from . import init
 from .activation import ACTIVATIONS, Identity, LogSoftmax, ReLU, Sigmoid, Tanh, get_activation
-from .container import Sequential
+from .container import Residual, Sequential
 from .conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
 from .dropout import Dropout
 from .linear import Linear
@@ -23,5 +24,5 @@ from .mlp import MLP
 from .norm import BatchNorm1d, BatchNorm2d
 
 __all__ = ['ACTIVATIONS', 'MLP', 'AvgPool2d', 'BatchNorm1d', 'BatchNorm2d', 'Conv2d', 'Dropout',
-           'Flatten', 'MaxPool2d', 'Identity', 'Linear', 'LogSoftmax', 'Module', 'ReLU',
+           'Flatten', 'MaxPool2d', 'Identity', 'Linear', 'LogSoftmax', 'Module', 'ReLU', 'Residual',
            'Sequential', 'Sigmoid', 'Tanh', 'get_activation', 'init']

@@ -45,3 +45,27 @@ class Sequential(Module):
     def __repr__(self):
         inner = ''.join(f'\n  ({i}) {m!r}' for i, m in enumerate(self.layers))
         return f'Sequential({inner}\n)'
+
+
+class Residual(Module):
+    """
+    A residual connection around a block: y = activation(block(x) + x), as in ResNet's basic
+    block (the block must keep the shape of its input).
+
+        Residual(Sequential(Conv2d(16, 16, 3, padding=1), ReLU(), Conv2d(16, 16, 3, padding=1)),
+                 activation=ReLU())
+
+    :ivar block: the module the skip connection goes around.
+    :ivar activation: a module applied after the sum, or None.
+    """
+
+    def __init__(self, block, activation=None):
+        super().__init__()
+        for m in (block, activation):
+            if m is not None and not isinstance(m, Module):
+                raise InputTypeError(f'Residual: expected Modules, got {type(m).__name__}.')
+        self.block, self.activation = block, activation
+
+    def forward(self, x):
+        y = self.block(x) + x
+        return y if self.activation is None else self.activation(y)
