@@ -31,6 +31,7 @@ backend (vugrad.lab.config, vugrad.lab.loop), and imports nothing of vugrad.lab.
 """
 
 import dataclasses
+import functools
 import itertools
 import sys
 
@@ -43,17 +44,24 @@ except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError('the torch backend needs PyTorch (pip install torch); vugrad itself '
                       'does not.') from e
 
+from ..errors import InvalidArgumentError
 from ..fileio import save_arrays
 from .config import TrainConfig
+from . import loop as _loop
 from .loop import build_model, load_and_log, run_batches, run_epochs
 
 __all__ = [
     'TorchMLP',
+    'TorchResidual',
     'build_torch_optimizer',
     'build_torch_schedule',
     'from_vugrad',
+    'load_vugrad_state',
+    'to_torch',
     'torch_evaluate',
+    'torch_loss',
     'train',
+    'vugrad_state_dict',
 ]
 
 TORCH_DTYPES = {'float32': torch.float32, 'float64': torch.float64}
@@ -112,6 +120,178 @@ def from_vugrad(model, activation, residual=False, dropout=0.0):
     return tmodel
 
 
+class TorchResidual(nn.Module):
+    """vugrad.nn.Residual in PyTorch: activation(block(x) + x) (no activation where it is None)."""
+
+    def __init__(self, block, activation=None):
+        super().__init__()
+        self.block, self.activation = block, activation
+
+    def forward(self, x):
+        y = self.block(x) + x
+        return y if self.activation is None else self.activation(y)
+
+
+def _array(value):
+    return torch.from_numpy(np.array(value, copy=True))
+
+
+def to_torch(module, dtype=None):
+    """
+    The torch.nn network of the vugrad module `module`, with a copy of its current weights,
+    biases and buffers (so both backends start from the same draws), in its dtype (or `dtype`,
+    a torch dtype). It converts Sequential, Residual, Conv2d, Linear, BatchNorm1d/2d,
+    MaxPool2d, AvgPool2d, Flatten, Dropout and the activation modules, nested in any way, and
+    the course's MLP (as a TorchMLP); each torch module starts in its vugrad module's
+    training or evaluation mode.
+
+    The result carries `vugrad_names`: its state_dict's names -> (vugrad's name, vugrad's
+    shape), which vugrad_state_dict and load_vugrad_state use to translate checkpoints.
+
+    :raises InvalidArgumentError: for a module it cannot convert.
+    """
+    from .. import nn as vnn
+    if dtype is None:
+        params = module.parameters()
+        dtype = TORCH_DTYPES[str(params[0].value.dtype)] if params else torch.get_default_dtype()
+    names = {}
+
+    def param(tname, vname, node):
+        names[tname] = (vname, tuple(node.value.shape))
+
+    def convert(m, vpre, tpre):
+        if isinstance(m, vnn.Sequential):
+            out = nn.Sequential(*[convert(layer, f'{vpre}layers.{i}.', f'{tpre}{i}.')
+                                  for i, layer in enumerate(m.layers)])
+        elif isinstance(m, vnn.Residual):
+            block = convert(m.block, f'{vpre}block.', f'{tpre}block.')
+            act = (None if m.activation is None else
+                   convert(m.activation, f'{vpre}activation.', f'{tpre}activation.'))
+            out = TorchResidual(block, act)
+        elif isinstance(m, vnn.Conv2d):
+            o, c, kh, kw = m.w.value.shape
+            out = nn.Conv2d(c, o, (kh, kw), stride=tuple(m.stride), padding=tuple(m.padding),
+                            bias=m.b is not None, dtype=dtype)
+            with torch.no_grad():
+                out.weight.copy_(_array(m.w.value))
+                param(f'{tpre}weight', f'{vpre}w', m.w)
+                if m.b is not None:
+                    out.bias.copy_(_array(m.b.value).reshape(-1))
+                    param(f'{tpre}bias', f'{vpre}b', m.b)
+        elif isinstance(m, vnn.Linear):
+            o, i = m.w.value.shape
+            out = nn.Linear(i, o, bias=m.b is not None, dtype=dtype)
+            with torch.no_grad():
+                out.weight.copy_(_array(m.w.value))
+                param(f'{tpre}weight', f'{vpre}w', m.w)
+                if m.b is not None:
+                    out.bias.copy_(_array(m.b.value).reshape(-1))
+                    param(f'{tpre}bias', f'{vpre}b', m.b)
+        elif isinstance(m, (vnn.BatchNorm1d, vnn.BatchNorm2d)):
+            cls = nn.BatchNorm1d if isinstance(m, vnn.BatchNorm1d) else nn.BatchNorm2d
+            out = cls(m.num_features, eps=m.eps, momentum=m.momentum, dtype=dtype)
+            with torch.no_grad():
+                out.weight.copy_(_array(m.w.value))
+                out.bias.copy_(_array(m.b.value))
+                out.running_mean.copy_(_array(m.running_mean))
+                out.running_var.copy_(_array(m.running_var))
+            param(f'{tpre}weight', f'{vpre}w', m.w)
+            param(f'{tpre}bias', f'{vpre}b', m.b)
+            for name in ('running_mean', 'running_var'):
+                names[f'{tpre}{name}'] = (f'{vpre}{name}', tuple(np.shape(getattr(m, name))))
+        elif isinstance(m, vnn.MLP):
+            out = _mlp_to_torch(m, dtype)
+            for tname, (vname, shape) in out.vugrad_names.items():
+                names[f'{tpre}{tname}'] = (f'{vpre}{vname}', shape)
+            del out.vugrad_names
+        elif isinstance(m, (vnn.MaxPool2d, vnn.AvgPool2d)):
+            cls = nn.MaxPool2d if isinstance(m, vnn.MaxPool2d) else nn.AvgPool2d
+            out = cls(m.kernel_size, stride=m.stride)
+        elif isinstance(m, vnn.Dropout):
+            out = nn.Dropout(m.p)
+        elif type(m) in _SIMPLE:
+            out = _SIMPLE[type(m)]()
+        else:
+            raise InvalidArgumentError(f'to_torch: cannot convert a {type(m).__name__}; it '
+                                       'converts ' + ', '.join(_CONVERTS) + '.')
+        out.train(m.training)
+        return out
+
+    tmodel = convert(module, '', '')
+    tmodel.vugrad_names = names
+    return tmodel
+
+
+def _mlp_to_torch(model, dtype):
+    """vugrad's MLP as a TorchMLP (from_vugrad), with the vugrad_names of to_torch."""
+    from ..nn.activation import ACTIVATIONS
+    act = next((name for name, cls in ACTIVATIONS.items()
+                if model.activations and isinstance(model.activations[0], cls)), 'sigmoid')
+    dropout = model.dropouts[0].p if model.dropouts else 0.0
+    tmodel = from_vugrad(model, act, model.residual, dropout).to(dtype)
+    tmodel.vugrad_names = _mlp_names(tmodel)
+    return tmodel
+
+
+def _mlp_names(tmodel):
+    names = {}
+    for name, layer in [(f'hidden.{i}', h) for i, h in enumerate(tmodel.hidden)] + \
+            [('output', tmodel.output)]:
+        names[f'{name}.weight'] = (f'{name}.w', tuple(layer.weight.shape))
+        names[f'{name}.bias'] = (f'{name}.b', (1, layer.out_features))
+    return names
+
+
+def _simple_modules():
+    from ..nn import Flatten, Identity, LogSoftmax, ReLU, Sigmoid, Tanh
+    return {ReLU: nn.ReLU, Sigmoid: nn.Sigmoid, Tanh: nn.Tanh, Flatten: nn.Flatten,
+            Identity: nn.Identity, LogSoftmax: lambda: nn.LogSoftmax(dim=-1)}
+
+
+_SIMPLE = _simple_modules()
+_CONVERTS = ('Sequential', 'Residual', 'Conv2d', 'Linear', 'BatchNorm1d', 'BatchNorm2d', 'MLP',
+             'MaxPool2d', 'AvgPool2d', 'Dropout') + tuple(c.__name__ for c in _SIMPLE)
+
+
+def vugrad_state_dict(tmodel):
+    """
+    The parameters and buffers of a torch model made by to_torch (or from_vugrad), as NumPy
+    arrays under vugrad's names and in vugrad's shapes: what vugrad's Module.state_dict() of the
+    same model holds, so `vugrad_model.load_state_dict(vugrad_state_dict(tmodel))` works.
+    A torch module of any other kind gives its own state_dict, with torch's names.
+    """
+    state = tmodel.state_dict()
+    names = getattr(tmodel, 'vugrad_names', None)
+    if names is None and isinstance(tmodel, TorchMLP):
+        names = _mlp_names(tmodel)
+    if names is None:
+        return {k: v.detach().cpu().numpy().copy() for k, v in state.items()}
+    return {vname: state[tname].detach().cpu().numpy().reshape(shape).copy()
+            for tname, (vname, shape) in names.items()}
+
+
+def load_vugrad_state(tmodel, state):
+    """
+    Copy a vugrad state dict (a dict of arrays under vugrad's names, e.g. from
+    vugrad.fileio.load_arrays of a vugrad checkpoint) into a torch model made by to_torch;
+    every name must be there, with its shape. Returns tmodel.
+    """
+    names = tmodel.vugrad_names
+    missing = sorted(v for v, _ in names.values() if v not in state)
+    extra = sorted(set(state) - {v for v, _ in names.values()})
+    if missing or extra:
+        raise InvalidArgumentError(f'load_vugrad_state: missing {missing}, unexpected {extra}.')
+    own = tmodel.state_dict()
+    with torch.no_grad():
+        for tname, (vname, shape) in names.items():
+            array = np.asarray(state[vname])
+            if tuple(array.shape) != tuple(shape):
+                raise InvalidArgumentError(f'load_vugrad_state: {vname} has shape '
+                                           f'{array.shape}, the model needs {shape}.')
+            own[tname].copy_(torch.from_numpy(np.array(array)).reshape(own[tname].shape))
+    return tmodel
+
+
 def build_torch_optimizer(config, params):
     """The torch optimizer that vugrad.lab.train.build_optimizer builds for `config`."""
     extra = {} if config.weight_decay is None else {'weight_decay': config.weight_decay}
@@ -136,55 +316,115 @@ def _tensors(x, y):
     return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.asarray(y, np.int64))
 
 
-def torch_evaluate(model, x, y, batch_size=1000):
-    """vugrad.lab.train.evaluate for a torch model: (mean loss per instance, accuracy)."""
+LOSSES = ('cross-entropy', 'mse', 'hinge')
+
+
+def torch_loss(name='cross-entropy'):
+    """
+    The torch loss (logits, targets, reduction) -> loss of the config's `loss`, as vugrad's:
+
+        cross-entropy   F.cross_entropy(logits, targets)
+        mse             F.mse_loss(logits, one_hot(targets)): the squared error over every
+                        logit (reduction 'mean' divides by N * C)
+        hinge           F.multi_margin_loss(logits, targets) (margin 1, p 1): per instance
+                        sum over i != y of max(0, 1 - x[y] + x[i]), divided by C
+    """
+    functional = nn.functional
+    if name == 'cross-entropy':
+        return lambda logits, y, reduction: functional.cross_entropy(logits, y,
+                                                                     reduction=reduction)
+    if name == 'mse':
+        return lambda logits, y, reduction: functional.mse_loss(
+            logits, functional.one_hot(y, logits.shape[1]).to(logits.dtype), reduction=reduction)
+    if name == 'hinge':
+        return lambda logits, y, reduction: functional.multi_margin_loss(
+            logits, y, p=1, margin=1.0, reduction=reduction)
+    raise InvalidArgumentError(f'unknown loss {name!r}; choose one of {", ".join(LOSSES)}.')
+
+
+def torch_evaluate(model, x, y, batch_size=None, loss='cross-entropy', num_classes=None):
+    """
+    vugrad.lab.train.evaluate for a torch model, in evaluation mode (no dropout, batch norm's
+    running statistics): (mean loss per instance, accuracy), and with num_classes given a
+    third item, the accuracy of each class (a list of num_classes floats, NaN for a class not
+    in y).
+
+    :param batch_size: instances per forward pass (None: 1000 feature vectors, or 200 images,
+        as vugrad's evaluate).
+    :param loss: the name of the loss (torch_loss).
+    """
+    lossfn = torch_loss(loss)
+    batch_size = batch_size or (1000 if np.ndim(x) <= 2 else 200)
     was_training = model.training
     model.eval()
-    total, correct = 0.0, 0
+    total = 0.0
+    predictions = np.zeros(len(x), dtype=np.int64)
     try:
         with torch.no_grad():
             for fr in range(0, len(x), batch_size):
                 xb, yb = _tensors(x[fr:fr + batch_size], y[fr:fr + batch_size])
                 logits = model(xb)
-                total += float(nn.functional.cross_entropy(logits, yb, reduction='sum'))
-                correct += int((logits.argmax(dim=1) == yb).sum())
+                total += float(lossfn(logits, yb, 'sum'))
+                predictions[fr:fr + batch_size] = logits.argmax(dim=1).numpy()
     finally:
         model.train(was_training)
     n = max(len(x), 1)
-    return total / n, correct / n
+    accuracy = float((predictions == np.asarray(y)).sum()) / n
+    if num_classes is None:
+        return total / n, accuracy
+    return total / n, accuracy, _per_class_accuracy(predictions, y, num_classes)
 
 
-def train_epoch(model, optimizer, loader, reduction='sum', bar=None):
+def _per_class_accuracy(predicted, targets, num_classes):
+    """The fraction of each class's instances predicted as it (NaN for a class not in y)."""
+    if hasattr(_loop, 'per_class_accuracy'):
+        return _loop.per_class_accuracy(predicted, targets, num_classes)
+    targets = np.asarray(targets, np.int64)
+    total = np.bincount(targets, minlength=num_classes)[:num_classes]
+    right = np.bincount(targets[predicted == targets], minlength=num_classes)[:num_classes]
+    return [float(r / t) if t else float('nan') for r, t in zip(right, total)]
+
+
+def train_epoch(model, optimizer, loader, reduction='sum', bar=None, loss='cross-entropy'):
     """vugrad.lab.train.train_epoch in torch: returns the mean training loss per instance."""
     model.train()
+    lossfn = torch_loss(loss)
 
     def step(xb, yb):
         xb, yb = _tensors(xb, yb)
-        loss = nn.functional.cross_entropy(model(xb), yb, reduction=reduction)
+        value = lossfn(model(xb), yb, reduction)
         optimizer.zero_grad()
-        loss.backward()
+        value.backward()
         optimizer.step()
-        return loss.item()
+        return value.item()
     return run_batches(loader, step, reduction, bar)
 
 
 def train(config=None, *, model=None, callback=None, progress=None, log=print, **overrides):
     """
     vugrad.lab.train.train with PyTorch doing the work: the same arguments and the same per-epoch
-    metrics (epoch, train_loss, val_loss, val_acc, seconds, lr).
+    metrics (epoch, train_loss, val_loss, val_acc, seconds, lr, and per-class accuracy where
+    the vugrad backend reports it).
 
-    :param model: a torch.nn.Module to train instead of the copy of build_model(config, ...),
-        or a function (config, num_features, num_classes) -> torch.nn.Module.
+    The model is vugrad's build_model(config, ...), drawn from the same seed and converted by
+    to_torch (the MLP as a TorchMLP; a CNN, config.model 'lenet' or 'blitz', as the same
+    torch.nn layers with the same weights and batch-norm buffers).
+
+    :param model: a torch.nn.Module to train instead, a vugrad Module (converted by to_torch),
+        or a function (config, num_features, num_classes) -> one of those (num_features is
+        the input's shape without the batch axis for a CNN).
     :param callback: called as callback(metrics_row, model) after every epoch (model is the
         torch module); if it returns True, training stops.
     :raises InvalidArgumentError: for settings that cannot work, before the data is loaded.
     :raises DivergedError: when a batch's training loss becomes NaN or inf (the check is the
         shared loop's, vugrad.lab.loop.run_batches, as for the vugrad backend).
     """
+    from ..core import Module
     config = dataclasses.replace(config or TrainConfig(), **overrides).validate()
     log = log or (lambda *args, **kwargs: None)
     if progress is None:
         progress = config.progress if config.progress is not None else sys.stderr.isatty()
+    loss = getattr(config, 'loss', 'cross-entropy')
 
     if config.seed is not None:
         np.random.seed(config.seed)   # -- vugrad's init code draws the weights from here
@@ -194,35 +434,39 @@ def train(config=None, *, model=None, callback=None, progress=None, log=print, *
     data = load_and_log(config, log)
     (xtrain, ytrain), (xval, yval), num_classes = data
 
-    num_features = xtrain.shape[1]
+    in_shape = tuple(xtrain.shape[1:])
+    features = in_shape[0] if len(in_shape) == 1 else in_shape   # -- as vugrad's train()
     if model is None:
         # -- build vugrad's model (the same draws from the same seed), then copy its weights
-        vg_model = build_model(config, num_features, num_classes)
-        model = from_vugrad(vg_model, config.activation, config.residual, config.dropout)
-    elif not isinstance(model, nn.Module) and callable(model):
-        model = model(config, num_features, num_classes)
+        #    and buffers
+        model = build_model(config, features, num_classes)
+    elif not isinstance(model, (nn.Module, Module)) and callable(model):
+        model = model(config, features, num_classes)
+    if isinstance(model, Module):
+        model = to_torch(model, TORCH_DTYPES[config.dtype])
     optimizer = build_torch_optimizer(config, model.parameters())
     schedule = build_torch_schedule(config, optimizer)
     count = sum(p.numel() for p in model.parameters())
     log(f'## model: {model!r}, {count:,} parameters')
     log(f'## optimizer: {type(optimizer).__name__}({optimizer.defaults})')
 
-    return run_epochs(config, model, optimizer, schedule, data, train_epoch=train_epoch,
-                      evaluate=torch_evaluate, get_lr=lambda opt: opt.param_groups[0]['lr'],
+    epoch = functools.partial(train_epoch, loss=loss)
+    evaluate = functools.partial(torch_evaluate, loss=loss,
+                                 num_classes=num_classes if _PER_CLASS else None)
+    return run_epochs(config, model, optimizer, schedule, data, train_epoch=epoch,
+                      evaluate=evaluate, get_lr=lambda opt: opt.param_groups[0]['lr'],
                       save=_save, callback=callback, progress=progress, log=log)
+
+
+# -- whether the shared loop (vugrad.lab.loop.run_epochs) takes the per-class accuracies from
+#    evaluate, as a third item
+_PER_CLASS = hasattr(_loop, 'per_class_accuracy')
 
 
 def _save(model, path):
     """
-    Save a TorchMLP's parameters under vugrad's names (hidden.0.w, ..., output.b), atomically,
-    so vugrad's MLP.load reads them; any other module is saved with torch's names.
+    Save a torch model's parameters and buffers under vugrad's names and shapes (see
+    vugrad_state_dict), atomically, so vugrad's Module.load reads them; a module that to_torch
+    did not make is saved with torch's names.
     """
-    if isinstance(model, TorchMLP):
-        arrays = {}
-        for name, layer in [(f'hidden.{i}', h) for i, h in enumerate(model.hidden)] + \
-                [('output', model.output)]:
-            arrays[f'{name}.w'] = layer.weight.detach().numpy().copy()
-            arrays[f'{name}.b'] = layer.bias.detach().numpy().reshape(1, -1).copy()
-    else:
-        arrays = {k: v.detach().numpy() for k, v in model.state_dict().items()}
-    save_arrays(path, arrays)
+    save_arrays(path, vugrad_state_dict(model))
