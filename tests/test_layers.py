@@ -17,7 +17,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / 'vugrad'
 
 #: The kit's modules, each allowed to import only those before it (its __init__ imports runner).
-LAB_ORDER = ['vugrad.lab.config', 'vugrad.lab.loop', 'vugrad.lab.train',
+LAB_ORDER = ['vugrad.lab.config', 'vugrad.lab.models', 'vugrad.lab.loop', 'vugrad.lab.train',
              'vugrad.lab.torch_backend', 'vugrad.lab.runner', 'vugrad.lab.report',
              'vugrad.lab.sweep', 'vugrad.lab.graph', 'vugrad.lab.cli']
 

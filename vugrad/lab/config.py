@@ -8,6 +8,14 @@ read their settings from here.
     config = TrainConfig(data='mnist', lr=0.0001).validate()   # every problem at once, or
     #                                                          InvalidArgumentError, one line each
 
+A data set may have its own recipe (RECIPES: `-D cifar10` is the PyTorch blitz's: model blitz,
+mean loss, batch 4, lr 0.001, SGD momentum 0.9, 2 epochs, pixels in [-1, 1]). It fills only
+the settings that were not given: the defaults of TrainConfig are marked values (an int 128
+that knows it is a default, see `is_default`), so `TrainConfig(data='cifar10')` and
+`vugrad train -D cifar10` get batch 4, while `TrainConfig(data='cifar10', batch_size=128)` and
+`-D cifar10 -b 128` keep 128. `config.resolved()` applies the recipe; `validate()` returns the
+resolved config, which is what a run records.
+
     parser = add_train_arguments(argparse.ArgumentParser())   # -D -b -e -l and the rest
     config = config_from_args(parser.parse_args())
 """
@@ -30,17 +38,64 @@ from ..nn.init import SCHEMES
 
 __all__ = [
     'BACKENDS',
+    'CNN_MODELS',
     'DATASETS',
+    'LOSSES',
+    'MODELS',
     'OPTIMIZERS',
     'SCHEDULES',
     'TrainConfig',
     'add_model_arguments',
     'add_train_arguments',
     'config_from_args',
+    'is_default',
     'path_problem',
 ]
 
-DATASETS = ('synth', 'mnist', 'fashion-mnist')
+DATASETS = ('synth', 'mnist', 'fashion-mnist', 'cifar10')
+MODELS = ('mlp', 'lenet', 'blitz')
+CNN_MODELS = ('lenet', 'blitz')
+LOSSES = ('cross-entropy', 'mse', 'hinge')
+PIXELS = ('raw', 'unit', 'signed')
+# -- the shape of one image each CNN takes, and the data sets that have it
+MODEL_INPUTS = {'lenet': ((1, 28, 28), ('mnist', 'fashion-mnist')),
+                'blitz': ((3, 32, 32), ('cifar10',))}
+
+
+# ---------------------------------------------------------------------- marked defaults
+#    A default of TrainConfig is a value of a subclass of its type (128 is a _DefaultInt):
+#    equal to the plain value, printed and saved as it, but recognizable as "not given", so a
+#    data set's recipe can replace it. Anything a user gives (a plain int) is kept.
+
+class _DefaultInt(int):
+    pass
+
+
+class _DefaultFloat(float):
+    pass
+
+
+class _DefaultStr(str):
+    pass
+
+
+_MARKS = {int: _DefaultInt, float: _DefaultFloat, str: _DefaultStr}
+
+
+def _default(value):
+    return _MARKS[type(value)](value)
+
+
+def is_default(value):
+    """Whether `value` is a default of TrainConfig that was not given (a marked value)."""
+    return type(value) in _MARKS.values()
+
+
+# -- the recipe of a data set: the values of the settings it changes when they are not given
+RECIPES = {
+    'cifar10': {'model': 'blitz', 'reduction': 'mean', 'batch_size': 4, 'lr': 0.001,
+                'momentum': 0.9, 'epochs': 2, 'pixels': 'signed'},
+}
 OPTIMIZERS = ('sgd', 'adam', 'adamw')
 SCHEDULES = ('none', 'step', 'cosine')
 BACKENDS = ('vugrad', 'torch')
@@ -51,34 +106,44 @@ class TrainConfig:
     """Everything that defines a training run. The defaults are the course's."""
 
     # -- data
-    data: str = 'synth'              # synth | mnist | fashion-mnist
+    data: str = 'synth'              # synth | mnist | fashion-mnist | cifar10 (its defaults are
+    #                                  the blitz's recipe, RECIPES['cifar10'])
     data_dir: str | None = None      # a folder whose mnist/ holds the files (None: $VUGRAD_DATA,
     #                                  else the cache folder, downloading what is missing)
     final: bool = False              # MNIST: train on all 60,000, validate on the 10,000 test set
+    #                                  (CIFAR-10: on all 50,000)
     num_train: int | None = None     # use only this many training instances (None: all;
     #                                  synth makes 60,000)
     num_val: int | None = None       # ... and validation instances (None: all; synth: 10,000)
-    pixels: str = 'raw'              # MNIST pixel values: raw 0..255, as the course's data (its
-    #                                  lr 0.0001 is tuned for them) | unit: scaled to [0, 1]
+    pixels: str = _default('raw')    # image pixel values: raw 0..255, as the course's data (its
+    #                                  lr 0.0001 is tuned for them) | unit: scaled to [0, 1] |
+    #                                  signed: scaled to [-1, 1] (cifar10's default)
     # -- model
-    hidden: int | None = None        # hidden layer width (None: 4 x the number of features)
-    layers: int = 1                  # number of hidden layers
-    activation: str = 'sigmoid'      # sigmoid | relu | tanh
-    residual: bool = False           # h = h + act(Linear(h)) between hidden layers
-    init: str = 'glorot'             # glorot | he | normal | uniform | zeros
+    model: str = _default('mlp')     # mlp | lenet (1x28x28 images) | blitz (3x32x32, cifar10's)
+    hidden: int | None = None        # MLP: hidden layer width (None: 4 x the number of features)
+    layers: int = _default(1)        # MLP: number of hidden layers
+    activation: str = 'sigmoid'      # sigmoid | relu | tanh (of every model)
+    residual: bool = False           # MLP: h = h + act(Linear(h)) between hidden layers; CNN: a
+    #                                  residual block after each pooling stage
+    batchnorm: bool = False          # CNN: BatchNorm2d after each conv, BatchNorm1d after each
+    #                                  hidden Linear, before the activation
+    init: str = _default('glorot')   # MLP: glorot | he | normal | uniform | zeros (CNNs have
+    #                                  PyTorch's default initialization)
     dropout: float = 0.0             # dropout probability after each hidden activation
     # -- optimization
     optimizer: str = 'sgd'           # sgd | adam | adamw
-    lr: float = 0.01                 # learning rate (the course: 0.0001 for MNIST)
-    momentum: float = 0.0            # SGD momentum
+    lr: float = _default(0.01)       # learning rate (the course: 0.0001 for MNIST)
+    momentum: float = _default(0.0)  # SGD momentum
     nesterov: bool = False           # SGD: Nesterov momentum
     weight_decay: float | None = None  # None: the optimizer's default (0; AdamW 0.01)
     schedule: str = 'none'           # learning-rate schedule: none | step | cosine
     step_size: int = 10              # step schedule: multiply lr by gamma every step_size epochs
     gamma: float = 0.1
-    batch_size: int = 128
-    epochs: int = 20
-    reduction: str = 'sum'           # the loss over a batch: sum (the course's) | mean
+    batch_size: int = _default(128)
+    epochs: int = _default(20)
+    loss: str = 'cross-entropy'      # cross-entropy | mse (on one-hot targets) | hinge
+    #                                  (multi-class, as torch.nn.MultiMarginLoss)
+    reduction: str = _default('sum')  # the loss over a batch: sum (the course's) | mean
     shuffle: bool = True             # a new random order of the training data every epoch
     # -- the run
     seed: int | None = None          # seeds NumPy's global RNG and the data order
@@ -93,8 +158,10 @@ class TrainConfig:
         """
         Every reason this config cannot work, one line each (an empty list: it can): wrong
         types, NaN and inf, values out of range, unknown choices, clashing settings, an --out or
-        --save path under a file. Nothing is loaded or created.
+        --save path under a file. Nothing is loaded or created. The settings checked are those
+        of resolved() (a data set's recipe applied).
         """
+        self = self.resolved()   # noqa: PLW0642 - the recipe's values are checked too
         problems = []      # -- (the field's place, the line), listed in the fields' order
         order = {f.name: i for i, f in enumerate(dataclasses.fields(self))}
 
@@ -143,6 +210,7 @@ class TrainConfig:
                 and self.optimizer != 'sgd' and (self.momentum or self.nesterov):
             bad('optimizer', f'momentum and nesterov are SGD settings; {self.optimizer} has its '
                 'own (betas): leave them out, or use --optimizer sgd.')
+        problems += [(order[name], line) for name, line in _model_problems(self, typed)]
         for name, ends in (('out', ('.json', '.csv')), ('save', ('.npz',))):
             path = getattr(self, name)
             if name not in typed or path is None:
@@ -158,7 +226,8 @@ class TrainConfig:
     def validate(self):
         """
         Raise InvalidArgumentError (a ValueError) listing every problem of problems(), one line
-        each, before anything is loaded; return the config when it can work.
+        each, before anything is loaded; return the config when it can work: resolved(), the
+        settings a run uses and records.
         """
         problems = self.problems()
         if len(problems) == 1:
@@ -166,13 +235,62 @@ class TrainConfig:
         if problems:
             raise InvalidArgumentError(f'{len(problems)} settings cannot work:\n  '
                                        + '\n  '.join(problems))
-        return self
+        return self.resolved()
+
+    def resolved(self):
+        """
+        This config with its data set's recipe (RECIPES) filling the settings that were not
+        given (those still at a marked default, see is_default); the config itself when there
+        is nothing to fill. SGD's momentum is filled only for --optimizer sgd.
+        """
+        recipe = RECIPES.get(self.data) if isinstance(self.data, str) else None
+        if not recipe:
+            return self
+        changes = {name: value for name, value in recipe.items()
+                   if is_default(getattr(self, name))
+                   and not (name == 'momentum' and self.optimizer != 'sgd')}
+        return dataclasses.replace(self, **changes) if changes else self
+
+    @property
+    def is_cnn(self):
+        """Whether the model is a convolutional network (lenet, blitz), not the MLP."""
+        return self.resolved().model in CNN_MODELS
+
+
+def _model_problems(config, typed):
+    """(field, line) for settings that do not fit the model or the data set."""
+    out = []
+    model, data = config.model, config.data
+    if not {'model', 'data'} <= typed or model not in MODELS or data not in DATASETS:
+        return out
+    if model in CNN_MODELS:
+        shape, datasets = MODEL_INPUTS[model]
+        if data not in datasets:
+            have = 'flat feature vectors' if data == 'synth' else (
+                '3x32x32 images' if data == 'cifar10' else '1x28x28 images')
+            out.append(('model', f'model={model!r} (--model): {model} takes '
+                        f'{"x".join(map(str, shape))} images ({" or ".join(datasets)}), but '
+                        f'data={data!r} has {have}: use -D {datasets[0]}, or --model '
+                        f'{"mlp" if data == "synth" else ("blitz" if data == "cifar10" else "lenet")}.'))
+        for name, given in (('hidden', config.hidden is not None),
+                            ('layers', not is_default(config.layers)),
+                            ('init', not is_default(config.init)),
+                            ('dropout', 'dropout' in typed and config.dropout != 0)):
+            if given:
+                out.append((name, f'{name}={getattr(config, name)!r}{_flags(name)}: a setting of '
+                            f'the MLP; the {model} network has its own layers (and PyTorch\'s '
+                            f'default initialization): leave it out, or use --model mlp.'))
+    elif 'batchnorm' in typed and config.batchnorm:
+        out.append(('batchnorm', f'batchnorm=True{_flags("batchnorm")}: batch normalization is '
+                    'part of the CNNs (--model lenet or blitz), not of the MLP.'))
+    return out
 
 
 CHOICES = {
     'data': DATASETS, 'activation': tuple(ACTIVATIONS), 'init': tuple(SCHEMES),
     'optimizer': OPTIMIZERS, 'schedule': SCHEDULES, 'reduction': ('sum', 'mean'),
-    'dtype': ('float32', 'float64'), 'pixels': ('raw', 'unit'), 'backend': BACKENDS,
+    'dtype': ('float32', 'float64'), 'pixels': PIXELS, 'backend': BACKENDS,
+    'model': MODELS, 'loss': LOSSES,
 }
 
 
@@ -248,18 +366,25 @@ def add_model_arguments(parser):
     """The options that shape the model (shared by `vugrad train` and `vugrad graph`)."""
     d = TrainConfig()
     add = parser.add_argument
+    add('--model', default=d.model, choices=MODELS,
+        help='the network: mlp, lenet (a CNN for 1x28x28 images: MNIST, Fashion-MNIST) or '
+             "blitz (PyTorch's 60-minute blitz CNN for 3x32x32 images) (default: %(default)s; "
+             'cifar10: blitz)')
     add('--activation', default=d.activation, choices=tuple(ACTIVATIONS),
         help='the hidden nonlinearity (default: %(default)s)')
     add('--hidden', default=d.hidden, type=int, metavar='N',
-        help='the width of the hidden layers (default: 4 x the number of features)')
+        help='MLP: the width of the hidden layers (default: 4 x the number of features)')
     add('--layers', default=d.layers, type=int, metavar='N',
-        help='the number of hidden layers (default: %(default)s)')
+        help='MLP: the number of hidden layers (default: %(default)s)')
     add('--residual', action='store_true', default=d.residual,
-        help='residual connections h = h + act(Linear(h)) between hidden layers')
+        help='MLP: residual connections h = h + act(Linear(h)) between hidden layers; CNN: a '
+             'residual block (conv 3x3, conv 3x3, plus its input) after each pooling stage')
+    add('--batchnorm', action='store_true', default=d.batchnorm,
+        help='CNN: batch normalization after each conv and hidden Linear layer')
     add('--init', default=d.init, choices=tuple(SCHEMES),
-        help='the weight initialization (default: %(default)s)')
+        help="MLP: the weight initialization (default: %(default)s; CNNs: PyTorch's)")
     add('--dropout', default=d.dropout, type=float, metavar='P',
-        help='dropout probability after each hidden layer (default: %(default)s)')
+        help='MLP: dropout probability after each hidden layer (default: %(default)s)')
 
 
 def add_train_arguments(parser):
@@ -269,19 +394,25 @@ def add_train_arguments(parser):
     """
     d = TrainConfig()
     add = parser.add_argument
+    c = RECIPES['cifar10']
     add('-D', '--dataset', dest='data', default=d.data, choices=DATASETS,
-        help='the data set (default: %(default)s)')
+        help='the data set (default: %(default)s); cifar10 defaults to the recipe of '
+             "PyTorch's 60-minute blitz: " + ', '.join(f'{k}={v}' for k, v in c.items())
+             + ' (SGD momentum only with --optimizer sgd), for the settings not given')
     add('-b', '--batch-size', dest='batch_size', default=d.batch_size, type=int,
-        help='instances per forward/backward pass (default: %(default)s)')
+        help=f'instances per forward/backward pass (default: %(default)s; cifar10: '
+             f'{c["batch_size"]})')
     add('-e', '--epochs', dest='epochs', default=d.epochs, type=int,
-        help='complete passes over the training data (default: %(default)s)')
+        help=f'complete passes over the training data (default: %(default)s; cifar10: '
+             f'{c["epochs"]})')
     add('-l', '--learning-rate', dest='lr', default=d.lr, type=float,
-        help='the learning rate (default: %(default)s; 0.0001 for MNIST with the summed loss)')
+        help=f'the learning rate (default: %(default)s; 0.0001 for MNIST with the summed loss; '
+             f'cifar10: {c["lr"]})')
     add_model_arguments(parser)
     add('--optimizer', default=d.optimizer, choices=OPTIMIZERS,
         help='the optimizer (default: %(default)s)')
     add('--momentum', default=d.momentum, type=float, metavar='F',
-        help='SGD momentum (default: %(default)s)')
+        help=f'SGD momentum (default: %(default)s; cifar10: {c["momentum"]})')
     add('--nesterov', action='store_true', default=d.nesterov, help='SGD: Nesterov momentum')
     add('--weight-decay', dest='weight_decay', default=d.weight_decay, type=float, metavar='F',
         help="weight decay (default: the optimizer's: 0, AdamW 0.01)")
@@ -291,8 +422,13 @@ def add_train_arguments(parser):
         help='--schedule step: epochs between decays (default: %(default)s)')
     add('--gamma', default=d.gamma, type=float, metavar='F',
         help='--schedule step: the decay factor (default: %(default)s)')
+    add('--loss', default=d.loss, choices=LOSSES,
+        help='the loss of the logits: cross-entropy, mse (mean squared error to one-hot '
+             'targets, as torch.nn.MSELoss) or hinge (multi-class margin loss, as '
+             'torch.nn.MultiMarginLoss) (default: %(default)s)')
     add('--reduction', default=d.reduction, choices=('sum', 'mean'),
-        help='the loss over a batch (default: %(default)s, as in the course)')
+        help=f'the loss over a batch (default: %(default)s, as in the course; cifar10: '
+             f'{c["reduction"]})')
     add('--no-shuffle', dest='shuffle', action='store_false', default=d.shuffle,
         help='visit the training data in the same order every epoch')
     add('--seed', default=d.seed, type=int, metavar='N',
@@ -303,12 +439,14 @@ def add_train_arguments(parser):
         help='the library that trains: vugrad, or torch (PyTorch, with the same model, initial '
              'weights, batches and optimizer) (default: %(default)s)')
     add('--data-dir', dest='data_dir', default=d.data_dir, metavar='DIR',
-        help='a folder whose mnist/ holds the MNIST files (default: $VUGRAD_DATA, else the cache)')
+        help='a folder whose mnist/ (cifar10/) holds the data files (default: $VUGRAD_DATA, '
+             'else the cache)')
     add('--final', action='store_true', default=d.final,
-        help='MNIST: train on all 60,000 and validate on the test set')
-    add('--pixels', default=d.pixels, choices=('raw', 'unit'),
-        help='MNIST pixel values: raw 0..255 as in the course (its lr 0.0001 is tuned for '
-             'them), or unit: scaled to [0, 1] (default: %(default)s)')
+        help='MNIST: train on all 60,000 (CIFAR-10: 50,000) and validate on the test set')
+    add('--pixels', default=d.pixels, choices=PIXELS,
+        help='image pixel values: raw 0..255 as in the course (its lr 0.0001 is tuned for '
+             'them), unit: scaled to [0, 1], or signed: scaled to [-1, 1] (default: '
+             f'%(default)s; cifar10: {c["pixels"]})')
     add('--num-train', dest='num_train', default=d.num_train, type=int, metavar='N',
         help='use only N training instances')
     add('--num-val', dest='num_val', default=d.num_val, type=int, metavar='N',

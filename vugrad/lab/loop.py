@@ -3,8 +3,10 @@ The parts of a training run that do not depend on the library doing the arithmet
 both backends (vugrad.lab.train and vugrad.lab.torch_backend):
 
     load_data(config)                       -> (xtrain, ytrain), (xval, yval), num_classes
-    build_model(config, features, classes)  -> vugrad's MLP (the torch backend copies its
-                                               weights, so both start from the same draws)
+    build_model(config, in_shape, classes)  -> vugrad's MLP or CNN (vugrad.lab.models); the
+                                               torch backend copies its weights, so both
+                                               start from the same draws
+    per_class_accuracy(predicted, y, classes) -> the accuracy of each class (NaN: no examples)
     load_and_log(config, log)               -> the data, with the config and the sizes logged
                                                (the folders of --out and --save made first)
     run_epochs(config, model, ...)          -> the epochs: train, validate, log, step the
@@ -26,16 +28,18 @@ import time
 
 import numpy as np
 
-from ..data import DataLoader, load_fashion_mnist, load_mnist, load_synth
+from ..data import DataLoader, load_cifar10, load_fashion_mnist, load_mnist, load_synth
 from ..errors import DivergedError, InvalidArgumentError
 from ..fileio import atomic_write, dumps_json
 from ..nn import MLP
+from .models import build_cnn, loss_of  # noqa: F401 - loss_of: for both backends' callers
 
 __all__ = [
     'build_model',
     'load_and_log',
     'load_data',
     'make_folders',
+    'per_class_accuracy',
     'run_batches',
     'run_epochs',
     'write_metrics',
@@ -43,28 +47,62 @@ __all__ = [
 
 
 def load_data(config):
-    """The data set of `config`: ``(xtrain, ytrain), (xval, yval), num_classes``."""
+    """
+    The data set of `config`: ``(xtrain, ytrain), (xval, yval), num_classes``. Images come
+    as (n, C, H, W) for a CNN and flattened to (n, C*H*W) for the MLP.
+    """
+    config = config.resolved()     # -- cifar10's recipe (its pixels), if not applied yet
     dtype = np.dtype(config.dtype)
     if config.data == 'synth':
         return load_synth(num_train=config.num_train or 60_000, num_val=config.num_val or 10_000,
                           seed=config.seed, dtype=dtype)
-    loader = load_mnist if config.data == 'mnist' else load_fashion_mnist
-    # -- pixels='raw' gives the values 0..255, as the course's loader did: its learning rate
-    #    (0.0001, with the summed loss) is tuned for them; on [0, 1] pixels the first layer
-    #    learns 255^2 times more slowly.
-    (xtrain, ytrain), (xval, yval), num_classes = loader(
-        final=config.final, flatten=True, data_dir=config.data_dir, dtype=dtype,
-        pixels=config.pixels)
+    flatten = config.model == 'mlp'
+    if config.data == 'cifar10':
+        (xtrain, ytrain), (xval, yval), num_classes = load_cifar10(
+            final=config.final, data_dir=config.data_dir, dtype=dtype, pixels=config.pixels)
+    else:
+        loader = load_mnist if config.data == 'mnist' else load_fashion_mnist
+        # -- pixels='raw' gives the values 0..255, as the course's loader did: its learning
+        #    rate (0.0001, with the summed loss) is tuned for them; on [0, 1] pixels the first
+        #    layer learns 255^2 times more slowly. 'signed' is [0, 1] mapped to [-1, 1].
+        signed = config.pixels == 'signed'
+        (xtrain, ytrain), (xval, yval), num_classes = loader(
+            final=config.final, flatten=False, data_dir=config.data_dir, dtype=dtype,
+            pixels='unit' if signed else config.pixels)
+        if signed:
+            xtrain, xval = (2 * xtrain - 1).astype(dtype), (2 * xval - 1).astype(dtype)
     xtrain, ytrain = xtrain[:config.num_train], ytrain[:config.num_train]
     xval, yval = xval[:config.num_val], yval[:config.num_val]
+    if flatten:
+        xtrain, xval = xtrain.reshape(len(xtrain), -1), xval.reshape(len(xval), -1)
     return (xtrain, ytrain), (xval, yval), num_classes
 
 
-def build_model(config, num_features, num_classes):
-    """The MLP of `config`; it outputs logits."""
-    return MLP(num_features, num_classes, hidden=config.hidden, layers=config.layers,
+def build_model(config, in_shape, num_classes):
+    """
+    The model of `config`, which outputs logits: the MLP (for in_shape, the number of features
+    or the shape of one instance, flattened), or the CNN of config.model (vugrad.lab.models).
+    """
+    config = config.resolved()
+    shape = tuple(int(s) for s in np.atleast_1d(in_shape))
+    if config.model not in (None, 'mlp'):
+        return build_cnn(config, shape, num_classes)
+    return MLP(int(np.prod(shape)), num_classes, hidden=config.hidden, layers=config.layers,
                activation=config.activation, residual=config.residual, init=config.init,
                dropout=config.dropout, dtype=np.dtype(config.dtype))
+
+
+def per_class_accuracy(predicted, targets, num_classes):
+    """
+    The accuracy of each class: a list of num_classes floats, the fraction of the instances of
+    class k predicted as k (NaN for a class without instances).
+    """
+    predicted, targets = np.asarray(predicted), np.asarray(targets)
+    total = np.bincount(targets, minlength=num_classes)[:num_classes]
+    right = np.bincount(targets[predicted == targets], minlength=num_classes)[:num_classes]
+    with np.errstate(invalid='ignore', divide='ignore'):
+        acc = right / total
+    return [float(a) if t else math.nan for a, t in zip(acc, total)]
 
 
 def make_folders(config):
@@ -132,11 +170,14 @@ def run_epochs(config, model, optimizer, schedule, data, *, train_epoch, evaluat
     accuracy.
 
     :param train_epoch: (model, optimizer, loader, reduction, bar) -> mean training loss.
-    :param evaluate: (model, x, y) -> (mean loss, accuracy).
+    :param evaluate: (model, x, y) -> (mean loss, accuracy, accuracy per class): the row of an
+        image data set (not synth) gets the list of per-class accuracies as val_acc_per_class
+        (an evaluate that returns only (mean loss, accuracy) leaves it out); the log states
+        them after the run.
     :param get_lr: optimizer -> the learning rate of the coming epoch.
     :param save: (model, path) -> None.
     """
-    (xtrain, ytrain), (xval, yval), _ = data
+    (xtrain, ytrain), (xval, yval), num_classes = data
     loader = DataLoader(xtrain, ytrain, batch_size=config.batch_size, shuffle=config.shuffle,
                         seed=config.seed)
     log('\n## starting training')
@@ -153,9 +194,11 @@ def run_epochs(config, model, optimizer, schedule, data, *, train_epoch, evaluat
             if bar is not None:
                 bar.close()
         seconds = time.perf_counter() - start
-        val_loss, val_acc = evaluate(model, xval, yval)
+        val_loss, val_acc, *per_class = evaluate(model, xval, yval)
         row = {'epoch': epoch, 'train_loss': train_loss, 'val_loss': val_loss,
                'val_acc': val_acc, 'seconds': seconds, 'lr': lr}
+        if per_class and config.data != 'synth':   # -- (the synthetic runs keep the course's row)
+            row['val_acc_per_class'] = [float(a) for a in per_class[0]]
         metrics.append(row)
         log(f'epoch {epoch:03}  train loss {train_loss:.4f}  val loss {val_loss:.4f}  '
             f'val acc {val_acc:.4f}  ({seconds:.1f} s)')
@@ -177,9 +220,24 @@ def run_epochs(config, model, optimizer, schedule, data, *, train_epoch, evaluat
         log(f'## saved the parameters to {config.save}')
     if config.final:
         log('## (with --final, the validation set is the test set)')
-    final = metrics[-1]['val_acc'] if metrics else evaluate(model, xval, yval)[1]
+    if metrics:
+        final, per_class = metrics[-1]['val_acc'], metrics[-1].get('val_acc_per_class')
+    else:
+        final, _, *per_class = evaluate(model, xval, yval)
+        per_class = per_class[0] if per_class else None
+    if per_class is not None:
+        names = _class_names(config, num_classes)
+        log('validation accuracy per class: ' + '  '.join(
+            f'{name} {"-" if math.isnan(a) else f"{a:.3f}"}' for name, a in zip(names, per_class)))
     log(f'final validation accuracy: {final:.4f}')
     return metrics
+
+
+def _class_names(config, num_classes):
+    if config.data == 'cifar10' and num_classes == 10:
+        from ..data.cifar10 import CLASSES
+        return list(CLASSES)
+    return [str(k) for k in range(num_classes)]
 
 
 def _diverged(error, config, epoch, batches, metrics):

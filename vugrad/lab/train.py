@@ -9,19 +9,22 @@ small functions that other code can reuse.
 A run is described by one TrainConfig (vugrad.lab.config: every default visible there) and goes:
 
     load_data(config)                                 -> (xtrain, ytrain), (xval, yval), classes
-    build_model(config, num_features, num_classes)    -> an MLP that outputs logits
+    build_model(config, in_shape, num_classes)        -> an MLP or a CNN that outputs logits
     build_optimizer(config, model.parameters())       -> SGD, Adam or AdamW
     build_schedule(config, optimizer)                 -> a learning-rate schedule, or None
-    every epoch: train_epoch(...), then evaluate(model, xval, yval) -> (loss, accuracy)
+    every epoch: train_epoch(...), then evaluate(model, xval, yval) -> (loss, accuracy,
+                 the accuracy of each class)
 
-The loss is the cross-entropy of the logits, summed over the batch as in the course (so SGD's
-learning rate depends on the batch size: lr 0.0001 with batches of 128 for MNIST).
+The loss (loss_of(config): cross-entropy by default, or mse, hinge) of the logits is summed
+over the batch as in the course (so SGD's learning rate depends on the batch size: lr 0.0001
+with batches of 128 for MNIST), or averaged with reduction='mean'.
 
 This module is the vugrad backend only. The same run in PyTorch is vugrad.lab.torch_backend;
 `vugrad.lab.run(config)` (vugrad.lab.runner) picks between the two by `config.backend`.
 """
 
 import dataclasses
+import functools
 import sys
 
 import numpy as np
@@ -33,8 +36,9 @@ from ..optim import SGD, Adam, AdamW, CosineAnnealingLR, StepLR
 from .config import TrainConfig
 # -- load_data, build_model and write_metrics live in vugrad.lab.loop (both backends use them);
 #    they are named here too: `from vugrad.lab.train import TrainConfig, load_data, train`
-from .loop import (build_model, load_and_log, load_data, run_batches, run_epochs,  # noqa: F401
-                   write_metrics)
+from .loop import (build_model, load_and_log, load_data, per_class_accuracy,  # noqa: F401
+                   run_batches, run_epochs, write_metrics)
+from .models import loss_of
 
 
 # ---------------------------------------------------------------------- building blocks
@@ -57,37 +61,51 @@ def build_schedule(config, optimizer):
     return None
 
 
-def evaluate(model, x, y, batch_size=1000):
+def evaluate(model, x, y, batch_size=None, loss=None, num_classes=None):
     """
-    The mean cross-entropy loss per instance and the accuracy of `model` on (x, y), in
-    evaluation mode (no dropout) and without building a graph. Returns (loss, accuracy).
+    The mean loss per instance (the summed loss over len(x)) and the accuracy of `model` on
+    (x, y), in evaluation mode (no dropout, batch norm's running statistics) and without
+    building a graph. Returns (loss, accuracy), and with num_classes given a third item: the
+    accuracy of each class (a list of num_classes floats, NaN for a class not in y).
+
+    :param batch_size: instances per forward pass (None: 1000 feature vectors, or 200 images,
+        which bounds the memory of a convolution's im2col).
+    :param loss: (logits, targets, reduction) -> node, as loss_of(config) gives; None: the
+        cross-entropy.
     """
+    loss = loss or F.cross_entropy
+    batch_size = batch_size or (1000 if np.ndim(x) <= 2 else 200)
     was_training = model.training
     model.eval()
-    total, correct = 0.0, 0
+    total = 0.0
+    predictions = np.zeros(len(x), dtype=np.int64)
     try:
         with no_grad():
             for fr in range(0, len(x), batch_size):
                 logits = model(x[fr:fr + batch_size])
                 targets = y[fr:fr + batch_size]
-                total += float(F.cross_entropy(logits, targets, reduction='sum').value)
-                correct += int((logits.value.argmax(axis=1) == targets).sum())
+                total += float(loss(logits, targets, reduction='sum').value)
+                predictions[fr:fr + batch_size] = logits.value.argmax(axis=1)
     finally:
         model.train(was_training)
     n = max(len(x), 1)
-    return total / n, correct / n
+    accuracy = float((predictions == np.asarray(y)).sum()) / n
+    if num_classes is None:
+        return total / n, accuracy
+    return total / n, accuracy, per_class_accuracy(predictions, y, num_classes)
 
 
-def train_epoch(model, optimizer, loader, reduction='sum', bar=None):
+def train_epoch(model, optimizer, loader, reduction='sum', bar=None, loss=None):
     """
-    One pass over `loader`: forward, loss, backward, optimizer step, for every batch. Returns
-    the mean training loss per instance.
+    One pass over `loader`: forward, loss (None: the cross-entropy), backward, optimizer step,
+    for every batch. Returns the mean training loss per instance.
     """
     model.train()
+    loss_function = loss or F.cross_entropy
 
     def step(xb, yb):
         # -- the batch goes in as a plain array: a constant, so no gradient is computed for it
-        loss = F.cross_entropy(model(xb), yb, reduction=reduction)
+        loss = loss_function(model(xb), yb, reduction=reduction)
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
@@ -111,7 +129,9 @@ def train(config=None, *, model=None, callback=None, progress=None, log=print, *
         lr          the learning rate used in the epoch
 
     :param model: a Module to train instead of build_model(config, ...), or a function
-        (config, num_features, num_classes) -> Module. It must output logits.
+        (config, num_features, num_classes) -> Module, where num_features is the number of
+        features of flat data and the shape of one instance (C, H, W) for images. It must
+        output logits.
     :param callback: called as callback(metrics_row, model) after every epoch; if it returns
         True, training stops.
     :param progress: show a progress bar per epoch; None means config.progress, and if that is
@@ -138,18 +158,21 @@ def train(config=None, *, model=None, callback=None, progress=None, log=print, *
     data = load_and_log(config, log)
     (xtrain, ytrain), (xval, yval), num_classes = data
 
-    num_features = xtrain.shape[1]
+    in_shape = xtrain.shape[1:]
     if model is None:
-        model = build_model(config, num_features, num_classes)
+        model = build_model(config, in_shape, num_classes)
     elif callable(model) and not hasattr(model, 'parameters'):
-        model = model(config, num_features, num_classes)
+        model = model(config, in_shape[0] if len(in_shape) == 1 else in_shape, num_classes)
     optimizer = build_optimizer(config, model.parameters())
     schedule = build_schedule(config, optimizer)
     count = sum(p.value.size for p in model.parameters())
     log(f'## model: {model!r}, {count:,} parameters')
     log(f'## optimizer: {optimizer!r}')
 
-    return run_epochs(config, model, optimizer, schedule, data, train_epoch=train_epoch,
-                      evaluate=evaluate, get_lr=lambda opt: opt.lr,
+    loss = loss_of(config)
+    return run_epochs(config, model, optimizer, schedule, data,
+                      train_epoch=functools.partial(train_epoch, loss=loss),
+                      evaluate=functools.partial(evaluate, loss=loss, num_classes=num_classes),
+                      get_lr=lambda opt: opt.lr,
                       save=lambda m, path: m.save(path), callback=callback, progress=progress,
                       log=log)
