@@ -13,8 +13,23 @@ from vugrad.errors import InvalidArgumentError
 from vugrad.fileio import load_arrays
 from vugrad.lab import torch_backend as tb
 from vugrad.lab.config import TrainConfig
-from vugrad.nn import (MLP, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, Linear,
-                       MaxPool2d, Module, ReLU, Residual, Sequential, Sigmoid, Tanh)
+from vugrad.nn import (
+    MLP,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Linear,
+    MaxPool2d,
+    Module,
+    ReLU,
+    Residual,
+    Sequential,
+    Sigmoid,
+    Tanh,
+)
 
 F64 = np.float64
 
@@ -168,7 +183,7 @@ def test_evaluate_gives_the_loss_accuracy_and_per_class_accuracy():
 def test_checkpoints_go_both_ways(tmp_path):
     model = lenet_like(seed=3)
     tmodel = tb.to_torch(model)
-    x, y = batches(1)[0]
+    x = batches(1)[0][0]
     tmodel(torch.from_numpy(x))                  # -- one train-mode pass moves the statistics
     tb._save(tmodel, tmp_path / 't.npz')
     fresh = lenet_like(seed=4).load(tmp_path / 't.npz')   # -- vugrad reads torch's checkpoint
@@ -177,10 +192,11 @@ def test_checkpoints_go_both_ways(tmp_path):
     np.testing.assert_allclose(fresh(x).value, torch_out(tmodel, x), rtol=1e-10, atol=1e-12)
     # -- and torch reads vugrad's
     model.save(tmp_path / 'v.npz')
-    other = tb.to_torch(lenet_like(seed=5)).eval()
-    tb.load_vugrad_state(other, load_arrays(tmp_path / 'v.npz'))
     model.eval()
-    np.testing.assert_allclose(torch_out(other, x), model(x).value, rtol=1e-10, atol=1e-12)
+    for state in (load_arrays(tmp_path / 'v.npz'), tmp_path / 'v.npz'):
+        other = tb.to_torch(lenet_like(seed=5)).eval()
+        tb.load_vugrad_state(other, state)
+        np.testing.assert_allclose(torch_out(other, x), model(x).value, rtol=1e-10, atol=1e-12)
     with pytest.raises(InvalidArgumentError, match='missing'):
         tb.load_vugrad_state(other, {})
 
@@ -217,8 +233,8 @@ def fake_data(shape, n_train=8, n_val=6, classes=10, seed=0):
 @pytest.mark.parametrize('batchnorm, residual', [(False, False), (True, True), (True, False),
                                                  (False, True)])
 def test_both_backends_train_the_cnns_the_same(monkeypatch, model, shape, batchnorm, residual):
-    import vugrad.lab.loop as loop
     import vugrad.lab.train as vtrain
+    from vugrad.lab import loop
     data = fake_data(shape)
     monkeypatch.setattr(loop, 'load_data', lambda config: data)
     config = TrainConfig(data='cifar10' if model == 'blitz' else 'mnist', model=model,
@@ -244,7 +260,7 @@ def test_both_backends_train_the_cnns_the_same(monkeypatch, model, shape, batchn
 @needs_cnn
 @pytest.mark.parametrize('loss', ['mse', 'hinge'])
 def test_both_backends_agree_on_the_other_losses(monkeypatch, loss):
-    import vugrad.lab.loop as loop
+    from vugrad.lab import loop
     from vugrad.lab.train import train
     data = fake_data((1, 28, 28), classes=10)
     monkeypatch.setattr(loop, 'load_data', lambda config: data)
@@ -256,6 +272,46 @@ def test_both_backends_agree_on_the_other_losses(monkeypatch, loss):
     for a, b in zip(ours, theirs):
         for key in ('train_loss', 'val_loss'):
             assert b[key] == pytest.approx(a[key], rel=1e-8)
+
+
+@needs_cnn
+def test_a_torch_cnn_run_saves_a_checkpoint_that_vugrad_loads_and_back(monkeypatch, tmp_path):
+    from vugrad.lab import loop
+    from vugrad.lab.train import train
+    data = fake_data((1, 28, 28))
+    monkeypatch.setattr(loop, 'load_data', lambda config: data)
+    config = TrainConfig(data='mnist', model='lenet', batchnorm=True, residual=True,
+                         dtype='float64', batch_size=4, epochs=1, lr=0.01, seed=0,
+                         progress=False, backend='torch', save=str(tmp_path / 't.npz'))
+    trained = []
+    metrics = tb.train(config, log=None, callback=lambda row, m: trained.append(m))
+    assert len(metrics[0]['val_acc_per_class']) == 10
+    tmodel = trained[0].eval()
+    model = loop.build_model(config, (1, 28, 28), 10).load(tmp_path / 't.npz').eval()
+    x = data[1][0]
+    np.testing.assert_allclose(model(x).value, torch_out(tmodel, x), rtol=1e-10, atol=1e-12)
+    stats = [n for n in model.state_dict() if n.endswith('running_var')]
+    assert len(stats) == 8     # -- the buffers travel too: 2 convs, 2 x 2 in the blocks, 2 FC
+    # -- and a vugrad run's checkpoint loads into the torch twin
+    train(dataclasses.replace(config, backend='vugrad', save=str(tmp_path / 'v.npz')), log=None)
+    ours = loop.build_model(config, (1, 28, 28), 10).load(tmp_path / 'v.npz').eval()
+    twin = tb.load_vugrad_state(tb.to_torch(loop.build_model(config, (1, 28, 28), 10)),
+                                tmp_path / 'v.npz').eval()
+    np.testing.assert_allclose(torch_out(twin, x), ours(x).value, rtol=1e-10, atol=1e-12)
+
+
+@needs_cnn
+@pytest.mark.parametrize('loss', ['mse', 'hinge'])
+def test_the_mlp_runs_agree_on_the_other_losses_too(loss):
+    from vugrad.lab.train import train
+    config = TrainConfig(num_train=200, num_val=100, epochs=2, seed=1, dtype='float64',
+                         hidden=8, batch_size=32, loss=loss, momentum=0.9, progress=False)
+    ours = train(config, log=None)
+    theirs = tb.train(config, backend='torch', log=None)
+    for a, b in zip(ours, theirs):
+        assert b['val_acc'] == a['val_acc']
+        for key in ('train_loss', 'val_loss'):
+            assert b[key] == pytest.approx(a[key], rel=1e-9)
 
 
 def _recording(run_batches, losses):

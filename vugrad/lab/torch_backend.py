@@ -11,15 +11,23 @@ backend=vugrad,torch`, or from Python
 
 What is the same as vugrad.lab.train.train, by construction:
 
-    the model        the MLP of build_model(config, ...): same layer sizes, activation and
-                     residual connections (TorchMLP below, a plain torch.nn.Module)
-    the weights      drawn by vugrad's own init code under the same seed, then copied in:
-                     the same seed gives the same initial weights, so the same first loss
+    the model        build_model(config, ...) converted by to_torch: the MLP as a TorchMLP
+                     (same layer sizes, activation and residual connections), a CNN
+                     (--model lenet|blitz) as the same torch.nn layers one for one (Conv2d,
+                     BatchNorm2d/1d, MaxPool2d, Flatten, Linear, activations, TorchResidual)
+    the weights      drawn by vugrad's own init code under the same seed, then copied in, with
+                     batch norm's running statistics: the same seed gives the same initial
+                     weights and buffers, so the same first loss
     the data         vugrad's load_data and DataLoader with the same seed: the same batches,
                      in the same order, every epoch
     the optimizer    torch.optim.SGD / Adam / AdamW with the same settings (vugrad's
                      optimizers follow PyTorch's update rules), torch's StepLR / cosine schedule
-    the loss         torch.nn.functional.cross_entropy with the same reduction (sum or mean)
+    the loss         --loss: F.cross_entropy, F.mse_loss on one-hot targets or
+                     F.multi_margin_loss, with the same reduction (sum or mean); torch_loss
+    the metrics      the same rows, per-class validation accuracy included
+    checkpoints      --save writes parameters and buffers under vugrad's names and shapes
+                     (vugrad_state_dict), so vugrad's Module.load reads them; a vugrad
+                     checkpoint loads into a converted model with load_vugrad_state
 
 What differs: dropout masks come from torch's random generator (seeded with the same seed),
 not NumPy's; and the arithmetic is torch's (other summation orders), so float32 runs drift
@@ -46,8 +54,8 @@ except ImportError as e:  # pragma: no cover - depends on the environment
 
 from ..errors import InvalidArgumentError
 from ..fileio import save_arrays
-from .config import TrainConfig
 from . import loop as _loop
+from .config import TrainConfig
 from .loop import build_model, load_and_log, run_batches, run_epochs
 
 __all__ = [
@@ -214,7 +222,7 @@ def to_torch(module, dtype=None):
         else:
             raise InvalidArgumentError(f'to_torch: cannot convert a {type(m).__name__}; it '
                                        'converts ' + ', '.join(_CONVERTS) + '.')
-        out.train(m.training)
+        out.training = bool(m.training)    # -- this module's mode only, as vugrad's
         return out
 
     tmodel = convert(module, '', '')
@@ -272,11 +280,18 @@ def vugrad_state_dict(tmodel):
 
 def load_vugrad_state(tmodel, state):
     """
-    Copy a vugrad state dict (a dict of arrays under vugrad's names, e.g. from
-    vugrad.fileio.load_arrays of a vugrad checkpoint) into a torch model made by to_torch;
-    every name must be there, with its shape. Returns tmodel.
+    Copy a vugrad state dict (a dict of arrays under vugrad's names: Module.state_dict(), or
+    the path of a checkpoint that vugrad's Module.save or this backend's --save wrote) into a
+    torch model made by to_torch; every name must be there, with its shape. Returns tmodel.
     """
-    names = tmodel.vugrad_names
+    names = getattr(tmodel, 'vugrad_names', None)
+    if names is None:
+        if not isinstance(tmodel, TorchMLP):
+            raise InvalidArgumentError('load_vugrad_state: the model was not made by to_torch.')
+        names = _mlp_names(tmodel)
+    if not isinstance(state, dict):
+        from ..fileio import load_arrays
+        state = load_arrays(state, {v: (shape, 'biuf') for v, shape in names.values()})
     missing = sorted(v for v, _ in names.values() if v not in state)
     extra = sorted(set(state) - {v for v, _ in names.values()})
     if missing or extra:
@@ -432,7 +447,7 @@ def train(config=None, *, model=None, callback=None, progress=None, log=print, *
 
     log(f'## backend: torch {torch.__version__}, {torch.get_num_threads()} threads')
     data = load_and_log(config, log)
-    (xtrain, ytrain), (xval, yval), num_classes = data
+    (xtrain, _), _, num_classes = data
 
     in_shape = tuple(xtrain.shape[1:])
     features = in_shape[0] if len(in_shape) == 1 else in_shape   # -- as vugrad's train()
