@@ -323,3 +323,15 @@ def _recording(run_batches, losses):
             return value
         return run_batches(loader, recorded, *args, **kwargs)
     return wrapped
+
+
+def test_a_float32_model_converts_in_float32():
+    np.random.seed(0)
+    model = Sequential(Conv2d(2, 3, 3, padding=1), BatchNorm2d(3), ReLU(), MaxPool2d(2),
+                       Flatten(), Linear(3 * 6 * 6, 4, init='uniform'))
+    tmodel = tb.to_torch(model)
+    assert all(t.dtype == torch.float32 for t in tmodel.state_dict().values()
+               if t.is_floating_point())
+    x = batches(1)[0][0].astype(np.float32)
+    np.testing.assert_allclose(torch_out(tmodel, x), model(x).value, rtol=1e-4, atol=1e-5)
+    assert tb.to_torch(model, torch.float64)[0].weight.dtype == torch.float64
