@@ -251,11 +251,6 @@ class TrainConfig:
                    and not (name == 'momentum' and self.optimizer != 'sgd')}
         return dataclasses.replace(self, **changes) if changes else self
 
-    @property
-    def is_cnn(self):
-        """Whether the model is a convolutional network (lenet, blitz), not the MLP."""
-        return self.resolved().model in CNN_MODELS
-
 
 def _model_problems(config, typed):
     """(field, line) for settings that do not fit the model or the data set."""
@@ -268,21 +263,24 @@ def _model_problems(config, typed):
         if data not in datasets:
             have = 'flat feature vectors' if data == 'synth' else (
                 '3x32x32 images' if data == 'cifar10' else '1x28x28 images')
-            out.append(('model', f'model={model!r} (--model): {model} takes '
-                        f'{"x".join(map(str, shape))} images ({" or ".join(datasets)}), but '
-                        f'data={data!r} has {have}: use -D {datasets[0]}, or --model '
-                        f'{"mlp" if data == "synth" else ("blitz" if data == "cifar10" else "lenet")}.'))
+            other = {'synth': 'mlp', 'cifar10': 'blitz'}.get(data, 'lenet')
+            out.append(('model', (f'model={model!r} (--model): {model} takes '
+                                  f'{"x".join(map(str, shape))} images ({" or ".join(datasets)}), '
+                                  f'but data={data!r} has {have}: use -D {datasets[0]}, or '
+                                  f'--model {other}.')))
         for name, given in (('hidden', config.hidden is not None),
                             ('layers', not is_default(config.layers)),
                             ('init', not is_default(config.init)),
                             ('dropout', 'dropout' in typed and config.dropout != 0)):
             if given:
-                out.append((name, f'{name}={getattr(config, name)!r}{_flags(name)}: a setting of '
-                            f'the MLP; the {model} network has its own layers (and PyTorch\'s '
-                            f'default initialization): leave it out, or use --model mlp.'))
+                out.append((name, (f'{name}={getattr(config, name)!r}{_flags(name)}: a setting '
+                                   f'of the MLP; the {model} network has its own layers (and '
+                                   "PyTorch's default initialization): leave it out, or use "
+                                   '--model mlp.')))
     elif 'batchnorm' in typed and config.batchnorm:
-        out.append(('batchnorm', f'batchnorm=True{_flags("batchnorm")}: batch normalization is '
-                    'part of the CNNs (--model lenet or blitz), not of the MLP.'))
+        out.append(('batchnorm', (f'batchnorm=True{_flags("batchnorm")}: batch normalization '
+                                  'is part of the CNNs (--model lenet or blitz), not of the '
+                                  'MLP.')))
     return out
 
 

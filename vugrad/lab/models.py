@@ -27,8 +27,17 @@ import numpy as np
 
 from .. import functions as F
 from ..errors import InvalidArgumentError
-from ..nn import (BatchNorm1d, BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, Residual,
-                  Sequential, get_activation)
+from ..nn import (
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv2d,
+    Flatten,
+    Linear,
+    MaxPool2d,
+    Residual,
+    Sequential,
+    get_activation,
+)
 from .config import MODEL_INPUTS
 
 __all__ = ['build_cnn', 'hinge_loss', 'loss_of', 'mse_loss']

@@ -34,12 +34,19 @@ from ..core import no_grad
 from ..errors import InvalidArgumentError
 from ..optim import SGD, Adam, AdamW, CosineAnnealingLR, StepLR
 from .config import TrainConfig
+
 # -- load_data, build_model and write_metrics live in vugrad.lab.loop (both backends use them);
 #    they are named here too: `from vugrad.lab.train import TrainConfig, load_data, train`
-from .loop import (build_model, load_and_log, load_data, per_class_accuracy,  # noqa: F401
-                   run_batches, run_epochs, write_metrics)
+from .loop import (
+    build_model,
+    load_and_log,
+    load_data,
+    per_class_accuracy,
+    run_batches,
+    run_epochs,
+    write_metrics,
+)
 from .models import loss_of
-
 
 # ---------------------------------------------------------------------- building blocks
 
