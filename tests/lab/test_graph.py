@@ -151,3 +151,36 @@ def test_the_output_folder_is_made_or_the_file_in_the_way_named(tmp_path, capsys
         err = capsys.readouterr().err
         assert f'{tmp_path / "file"} is a file, not a folder' in err, err
     assert (tmp_path / 'file').read_text() == 'in the way'
+
+
+@pytest.mark.parametrize('model, shape', [('lenet', '(2, 1, 28, 28)'),
+                                          ('blitz', '(2, 3, 32, 32)')])
+def test_graph_command_draws_a_cnn_step(model, shape, tmp_path):
+    path = tmp_path / 'cnn.dot'
+    assert graph.graph_command(_graph_args('-o', str(path), '--model', model, '-b', '2')) == 0
+    nodes, _ = parse(path.read_text())
+    labels = [lbl for _, lbl, _ in nodes.values()]
+    assert any(lbl.startswith(f'batch\n{shape} float32') for lbl in labels)
+    assert any(lbl.startswith('loss\nscalar') for lbl in labels)
+
+
+def test_graph_command_collapses_the_layers_of_a_cnn(tmp_path):
+    path = tmp_path / 'blitz.dot'
+    args = _graph_args('-o', str(path), '-D', 'cifar10', '--batchnorm', '--residual',
+                       '--collapse', '--max-nodes', '0')
+    assert graph.graph_command(args) == 0
+    nodes, _ = parse(path.read_text())
+    boxes = [lbl.split('\n')[0] for s, lbl, _ in nodes.values() if s == 'box']
+    assert boxes == ['Conv2d 1', 'BatchNorm2d 1', 'Residual 1', 'Conv2d 2', 'BatchNorm2d 2',
+                     'Residual 2', 'Linear 1', 'BatchNorm1d 1', 'Linear 2', 'BatchNorm1d 2',
+                     'Linear 3']
+    # -- -D cifar10 alone: the blitz net with its recipe's batch of 4
+    assert any(lbl.startswith('batch\n(4, 3, 32, 32)') for _, lbl, _ in nodes.values())
+
+
+def test_training_step_of_a_cnn_uses_the_loss_and_recipe():
+    loss, model = graph.training_step(TrainConfig(data='cifar10', loss='hinge'), seed=0)
+    assert loss.value.shape == ()
+    assert all(p._grad is not None for p in model.parameters())
+    with pytest.raises(ValueError, match='lenet takes 1x28x28'):
+        graph.training_step(TrainConfig(data='cifar10', model='lenet'))

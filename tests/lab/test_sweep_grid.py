@@ -1,5 +1,7 @@
 """vugrad.lab.sweep without running anything: settings, values, the grid, TOML files, options."""
 
+import pathlib
+
 import pytest
 
 from vugrad.lab.cli import build_parser
@@ -231,3 +233,49 @@ def test_every_documented_mnist_sweep_sets_the_courses_learning_rate():
                 assert 'lr' in spec['fixed'] or 'lr' in spec['vary'], (path, shlex.join(argv))
     finally:
         os.chdir(cwd)
+
+
+# ---------------------------------------------------------------------- the example files
+
+EXAMPLES = sorted((pathlib.Path(__file__).resolve().parents[2] / 'examples').glob('*.toml'))
+CNN_EXAMPLES = ('cnn_lr_batch.toml', 'cnn_optimizers.toml', 'cnn_batchnorm.toml',
+                'cnn_residual.toml')
+
+
+def test_the_cnn_examples_are_there():
+    assert set(CNN_EXAMPLES) <= {p.name for p in EXAMPLES}
+
+
+@pytest.mark.parametrize('path', EXAMPLES, ids=lambda p: p.name)
+@pytest.mark.parametrize('backend', [None, 'vugrad', 'torch'])
+def test_every_example_loads_and_expands_to_a_valid_grid(path, backend, tmp_path):
+    """Each examples/*.toml, as is and with --backend vugrad|torch: a dry run lists its grid."""
+    from vugrad.lab.sweep import run_sweep
+    argv = ['--config', str(path), '--out', str(tmp_path / 'out')]
+    if backend:
+        argv += ['--backend', backend]
+    spec = spec_from_args(parse(argv))
+    lines = []
+    results = run_sweep(**spec, dry_run=True, log=lines.append)
+    assert results and all(r['status'] == 'pending' for r in results)
+    assert sum(line.startswith('## would run: ') for line in lines) == len(results)
+    grid = make_grid(spec['fixed'], spec['vary'], spec['seeds'])
+    backends = {settings['backend'] for _, settings in grid}
+    assert backends == ({backend} if backend else backends)
+    if path.name in CNN_EXAMPLES:
+        assert all(settings['data'] == 'cifar10' for _, settings in grid)
+        assert len({settings['seed'] for _, settings in grid}) >= 2
+        if not backend and path.name in ('cnn_optimizers.toml', 'cnn_batchnorm.toml'):
+            assert backends == {'vugrad', 'torch'}
+
+
+def test_the_grid_of_a_cnn_example_resolves_to_the_blitz_recipe(tmp_path):
+    from vugrad.lab.config import TrainConfig
+    spec = load_toml(next(p for p in EXAMPLES if p.name == 'cnn_optimizers.toml'))
+    grid = make_grid(spec['fixed'], spec['vary'], spec['seeds'])
+    names = {'optimizer', 'data', 'seed'}
+    for _, settings in grid:
+        config = TrainConfig(**{k: v for k, v in settings.items() if k in names}).validate()
+        assert (config.model, config.batch_size, config.lr, config.epochs) == \
+            ('blitz', 4, 0.001, 2)
+        assert config.momentum == (0.9 if config.optimizer == 'sgd' else 0.0)

@@ -397,3 +397,56 @@ def test_the_json_files_of_a_sweep_are_strict(tmp_path):
     assert main(['plot', str(out)]) == 0
     for path in out.rglob('*.json'):
         _strict(path.read_text())
+
+
+def test_config_json_holds_the_settings_metrics_json_records(sweep):
+    out, _, _ = sweep
+    for id_ in IDS:
+        with open(out / id_ / 'config.json') as f:
+            started = json.load(f)['config']
+        with open(out / id_ / 'metrics.json') as f:
+            finished = json.load(f)['config']
+        assert started == finished
+
+
+def test_config_json_records_the_cifar10_recipe(tmp_path):
+    """A cifar10 run's config.json has the blitz recipe's settings, as its metrics.json would."""
+    empty = tmp_path / 'no-data'
+    empty.mkdir()      # -- no CIFAR-10 files: the run fails at once (nothing is downloaded)
+    out = tmp_path / 'cnn'
+    results = run_sweep(str(out), fixed={'data': 'cifar10', 'data_dir': str(empty), 'epochs': 1},
+                        vary={'batchnorm': [False, True]}, seeds=1, jobs=2, log=lambda *a: None)
+    assert [r['status'] for r in results] == ['failed', 'failed']
+    for result in results:
+        with open(os.path.join(result['folder'], 'config.json')) as f:
+            config = json.load(f)['config']
+        assert (config['model'], config['batch_size'], config['lr'], config['momentum'],
+                config['reduction'], config['pixels'], config['epochs']) == \
+            ('blitz', 4, 0.001, 0.9, 'mean', 'signed', 1)
+    # -- a second run of the same sweep compares the recorded settings: no clash
+    again = run_sweep(str(out), fixed={'data': 'cifar10', 'data_dir': str(empty), 'epochs': 1},
+                      vary={'batchnorm': [False, True]}, seeds=1, dry_run=True,
+                      log=lambda *a: None)
+    assert [r['status'] for r in again] == ['pending', 'pending']
+
+
+def test_the_sweep_log_has_the_per_class_table(tmp_path, monkeypatch):
+    """The log of a sweep ends with the per-class table of report.md (runs that record it)."""
+    from vugrad.lab import report
+    out = tmp_path / 'pc'
+    for seed, (id_, settings) in enumerate(make_grid({'data': 'mnist'}, seeds=2)):
+        run = out / id_
+        run.mkdir(parents=True)
+        info = {'id': id_, 'index': seed, 'config': settings}
+        (run / 'config.json').write_text(json.dumps(info))
+        (run / 'metrics.json').write_text(json.dumps({**info, 'status': 'ok', 'metrics': [
+            {'epoch': 1, 'train_loss': 1.0, 'val_loss': 1.0, 'val_acc': 0.5, 'seconds': 1.0,
+             'lr': 0.1, 'val_acc_per_class': [0.25 + 0.5 * seed, 0.5]}]}))
+    lines = []
+    results = run_sweep(str(out), fixed={'data': 'mnist'}, seeds=2, log=lines.append)
+    assert [r['status'] for r in results] == ['skipped', 'skipped']
+    at = lines.index('## validation accuracy per class (%), after the last epoch, mean over '
+                     'seeds:')
+    assert lines[at + 1:at + 4] == report.per_class_table(report.group_runs(
+        report.load_runs(str(out))))
+    assert lines[at + 3] == '| all runs | 50.00 | 50.00 |'

@@ -10,6 +10,8 @@ The modules, each importing only those above it in this list (no cycles):
 
     vugrad.lab.config         TrainConfig (every setting of a run, its validation) and the
                               command-line options of `vugrad train`
+    vugrad.lab.models         the CNNs of --model lenet|blitz (build_cnn: exact layer lists,
+                              mirrored by the torch backend) and the losses of --loss
     vugrad.lab.loop           what both backends share: load_data, build_model, the epoch loop
                               (run_epochs, run_batches, load_and_log), write_metrics
     vugrad.lab.train          the vugrad backend: optimizers, schedules, train_epoch, evaluate,

@@ -30,9 +30,9 @@ from ..malloc import tune_malloc
 # name -> (module, add-arguments function, run function, one line of help)
 COMMANDS = {
     'train': ('vugrad.lab.runner', 'add_train_arguments', 'train_command',
-              'train an MLP (the options of experiments/train_mlp.py)'),
+              'train an MLP or a CNN (--model lenet|blitz; -D cifar10: the blitz CNN)'),
     'graph': ('vugrad.lab.graph', 'add_graph_arguments', 'graph_command',
-              'draw a computation graph'),
+              'draw the computation graph of one training step (MLP or CNN)'),
     # -- a grid of training runs in parallel, and plots of their metrics
     'sweep': ('vugrad.lab.sweep', 'add_sweep_arguments', 'sweep_command',
               'run a grid of training runs'),

@@ -1,9 +1,12 @@
 """
 `vugrad graph`: draw the computation graph of one training step (forward, loss, backward) of
-the MLP that `vugrad train` builds with the same options.
+the model (the MLP, or the CNN of --model lenet|blitz) that `vugrad train` builds with the same
+options, on a random batch shaped like the data set's.
 
     vugrad graph -o step.svg --hidden 8 --layers 2 --collapse
     vugrad graph -D mnist -b 4 -o step.dot          # only the shapes; nothing is downloaded
+    vugrad graph --model lenet -b 2 -o lenet.svg    # LeNet on 1x28x28 images (-D mnist)
+    vugrad graph --model blitz --collapse -o blitz.svg   # the blitz CNN, 3x32x32 (-D cifar10)
 
 From Python, training_step(config) gives the loss (its graph still there) and the model; the
 drawing itself is vugrad.viz's (to_dot, draw), which knows nothing of the training kit.
@@ -15,14 +18,14 @@ import sys
 
 import numpy as np
 
-from .. import functions as F
 from ..core import TensorNode
 from ..viz import GraphvizError, draw
-from .config import DATASETS, TrainConfig, add_model_arguments
-from .loop import build_model
+from .config import DATASETS, LOSSES, MODEL_INPUTS, TrainConfig, add_model_arguments
+from .loop import build_model, loss_of
 
 __all__ = [
     'DATASET_SHAPES',
+    'IMAGE_SHAPES',
     'add_graph_arguments',
     'graph_command',
     'training_step',
@@ -39,20 +42,23 @@ def add_graph_arguments(parser):
     add('-o', '--out', default='graph.svg', metavar='FILE',
         help='the file to write: .svg, .png or .pdf (these need Graphviz) or .dot '
              '(default: %(default)s)')
-    add('-D', '--dataset', dest='data', default=d.data, choices=DATASETS,
-        help='the data set whose shapes the model gets (default: %(default)s); only the shapes '
-             'are used, nothing is loaded or downloaded')
+    add('-D', '--dataset', dest='data', default=None, choices=DATASETS,
+        help=f'the data set whose shapes the model gets (default: {d.data}; with --model lenet: '
+             'mnist, blitz: cifar10, whose recipe then sets the batch size and the reduction); '
+             'only the shapes are used, nothing is loaded or downloaded')
     add('-b', '--batch-size', dest='batch_size', default=d.batch_size, type=int,
-        help='instances in the batch (default: %(default)s)')
+        help='instances in the batch (default: %(default)s; cifar10: 4)')
     add_model_arguments(parser)
+    add('--loss', default=d.loss, choices=LOSSES,
+        help='the loss of the logits (default: %(default)s)')
     add('--reduction', default=d.reduction, choices=('sum', 'mean'),
-        help='the loss over a batch (default: %(default)s)')
+        help='the loss over a batch (default: %(default)s; cifar10: mean)')
     add('--dtype', default=d.dtype, choices=('float32', 'float64'),
         help='float precision of data and parameters (default: %(default)s)')
     add('--seed', default=0, type=int, metavar='N',
         help='random seed of the weights and the batch (default: %(default)s)')
     add('--collapse', action='store_true',
-        help='draw each Linear layer as one box')
+        help='draw each layer (Linear, Conv2d, BatchNorm, residual block) as one box')
     add('--max-nodes', dest='max_nodes', default=200, type=_max_nodes, metavar='N',
         help='the most nodes to draw, nearest to the loss first; 0 draws them all '
              '(default: %(default)s)')
@@ -91,50 +97,81 @@ def _make_folder(path):
         return f'cannot make the folder {folder}: {e.strerror or e}'
 
 
-#: (features, classes) of each data set, so that `vugrad graph` needs no download.
-DATASET_SHAPES = {'synth': (2, 2), 'mnist': (784, 10), 'fashion-mnist': (784, 10)}
+#: (features, classes) of each data set, so that `vugrad graph` needs no download (the MLP
+#: gets the images flattened).
+DATASET_SHAPES = {'synth': (2, 2), 'mnist': (784, 10), 'fashion-mnist': (784, 10),
+                  'cifar10': (3072, 10)}
+#: The shape of one image (C, H, W) of each image data set: a CNN's batch is (n, C, H, W).
+IMAGE_SHAPES = {'mnist': (1, 28, 28), 'fashion-mnist': (1, 28, 28), 'cifar10': (3, 32, 32)}
+#: The data set a CNN draws with when -D is not given.
+MODEL_DATASETS = {model: datasets[0] for model, (_, datasets) in MODEL_INPUTS.items()}
 
 
 def training_step(config, seed=0):
     """
     One training step of the model `vugrad train` builds for `config` (a TrainConfig): the
-    model, the cross-entropy loss of a random batch shaped like the data set's, and a
-    backward. Returns (loss, model); the loss's graph is still there to draw.
+    model (the MLP, or the CNN of config.model), the loss of config.loss on a random batch
+    shaped like the data set's ((n, features) for the MLP, (n, C, H, W) for a CNN), and a
+    backward. Settings not given come from the data set's recipe (-D cifar10: batch 4, mean
+    loss). Returns (loss, model); the loss's graph is still there to draw.
     """
-    config.validate()
+    config = config.validate()      # -- resolved: cifar10's recipe applied
     if config.data not in DATASET_SHAPES:
         raise ValueError(f'vugrad graph: no shapes known for the data set {config.data!r}.')
     features, classes = DATASET_SHAPES[config.data]
+    shape = (features,) if config.model == 'mlp' else IMAGE_SHAPES[config.data]
     rng = np.random.default_rng(seed)
     np.random.seed(seed)      # -- the weights are drawn from NumPy's global generator
-    model = build_model(config, features, classes)
-    batch = TensorNode(rng.standard_normal((config.batch_size, features)).astype(config.dtype),
+    model = build_model(config, shape, classes)
+    model.train()
+    batch = TensorNode(rng.standard_normal((config.batch_size, *shape)).astype(config.dtype),
                        name='batch', requires_grad=False)
     targets = rng.integers(0, classes, size=config.batch_size)
-    loss = F.cross_entropy(model(batch), targets, reduction=config.reduction)
+    loss = loss_of(config)(model(batch), targets, config.reduction)
     loss.name = 'loss'
     loss.backward()
     return loss, model
 
 
+def _collapse(model):
+    """
+    {label: module} of the layers to draw as one box each: the MLP's Linear layers ('Linear 1',
+    ...), or a CNN's layers with parameters and its residual blocks ('Conv2d 1', 'BatchNorm2d
+    1', 'Residual 1', 'Linear 1', ...).
+    """
+    if hasattr(model, 'hidden') and hasattr(model, 'output'):
+        layers = list(model.hidden) + [model.output]
+        return {f'Linear {i + 1}': layer for i, layer in enumerate(layers)}
+    counts, out = {}, {}
+    for layer in getattr(model, 'layers', []):
+        kind = type(layer).__name__
+        if kind != 'Residual' and not list(layer.parameters()):
+            continue       # -- an activation, a pooling, Flatten: one op, drawn as it is
+        counts[kind] = counts.get(kind, 0) + 1
+        out[f'{kind} {counts[kind]}'] = layer
+    return out
+
+
 def graph_command(args):
     """
-    Run `vugrad graph`: draw the graph of one training step (forward, loss, backward) of the MLP
-    that `vugrad train` builds with the same options. Returns the exit status.
+    Run `vugrad graph`: draw the graph of one training step (forward, loss, backward) of the
+    model (MLP or CNN) that `vugrad train` builds with the same options. Returns the exit
+    status.
     """
-    config = TrainConfig(data=args.data, batch_size=args.batch_size, hidden=args.hidden,
-                         layers=args.layers, activation=args.activation, residual=args.residual,
-                         init=args.init, dropout=args.dropout, reduction=args.reduction,
+    model_name = getattr(args, 'model', 'mlp')
+    data = args.data or MODEL_DATASETS.get(model_name, TrainConfig().data)
+    config = TrainConfig(data=data, model=model_name, batch_size=args.batch_size,
+                         hidden=args.hidden, layers=args.layers, activation=args.activation,
+                         residual=args.residual, batchnorm=getattr(args, 'batchnorm', False),
+                         init=args.init, dropout=args.dropout,
+                         loss=getattr(args, 'loss', 'cross-entropy'), reduction=args.reduction,
                          dtype=args.dtype)
     try:
         loss, model = training_step(config, seed=args.seed)
     except ValueError as e:
         print(f'vugrad: error: {e}', file=sys.stderr)
         return 2
-    collapse = None
-    if args.collapse:
-        layers = list(model.hidden) + [model.output]
-        collapse = {f'Linear {i + 1}': layer for i, layer in enumerate(layers)}
+    collapse = _collapse(model) if args.collapse else None
     problem = _make_folder(args.out)
     if problem:
         print(f'vugrad: error: cannot write {args.out}: {problem}', file=sys.stderr)

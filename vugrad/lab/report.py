@@ -5,7 +5,9 @@ The outputs of a sweep, made from the files of its runs alone (`vugrad plot DIR`
     DIR/curves.png    validation accuracy and training loss per epoch: one line per
                       configuration (the mean over its seeds), the spread over seeds shaded
     DIR/report.md     a table per configuration: final accuracy (mean ± std over seeds), best
-                      epoch, training loss, seconds per epoch; the plot; the failed runs
+                      epoch, training loss, seconds per epoch; the validation accuracy per
+                      class (of runs that record val_acc_per_class: image data sets); the
+                      plot; the failed runs
 
 A run lives in its own folder DIR/<id>/ (written by vugrad.lab.sweep):
 
@@ -43,6 +45,8 @@ __all__ = [
     'dumps_json',
     'group_runs',
     'load_runs',
+    'per_class_accuracy',
+    'per_class_table',
     'plot_curves',
     'read_metrics',
     'varied_keys',
@@ -413,6 +417,69 @@ def report_table(groups):
     return lines
 
 
+def _class_accuracies(row):
+    """A metrics row's val_acc_per_class as a list of floats (null: NaN), or None."""
+    values = row.get('val_acc_per_class')
+    if not isinstance(values, list) or not values:
+        return None
+    out = []
+    for v in values:
+        if v is None:
+            out.append(math.nan)
+        elif isinstance(v, bool) or not isinstance(v, (int, float)):
+            return None
+        else:
+            out.append(float(v))
+    return out
+
+
+def per_class_accuracy(group):
+    """
+    The validation accuracy per class of a configuration after its last epoch, the mean over
+    its finished runs (seeds) that record it (val_acc_per_class): a list of floats, NaN for a
+    class without validation examples; None when no run records it.
+    """
+    rows = [_class_accuracies(run['metrics'][-1]) for run in group['ok']]
+    rows = [r for r in rows if r is not None]
+    if not rows:
+        return None
+    width = max(len(r) for r in rows)
+    table = np.full((len(rows), width), math.nan)
+    for i, r in enumerate(rows):
+        table[i, :len(r)] = r
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', RuntimeWarning)     # -- a class with no examples
+        return [float(x) for x in np.nanmean(table, axis=0)]
+
+
+def _class_names(groups, count):
+    data = {run['config'].get('data') for g in groups for run in g['ok']}
+    if data == {'cifar10'} and count == 10:
+        from ..data.cifar10 import CLASSES
+        return list(CLASSES)
+    return [str(k) for k in range(count)]
+
+
+def per_class_table(groups):
+    """
+    The report's table of validation accuracy per class (a list of Markdown lines): one row per
+    configuration whose runs record it, one column per class (CIFAR-10's class names), the
+    final epoch, mean over seeds. Empty when no run records it (the MLP on synth).
+    """
+    accs = [(g, per_class_accuracy(g)) for g in groups]
+    accs = [(g, a) for g, a in accs if a is not None]
+    if not accs:
+        return []
+    count = max(len(a) for _, a in accs)
+    names = _class_names([g for g, _ in accs], count)
+    head = ['configuration'] + names
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    for group, acc in accs:
+        cells = [group['label']] + [_pct(a) for a in acc] + ['–'] * (count - len(acc))
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return lines
+
+
 def _defaults():
     from dataclasses import asdict
     return {**asdict(TrainConfig()), 'backend': 'vugrad'}
@@ -459,6 +526,11 @@ def write_report(folder, runs, groups, plot_name='curves.png', command=None):
                  'rate).')
     if os.path.exists(os.path.join(folder, plot_name)):
         lines += ['', f'![Validation accuracy and training loss per epoch]({plot_name})']
+    per_class = per_class_table(groups)
+    if per_class:
+        note = ('After the last epoch, mean over seeds (– : no validation examples of that '
+                'class).')
+        lines += ['', '## Validation accuracy per class (%)', '', note, '', *per_class]
     failed = [r for r in runs if r['status'] == 'failed']
     unfinished = [r for r in runs if r['status'] == 'unfinished']
     diverged = [r for r in runs if r['status'] == 'diverged']

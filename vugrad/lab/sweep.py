@@ -14,7 +14,8 @@ every combination of the varied values, each run with `--seeds N` seeds (0 .. N-
 
 Each run gets its own folder, named after its varied settings and seed
 (DIR/activation=relu,seed=1/), and its own process, with cores // jobs BLAS threads. In it:
-config.json (at the start), log.txt, and when it ends metrics.json (written atomically: a run is
+config.json (at the start: every setting, after the data set's recipe, as
+TrainConfig.resolved() has them: -D cifar10 records batch_size=4), log.txt, and when it ends metrics.json (written atomically: a run is
 finished when that file exists; its status is 'diverged' where the training loss became NaN or
 inf, with the epochs before) or error.txt (the traceback; the other runs go on). Running the
 same command again skips the finished runs and reruns the others. Every run's settings, and the
@@ -490,6 +491,21 @@ def _comparable(config):
     return {k: v for k, v in config.items() if k not in report.NOT_SETTINGS}
 
 
+def _resolved(settings):
+    """
+    A run's settings as it records them (in config.json and metrics.json): those of
+    TrainConfig.resolved(), so a data set's recipe (-D cifar10: batch 4, lr 0.001, ...) fills
+    the settings that were not given; backend kept.
+    """
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    try:
+        config = TrainConfig(**{k: v for k, v in settings.items() if k in names}).resolved()
+    except (TypeError, ValueError):
+        return dict(settings)
+    resolved = {k: v for k, v in dataclasses.asdict(config).items() if k in settings}
+    return {**settings, **resolved}
+
+
 def _make_config(settings, folder, save):
     """The TrainConfig of a run (validated) and its backend."""
     settings = dict(settings)
@@ -773,6 +789,7 @@ def _run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, sav
     for index, (id_, settings) in enumerate(grid):
         folder = os.path.join(out, id_)
         result = {'id': id_, 'folder': folder, 'status': 'pending', 'message': ''}
+        settings = _resolved(settings)   # -- as the run records it: cifar10's recipe applied
         done = _finished(folder)
         if done is not None:
             theirs, ours = _comparable(done.get('config', {})), _comparable(settings)
@@ -858,7 +875,12 @@ def _run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, sav
         log('## interrupted: run the same command again to finish the sweep (finished runs '
             'are kept)')
 
-    report.write_outputs(out, log=log)
+    _, groups, _ = report.write_outputs(out, log=log)
+    per_class = report.per_class_table(groups)
+    if per_class:
+        log('## validation accuracy per class (%), after the last epoch, mean over seeds:')
+        for line in per_class:
+            log(line)
     failed = [r for r in results if r['status'] == 'failed']
     log(f'## wrote {os.path.join(out, "metrics.csv")}, curves.png and report.md')
     if failed:
@@ -880,6 +902,7 @@ EXAMPLES = """examples:
   vugrad sweep -D mnist -l 0.0001 -e 5 --vary init=glorot,normal,zeros --seeds 3 --out runs/init
   vugrad sweep -D mnist -l 0.0001 -e 3 --vary backend=vugrad,torch --seeds 2 --out runs/both
   vugrad sweep --config examples/activations.toml   (the same options, from a TOML file)
+  vugrad sweep --config examples/cnn_batchnorm.toml  (the blitz CNN on CIFAR-10, both backends)
   vugrad plot runs/act                              (redraw the plot and the report)
 
 Each run gets a folder DIR/<its varied settings and seed>/; run the same command again to
