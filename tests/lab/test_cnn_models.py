@@ -162,7 +162,7 @@ def test_build_model_dispatches():
 
 # ---------------------------------------------------------------------- the cifar10 recipe
 
-RECIPE = {'model': 'blitz', 'reduction': 'mean', 'batch_size': 4, 'lr': 0.001,
+RECIPE = {'model': 'blitz', 'activation': 'relu', 'reduction': 'mean', 'batch_size': 4, 'lr': 0.001,
           'momentum': 0.9, 'epochs': 2, 'pixels': 'signed', 'optimizer': 'sgd'}
 
 
@@ -180,8 +180,10 @@ def test_cifar10_defaults_to_the_blitz_recipe():
 def test_the_recipe_fills_only_what_was_not_given():
     given = TrainConfig(data='cifar10', batch_size=128, lr=0.01, momentum=0.0, model='mlp',
                         reduction='sum', pixels='unit').validate()
-    assert fields(given) == {'model': 'mlp', 'reduction': 'sum', 'batch_size': 128, 'lr': 0.01,
-                             'momentum': 0.0, 'epochs': 2, 'pixels': 'unit', 'optimizer': 'sgd'}
+    assert fields(given) == {'model': 'mlp', 'activation': 'relu', 'reduction': 'sum',
+                             'batch_size': 128, 'lr': 0.01, 'momentum': 0.0, 'epochs': 2,
+                             'pixels': 'unit', 'optimizer': 'sgd'}
+    assert TrainConfig(data='cifar10', activation='tanh').validate().activation == 'tanh'
     adam = TrainConfig(data='cifar10', optimizer='adam').validate()
     assert adam.momentum == 0 and adam.lr == 0.001            # -- momentum is SGD's only
     assert is_default(TrainConfig().batch_size) and not is_default(given.batch_size)

@@ -93,7 +93,8 @@ def is_default(value):
 
 # -- the recipe of a data set: the values of the settings it changes when they are not given
 RECIPES = {
-    'cifar10': {'model': 'blitz', 'reduction': 'mean', 'batch_size': 4, 'lr': 0.001,
+    'cifar10': {'model': 'blitz', 'activation': 'relu', 'reduction': 'mean', 'batch_size': 4,
+                'lr': 0.001,
                 'momentum': 0.9, 'epochs': 2, 'pixels': 'signed'},
 }
 OPTIMIZERS = ('sgd', 'adam', 'adamw')
@@ -122,7 +123,7 @@ class TrainConfig:
     model: str = _default('mlp')     # mlp | lenet (1x28x28 images) | blitz (3x32x32, cifar10's)
     hidden: int | None = None        # MLP: hidden layer width (None: 4 x the number of features)
     layers: int = _default(1)        # MLP: number of hidden layers
-    activation: str = 'sigmoid'      # sigmoid | relu | tanh (of every model)
+    activation: str = _default('sigmoid')  # sigmoid | relu | tanh (of every model; cifar10: relu)
     residual: bool = False           # MLP: h = h + act(Linear(h)) between hidden layers; CNN: a
     #                                  residual block after each pooling stage
     batchnorm: bool = False          # CNN: BatchNorm2d after each conv, BatchNorm1d after each
