@@ -343,3 +343,10 @@ def test_images_for_the_mlp_are_flattened_and_signed_pixels(fake_mnist, fake_cif
     assert xt.shape == (12, 3, 32, 32) and xv.shape == (7, 3, 32, 32)
     (xt, _), _, _ = load_data(TrainConfig(data='cifar10', model='mlp', num_train=12))
     assert xt.shape == (12, 3072)
+
+
+def test_a_cnn_uses_relu_unless_an_activation_is_given():
+    assert TrainConfig(data='mnist', model='lenet').validate().activation == 'relu'
+    assert TrainConfig(data='mnist', model='lenet', activation='tanh').validate().activation \
+        == 'tanh'
+    assert TrainConfig(data='mnist').validate().activation == 'sigmoid'     # -- the course's MLP

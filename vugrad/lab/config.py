@@ -123,7 +123,7 @@ class TrainConfig:
     model: str = _default('mlp')     # mlp | lenet (1x28x28 images) | blitz (3x32x32, cifar10's)
     hidden: int | None = None        # MLP: hidden layer width (None: 4 x the number of features)
     layers: int = _default(1)        # MLP: number of hidden layers
-    activation: str = _default('sigmoid')  # sigmoid | relu | tanh (of every model; cifar10: relu)
+    activation: str = _default('sigmoid')  # sigmoid | relu | tanh (of every model; CNNs: relu)
     residual: bool = False           # MLP: h = h + act(Linear(h)) between hidden layers; CNN: a
     #                                  residual block after each pooling stage
     batchnorm: bool = False          # CNN: BatchNorm2d after each conv, BatchNorm1d after each
@@ -242,14 +242,16 @@ class TrainConfig:
         """
         This config with its data set's recipe (RECIPES) filling the settings that were not
         given (those still at a marked default, see is_default); the config itself when there
-        is nothing to fill. SGD's momentum is filled only for --optimizer sgd.
+        is nothing to fill. SGD's momentum is filled only for --optimizer sgd; a CNN model's
+        activation is ReLU unless one was given.
         """
         recipe = RECIPES.get(self.data) if isinstance(self.data, str) else None
-        if not recipe:
-            return self
-        changes = {name: value for name, value in recipe.items()
+        changes = {name: value for name, value in (recipe or {}).items()
                    if is_default(getattr(self, name))
                    and not (name == 'momentum' and self.optimizer != 'sgd')}
+        # -- the CNNs are the blitz's network: ReLU unless an activation was given
+        if changes.get('model', self.model) in CNN_MODELS and is_default(self.activation):
+            changes['activation'] = 'relu'
         return dataclasses.replace(self, **changes) if changes else self
 
 
