@@ -149,25 +149,36 @@ class MaxPool2d(Op):
             # -- the running maximum over the pixels of the windows: a strided slice of x holds
             #    pixel (i, j) of every window (for 2x2 windows, four slices in all)
         context['x'], context['out'], context['offsets'] = x, out, offsets
+        context['disjoint'] = sh >= kh and sw >= kw      # -- no two windows share a pixel
         return out
 
     @staticmethod
     def backward(context, go):
         x, out, offsets = context['x'], context['out'], context['offsets']
+        disjoint = context['disjoint']
         gx = np.zeros(x.shape, dtype=go.dtype)
+        if np.isfinite(go).all():
+            def share(mask):     # -- go where mask, else 0: a product, much faster than np.where
+                return go * mask
+        else:                    # -- ... but inf * 0 is NaN, where 0 is wanted
+            def share(mask):
+                return np.where(mask, go, 0)
         taken = np.zeros(out.shape, dtype=bool)
         for rows, columns in offsets:
             first = x[:, :, rows, columns] == out
             first &= ~taken      # -- a window whose maximum was found already gets no more
             taken |= first
-            gx[:, :, rows, columns] += np.where(first, go, 0)
+            if disjoint:         # -- each pixel is in one window at most: assign, no add
+                gx[:, :, rows, columns] = share(first)
+            else:
+                gx[:, :, rows, columns] += share(first)
         nan = np.isnan(out)
         if nan.any():    # -- NaN is the maximum of a window with a NaN; PyTorch picks its last NaN
             taken = ~nan
             for rows, columns in reversed(offsets):
                 last = np.isnan(x[:, :, rows, columns]) & ~taken
                 taken |= last
-                gx[:, :, rows, columns] += np.where(last, go, 0)
+                gx[:, :, rows, columns] += share(last)
         return gx
         # -- the upstream gradient goes to the first maximum of each window (in row-major order
         #    within the window, as PyTorch does), 0 to the other elements; where windows overlap,
