@@ -105,16 +105,22 @@ class Conv2d(Op):
             # -- dW = sum over the batch of G[n] @ cols[n]^T, back in the weights' shape
         if need_x:
             w = context['w']
-            dcols = np.matmul(w.reshape(o, c * kh * kw).T, g).reshape(n, c, kh, kw, oh, ow)
-            # -- dcols = W^T G: the gradient of every element of the im2col matrix
-            gxp = np.zeros((n, c, h + 2 * ph, wd + 2 * pw), dtype=dcols.dtype)
+            g_last = np.ascontiguousarray(go.transpose(1, 2, 3, 0)).reshape(o, oh * ow * n)
+            # -- the upstream gradient with the batch as the last, fastest axis: (O, OH*OW*N)
+            dcols = np.matmul(w.reshape(o, c * kh * kw).T, g_last)
+            dcols = dcols.reshape(c, kh, kw, oh, ow, n)
+            # -- dcols = W^T G: the gradient of every element of the im2col matrix, in the
+            #    layout (C, kh, kw, OH, OW, N)
+            gxp = np.zeros((c, h + 2 * ph, wd + 2 * pw, n), dtype=dcols.dtype)
             for i in range(kh):
                 for j in range(kw):
-                    gxp[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += dcols[:, :, i, j]
-            gx = gxp[:, :, ph:ph + h, pw:pw + wd]
+                    gxp[:, i:i + sh * oh:sh, j:j + sw * ow:sw] += dcols[:, i, j]
+            gx = np.ascontiguousarray(gxp[:, ph:ph + h, pw:pw + wd].transpose(3, 0, 1, 2))
             # -- col2im: pixel (i, j) of every window is added back where it was copied from,
-            #    for all windows at once (one strided += per kernel offset); then the padding
-            #    is cut off
+            #    for all windows at once (one strided += per kernel offset), in the layout
+            #    (C, H, W, N) so that each += runs over contiguous stretches of OW*N numbers
+            #    (N*C*OH stretches of only OW in NCHW); then the padding is cut off and the
+            #    result goes back to NCHW
         if len(context.needs_input_grad) == 2:
             return gx, gw
         gb = go.sum(axis=(0, 2, 3)) if context.needs_input_grad[2] else None
