@@ -36,6 +36,7 @@ from .models import build_cnn, loss_of  # noqa: F401 - loss_of: for both backend
 
 __all__ = [
     'build_model',
+    'evaluate_in_chunks',
     'load_and_log',
     'load_data',
     'make_folders',
@@ -90,6 +91,27 @@ def build_model(config, in_shape, num_classes):
     return MLP(int(np.prod(shape)), num_classes, hidden=config.hidden, layers=config.layers,
                activation=config.activation, residual=config.residual, init=config.init,
                dropout=config.dropout, dtype=np.dtype(config.dtype))
+
+
+def evaluate_in_chunks(x, y, batch_size, forward, num_classes=None):
+    """
+    Evaluation shared by both backends: `forward(xb, yb)` -> (the summed loss of the chunk, its
+    predicted classes), called on chunks of `batch_size` instances (None: 1000 feature vectors,
+    or 200 images, which bounds the memory of a convolution's im2col). Returns (mean loss per
+    instance, accuracy), and with num_classes a third item, per_class_accuracy.
+    """
+    batch_size = batch_size or (1000 if np.ndim(x) <= 2 else 200)
+    total = 0.0
+    predictions = np.zeros(len(x), dtype=np.int64)
+    for fr in range(0, len(x), batch_size):
+        loss, predictions[fr:fr + batch_size] = forward(x[fr:fr + batch_size],
+                                                        y[fr:fr + batch_size])
+        total += loss
+    n = max(len(x), 1)
+    accuracy = float((predictions == np.asarray(y)).sum()) / n
+    if num_classes is None:
+        return total / n, accuracy
+    return total / n, accuracy, per_class_accuracy(predictions, y, num_classes)
 
 
 def per_class_accuracy(predicted, targets, num_classes):

@@ -55,9 +55,10 @@ def build_cnn(config, in_shape, num_classes):
         raise InvalidArgumentError(f'build_cnn: model={model!r} is not a CNN; choose one of '
                                    f'{", ".join(MODEL_INPUTS)}.')
     shape = MODEL_INPUTS[model][0]
-    if tuple(int(s) for s in np.atleast_1d(in_shape)) != shape:
+    got = tuple(int(s) for s in np.atleast_1d(in_shape))
+    if got != shape:
         raise InvalidArgumentError(f'build_cnn: the {model} network takes images of shape '
-                                   f'{shape}, got instances of shape {tuple(np.atleast_1d(in_shape))}.')
+                                   f'{shape}, got instances of shape {got}.')
     dtype = np.dtype(config.dtype)
     bn, residual = bool(config.batchnorm), bool(config.residual)
 

@@ -15,7 +15,8 @@ every combination of the varied values, each run with `--seeds N` seeds (0 .. N-
 Each run gets its own folder, named after its varied settings and seed
 (DIR/activation=relu,seed=1/), and its own process, with cores // jobs BLAS threads. In it:
 config.json (at the start: every setting, after the data set's recipe, as
-TrainConfig.resolved() has them: -D cifar10 records batch_size=4), log.txt, and when it ends metrics.json (written atomically: a run is
+TrainConfig.resolved() has them: -D cifar10 records batch_size=4), log.txt, and when it ends
+metrics.json (written atomically: a run is
 finished when that file exists; its status is 'diverged' where the training loss became NaN or
 inf, with the epochs before) or error.txt (the traceback; the other runs go on). Running the
 same command again skips the finished runs and reruns the others. Every run's settings, and the

@@ -54,9 +54,8 @@ except ImportError as e:  # pragma: no cover - depends on the environment
 
 from ..errors import InvalidArgumentError
 from ..fileio import save_arrays
-from . import loop as _loop
 from .config import TrainConfig
-from .loop import build_model, load_and_log, run_batches, run_epochs
+from .loop import build_model, evaluate_in_chunks, load_and_log, run_batches, run_epochs
 
 __all__ = [
     'TorchMLP',
@@ -167,6 +166,15 @@ def to_torch(module, dtype=None):
     def param(tname, vname, node):
         names[tname] = (vname, tuple(node.value.shape))
 
+    def weight_and_bias(out, m, vpre, tpre):
+        """Copy a Conv2d's or Linear's w and b (vugrad's (1, out) bias flattened) into out."""
+        with torch.no_grad():
+            out.weight.copy_(_array(m.w.value))
+            param(f'{tpre}weight', f'{vpre}w', m.w)
+            if m.b is not None:
+                out.bias.copy_(_array(m.b.value).reshape(-1))
+                param(f'{tpre}bias', f'{vpre}b', m.b)
+
     def convert(m, vpre, tpre):
         if isinstance(m, vnn.Sequential):
             out = nn.Sequential(*[convert(layer, f'{vpre}layers.{i}.', f'{tpre}{i}.')
@@ -180,21 +188,11 @@ def to_torch(module, dtype=None):
             o, c, kh, kw = m.w.value.shape
             out = nn.Conv2d(c, o, (kh, kw), stride=tuple(m.stride), padding=tuple(m.padding),
                             bias=m.b is not None, dtype=dtype)
-            with torch.no_grad():
-                out.weight.copy_(_array(m.w.value))
-                param(f'{tpre}weight', f'{vpre}w', m.w)
-                if m.b is not None:
-                    out.bias.copy_(_array(m.b.value).reshape(-1))
-                    param(f'{tpre}bias', f'{vpre}b', m.b)
+            weight_and_bias(out, m, vpre, tpre)
         elif isinstance(m, vnn.Linear):
             o, i = m.w.value.shape
             out = nn.Linear(i, o, bias=m.b is not None, dtype=dtype)
-            with torch.no_grad():
-                out.weight.copy_(_array(m.w.value))
-                param(f'{tpre}weight', f'{vpre}w', m.w)
-                if m.b is not None:
-                    out.bias.copy_(_array(m.b.value).reshape(-1))
-                    param(f'{tpre}bias', f'{vpre}b', m.b)
+            weight_and_bias(out, m, vpre, tpre)
         elif isinstance(m, (vnn.BatchNorm1d, vnn.BatchNorm2d)):
             cls = nn.BatchNorm1d if isinstance(m, vnn.BatchNorm1d) else nn.BatchNorm2d
             out = cls(m.num_features, eps=m.eps, momentum=m.momentum, dtype=dtype)
@@ -369,35 +367,19 @@ def torch_evaluate(model, x, y, batch_size=None, loss='cross-entropy', num_class
     :param loss: the name of the loss (torch_loss).
     """
     lossfn = torch_loss(loss)
-    batch_size = batch_size or (1000 if np.ndim(x) <= 2 else 200)
+
+    def forward(xb, yb):
+        logits = model(xb)
+        return float(lossfn(logits, yb, 'sum')), logits.argmax(dim=1).numpy()
+
     was_training = model.training
     model.eval()
-    total = 0.0
-    predictions = np.zeros(len(x), dtype=np.int64)
     try:
         with torch.no_grad():
-            for fr in range(0, len(x), batch_size):
-                xb, yb = _tensors(x[fr:fr + batch_size], y[fr:fr + batch_size])
-                logits = model(xb)
-                total += float(lossfn(logits, yb, 'sum'))
-                predictions[fr:fr + batch_size] = logits.argmax(dim=1).numpy()
+            return evaluate_in_chunks(x, y, batch_size, lambda xb, yb: forward(*_tensors(xb, yb)),
+                                      num_classes)
     finally:
         model.train(was_training)
-    n = max(len(x), 1)
-    accuracy = float((predictions == np.asarray(y)).sum()) / n
-    if num_classes is None:
-        return total / n, accuracy
-    return total / n, accuracy, _per_class_accuracy(predictions, y, num_classes)
-
-
-def _per_class_accuracy(predicted, targets, num_classes):
-    """The fraction of each class's instances predicted as it (NaN for a class not in y)."""
-    if hasattr(_loop, 'per_class_accuracy'):
-        return _loop.per_class_accuracy(predicted, targets, num_classes)
-    targets = np.asarray(targets, np.int64)
-    total = np.bincount(targets, minlength=num_classes)[:num_classes]
-    right = np.bincount(targets[predicted == targets], minlength=num_classes)[:num_classes]
-    return [float(r / t) if t else float('nan') for r, t in zip(right, total)]
 
 
 def train_epoch(model, optimizer, loader, reduction='sum', bar=None, loss='cross-entropy'):
@@ -466,16 +448,10 @@ def train(config=None, *, model=None, callback=None, progress=None, log=print, *
     log(f'## optimizer: {type(optimizer).__name__}({optimizer.defaults})')
 
     epoch = functools.partial(train_epoch, loss=loss)
-    evaluate = functools.partial(torch_evaluate, loss=loss,
-                                 num_classes=num_classes if _PER_CLASS else None)
+    evaluate = functools.partial(torch_evaluate, loss=loss, num_classes=num_classes)
     return run_epochs(config, model, optimizer, schedule, data, train_epoch=epoch,
                       evaluate=evaluate, get_lr=lambda opt: opt.param_groups[0]['lr'],
                       save=_save, callback=callback, progress=progress, log=log)
-
-
-# -- whether the shared loop (vugrad.lab.loop.run_epochs) takes the per-class accuracies from
-#    evaluate, as a third item
-_PER_CLASS = hasattr(_loop, 'per_class_accuracy')
 
 
 def _save(model, path):

@@ -39,12 +39,12 @@ from .config import TrainConfig
 #    they are named here too: `from vugrad.lab.train import TrainConfig, load_data, train`
 from .loop import (
     build_model,
+    evaluate_in_chunks,
     load_and_log,
-    load_data,
-    per_class_accuracy,
+    load_data,  # noqa: F401 - named here too (see above)
     run_batches,
     run_epochs,
-    write_metrics,
+    write_metrics,  # noqa: F401 - named here too (see above)
 )
 from .models import loss_of
 
@@ -81,25 +81,18 @@ def evaluate(model, x, y, batch_size=None, loss=None, num_classes=None):
         cross-entropy.
     """
     loss = loss or F.cross_entropy
-    batch_size = batch_size or (1000 if np.ndim(x) <= 2 else 200)
+
+    def forward(xb, yb):
+        logits = model(xb)
+        return float(loss(logits, yb, reduction='sum').value), logits.value.argmax(axis=1)
+
     was_training = model.training
     model.eval()
-    total = 0.0
-    predictions = np.zeros(len(x), dtype=np.int64)
     try:
         with no_grad():
-            for fr in range(0, len(x), batch_size):
-                logits = model(x[fr:fr + batch_size])
-                targets = y[fr:fr + batch_size]
-                total += float(loss(logits, targets, reduction='sum').value)
-                predictions[fr:fr + batch_size] = logits.value.argmax(axis=1)
+            return evaluate_in_chunks(x, y, batch_size, forward, num_classes)
     finally:
         model.train(was_training)
-    n = max(len(x), 1)
-    accuracy = float((predictions == np.asarray(y)).sum()) / n
-    if num_classes is None:
-        return total / n, accuracy
-    return total / n, accuracy, per_class_accuracy(predictions, y, num_classes)
 
 
 def train_epoch(model, optimizer, loader, reduction='sum', bar=None, loss=None):
