@@ -195,7 +195,7 @@ def _records(spec, names, source, mirrors):
         try:
             _memory[key] = _read_archive(spec, archive)
         except CorruptDatasetError as e:
-            raise _corrupt_error(e, archive, what, source, mirrors) from None
+            raise dl.corrupt_cached_file(e, archive, what, source, mirrors) from None
         except OSError as e:  # -- not the contents: the file cannot be read at all
             raise dl.unreadable_error(archive, source, what, f"{type(e).__name__}: {e}") from None
     return _memory[key]
@@ -346,17 +346,3 @@ def _read_archive(spec, path):
     if missing:
         fail(f"the archive lacks {', '.join(missing)}")
     return found
-
-
-def _corrupt_error(e, path, what, source, mirrors):
-    """Add what to do to the CorruptDatasetError of an archive that was already there."""
-    if source.may_download:
-        where = "\n".join(f"  {dl.url_for(m, path.name)}" for m in mirrors) or "  (no mirrors)"
-        advice = (f"delete this file and load again: it will be downloaded anew from\n{where}\n"
-                  f"or set VUGRAD_DATA to a folder whose {path.parent.name}/ subfolder "
-                  f"holds a good copy.")
-    else:
-        advice = (f"replace it with a good copy (the folder comes from {source.origin}), or "
-                  f"unset VUGRAD_DATA and leave out data_dir to have vugrad download it.")
-    return CorruptDatasetError(f"{what} is corrupt: {e.problem}\n  path: {path}\n"
-                               f"What to do: {advice}", path, e.problem)

@@ -310,3 +310,17 @@ def _fetch(url, target, check, timeout, max_bytes=None):
                 os.unlink(tmp)
         if lock is not None:
             os.close(lock)
+
+
+def corrupt_cached_file(e, path, what, source, mirrors):
+    """The CorruptDatasetError `e` of a data file that was already there, with what to do."""
+    if source.may_download:
+        where = "\n".join(f"  {url_for(m, path.name)}" for m in mirrors) or "  (no mirrors)"
+        advice = (f"delete this file and load again: it will be downloaded anew from\n{where}\n"
+                  f"or set VUGRAD_DATA to a folder whose {path.parent.name}/ subfolder "
+                  f"holds a good copy.")
+    else:
+        advice = (f"replace it with a good copy (the folder comes from {source.origin}), or "
+                  f"unset VUGRAD_DATA and leave out data_dir to have vugrad download it.")
+    return CorruptDatasetError(f"{what} is corrupt: {e.problem}\n  path: {path}\n"
+                               f"What to do: {advice}", path, e.problem)

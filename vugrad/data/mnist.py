@@ -256,7 +256,7 @@ def _load_file(spec, fspec, magic, source, mirrors):
         try:
             array = check(path)
         except CorruptDatasetError as e:
-            raise _corrupt_error(e, path, what, source, mirrors) from None
+            raise dl.corrupt_cached_file(e, path, what, source, mirrors) from None
         except OSError as e:  # -- not the contents: the file cannot be read at all
             raise dl.unreadable_error(path, source, what, f"{type(e).__name__}: {e}") from None
 
@@ -315,17 +315,3 @@ def _read_checked(path, spec, fspec, magic):
         if array.size and array.max() >= spec.num_classes:
             fail(f"label {array.max()} is out of range for {spec.num_classes} classes")
     return array
-
-
-def _corrupt_error(e, path, what, source, mirrors):
-    """Add what to do to the CorruptDatasetError of a file that was already there."""
-    if source.may_download:
-        where = "\n".join(f"  {dl.url_for(m, path.name)}" for m in mirrors) or "  (no mirrors)"
-        advice = (f"delete this file and load again: it will be downloaded anew from\n{where}\n"
-                  f"or set VUGRAD_DATA to a folder whose {path.parent.name}/ subfolder "
-                  f"holds good copies.")
-    else:
-        advice = (f"replace it with a good copy (the folder comes from {source.origin}), or "
-                  f"unset VUGRAD_DATA and leave out data_dir to have vugrad download the files.")
-    return CorruptDatasetError(f"{what} is corrupt: {e.problem}\n  path: {path}\n"
-                               f"What to do: {advice}", path, e.problem)
