@@ -5,15 +5,7 @@ import numpy as np
 from .. import functions as F
 from ..core import Module, TensorNode, get_default_dtype
 from ..errors import InvalidArgumentError
-
-
-def _pair(name, value, smallest):
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v >= smallest
-                                 for v in pair):
-        raise InvalidArgumentError(f'{name} must be an integer >= {smallest} or a pair of them, '
-                                   f'got {value!r}.')
-    return tuple(int(v) for v in pair)
+from ..ops.conv import as_pair
 
 
 class Conv2d(Module):
@@ -35,9 +27,9 @@ class Conv2d(Module):
             if not (isinstance(value, (int, np.integer)) and value > 0):
                 raise InvalidArgumentError(f'Conv2d: {name} must be a positive integer, got '
                                            f'{value!r}.')
-        kh, kw = _pair('Conv2d: kernel_size', kernel_size, 1)
-        self.stride = _pair('Conv2d: stride', stride, 1)
-        self.padding = _pair('Conv2d: padding', padding, 0)
+        kh, kw = as_pair('Conv2d', 'kernel_size', kernel_size, 1)
+        self.stride = as_pair('Conv2d', 'stride', stride, 1)
+        self.padding = as_pair('Conv2d', 'padding', padding, 0)
         dtype = dtype or get_default_dtype()
         shape = (out_channels, in_channels, kh, kw)
         bound = 1.0 / np.sqrt(in_channels * kh * kw)

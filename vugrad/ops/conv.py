@@ -17,7 +17,7 @@ from ..core import Op
 from ..errors import InvalidArgumentError, ShapeError
 
 
-def _pair(op, name, value, smallest):
+def as_pair(op, name, value, smallest):
     """An int or a pair of ints (height, width), each >= smallest, as a pair."""
     pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
     if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
@@ -59,8 +59,8 @@ class Conv2d(Op):
 
     @staticmethod
     def forward(context, x, w, b=None, *, stride=1, padding=0):
-        sh, sw = _pair('conv2d', 'stride', stride, 1)
-        ph, pw = _pair('conv2d', 'padding', padding, 0)
+        sh, sw = as_pair('conv2d', 'stride', stride, 1)
+        ph, pw = as_pair('conv2d', 'padding', padding, 0)
         if x.ndim != 4 or w.ndim != 4 or x.shape[1] != w.shape[1]:
             raise ShapeError(
                 f'conv2d: the input has shape {x.shape} and the weights {w.shape}; expected an '
@@ -129,8 +129,8 @@ class Conv2d(Op):
 
 
 def _pool_geometry(op, x, kernel_size, stride):
-    kh, kw = _pair(op, 'kernel_size', kernel_size, 1)
-    sh, sw = _pair(op, 'stride', kernel_size if stride is None else stride, 1)
+    kh, kw = as_pair(op, 'kernel_size', kernel_size, 1)
+    sh, sw = as_pair(op, 'stride', kernel_size if stride is None else stride, 1)
     if x.ndim != 4 or kh > x.shape[2] or kw > x.shape[3]:
         raise ShapeError(f'{op}: a window of {kh}x{kw} does not fit the input of shape {x.shape}; '
                          'expected an input (N, C, H, W) with H >= kernel height and W >= kernel '
