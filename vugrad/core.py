@@ -285,12 +285,9 @@ def _as_nodes(op, inputs):
         if isinstance(x, TensorNode):
             like = x._value.dtype
             break
-    return tuple([x if isinstance(x, TensorNode) else _constant(op, x, like) for x in inputs])
-
-
-def _constant(op, x, like):
-    """A constant node for a number, list or array given in place of a node."""
-    return TensorNode(checks.constant_array(op, x, like), requires_grad=False)
+    return tuple([x if isinstance(x, TensorNode) else
+                  TensorNode(checks.constant_array(op, x, like), requires_grad=False)
+                  for x in inputs])
 
 
 def _tensor_nodes(root):
