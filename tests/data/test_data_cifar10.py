@@ -7,7 +7,6 @@ real data set, where $VUGRAD_DATA (else shared/data beside the repository) has a
 import functools
 import hashlib
 import http.server
-import io
 import os
 import socket
 import tarfile
@@ -18,6 +17,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from cifar_files import ARCHIVE, FOLDER, NAMES, batch_bytes, tar_gz
 
 import vugrad as vg
 import vugrad.data.cifar10 as cifar_module
@@ -35,27 +35,6 @@ from vugrad.data import (
 RECORDS, NUM_VAL = 4, 5
 TRAIN_N = 5 * RECORDS
 RECORD = 3073
-FOLDER, ARCHIVE = "cifar-10-batches-bin", "cifar-10-binary.tar.gz"
-NAMES = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]
-
-
-def batch_bytes(images, labels):
-    """The bytes of a batch file: per record, the label byte, then red, green, blue (32 x 32)."""
-    images = np.asarray(images, np.uint8).reshape(len(labels), 3 * 32 * 32)
-    return np.concatenate([np.asarray(labels, np.uint8)[:, None], images], axis=1).tobytes()
-
-
-def tar_gz(members):
-    """A .tar.gz of (name, bytes) members, or (name, TarInfo-tweaking function, bytes)."""
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w:gz") as tar:
-        for name, data, *tweak in members:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            for t in tweak:
-                t(info)
-            tar.addfile(info, io.BytesIO(data) if info.isreg() else None)
-    return out.getvalue()
 
 
 @pytest.fixture(autouse=True)

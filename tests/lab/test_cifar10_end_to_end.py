@@ -8,14 +8,13 @@ backends, with and without --batchnorm and --residual; and the bounded memory of
 
 import dataclasses
 import hashlib
-import io
 import json
-import tarfile
 import tracemalloc
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from cifar_files import ARCHIVE, FOLDER, NAMES, batch_bytes, tar_gz
 
 import vugrad.data.cifar10 as cifar_module
 from vugrad.lab import cli, loop, run
@@ -24,24 +23,6 @@ from vugrad.lab.train import evaluate
 
 RECORDS, NUM_VAL = 8, 4              # -- 5 training files and a test file of 8 records each
 TRAIN_N = 5 * RECORDS - NUM_VAL
-FOLDER, ARCHIVE = "cifar-10-batches-bin", "cifar-10-binary.tar.gz"
-NAMES = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]
-
-
-def batch_bytes(images, labels):
-    """One batch file: per record the label byte, then red, green, blue (32 x 32 each)."""
-    images = np.asarray(images, np.uint8).reshape(len(labels), 3 * 32 * 32)
-    return np.concatenate([np.asarray(labels, np.uint8)[:, None], images], axis=1).tobytes()
-
-
-def tar_gz(members):
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w:gz") as tar:
-        for name, data in members:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return out.getvalue()
 
 
 @pytest.fixture
