@@ -1,8 +1,12 @@
 """Shared fixtures for the vugrad.data tests: tiny IDX files, and no network beyond 127.0.0.1."""
 
+import functools
 import gzip
 import hashlib
+import http.server
+import socket
 import struct
+import threading
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -98,3 +102,42 @@ def files_in(folder):
 @pytest.fixture
 def listdir():
     return files_in
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files from a folder, without logging every request."""
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def serve():
+    """
+    serve(folder, handler=QuietHandler) starts an http.server on 127.0.0.1 for `folder` and
+    returns its base URL; every server started is shut down when the test ends.
+    """
+    started = []
+
+    def start(folder, handler=QuietHandler):
+        httpd = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
+        thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+        thread.start()
+        started.append((httpd, thread))
+        return f"http://127.0.0.1:{httpd.server_address[1]}"
+
+    yield start
+    for httpd, thread in started:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def refused():
+    """The base URL of a port on 127.0.0.1 where nothing listens."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"

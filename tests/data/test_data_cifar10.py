@@ -4,13 +4,9 @@ folder, the .tar.gz archive, a download from http.server on 127.0.0.1, and bad f
 real data set, where $VUGRAD_DATA (else shared/data beside the repository) has a cifar10/.
 """
 
-import functools
 import hashlib
-import http.server
 import os
-import socket
 import tarfile
-import threading
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -339,13 +335,8 @@ def test_a_file_where_the_data_folder_should_be(tmp_path):
 
 # ---------------------------------------------------------------- downloading
 
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
-def server(tmp_path, cifar):
+def server(tmp_path, cifar, serve):
     """http.server on 127.0.0.1: /good/ has the tiny archive, /bad/ a corrupt copy of it."""
     served = tmp_path / "served"
     for sub in ("good", "bad"):
@@ -354,22 +345,7 @@ def server(tmp_path, cifar):
     bad = bytearray(cifar.archive)
     bad[len(bad) // 2] ^= 0xFF
     (served / "bad" / ARCHIVE).write_bytes(bytes(bad))
-    httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(served)))
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
-
-
-@pytest.fixture
-def refused():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
+    return serve(served)
 
 
 def test_download_verify_cache_and_no_second_download(cifar, server, refused, isolated,

@@ -1,11 +1,9 @@
 """Downloading into the cache from mirrors served by http.server on 127.0.0.1."""
 
-import functools
 import hashlib
 import http.server
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -76,7 +74,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
-def server(tmp_path, tiny):
+def server(tmp_path, tiny, serve):
     """A server on 127.0.0.1: /good/ has the tiny files, /bad/ corrupt copies, /cut/ cuts off."""
     served = tmp_path / "served"
     for sub in ("good", "bad"):
@@ -86,26 +84,10 @@ def server(tmp_path, tiny):
         bad = bytearray(tiny.gz[key])
         bad[len(bad) // 2] ^= 0xFF
         (served / "bad" / name).write_bytes(bytes(bad))
-    httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Handler, directory=str(served)))
     Handler.release.clear()
     Handler.stalled.clear()
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    Handler.release.set()  # -- let stalled and endless answers end
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
-
-
-@pytest.fixture
-def refused():
-    """The base URL of a port on 127.0.0.1 where nothing listens."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
+    yield serve(served, Handler)
+    Handler.release.set()  # -- let stalled and endless answers end (then serve stops the server)
 
 
 def test_cache_dir_locations(isolated, monkeypatch, tmp_path):
