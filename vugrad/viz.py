@@ -5,6 +5,7 @@ Pictures of the computation graph: Graphviz DOT text, SVG and PNG files, and not
     print(c.to_dot())            # DOT text: circles for tensors, a diamond for the Add
     vugrad.draw(c, 'c.svg')      # .dot, .svg, .png or .pdf, chosen by the extension
     c                            # in Jupyter: the drawing (when Graphviz is installed)
+                                 # (without it: a table of name, shape, dtype, op, grad)
 
 The drawing is the bipartite graph of the course text: every TensorNode is a circle (its name
 if it has one, its shape and dtype, after backward the norm of its gradient), every OpNode a
@@ -23,6 +24,7 @@ of Graphviz (https://graphviz.org):
    read from a node whose gradient has arrived (`_grad is not None`), never allocated.
 """
 
+import html
 import os
 import shutil
 import subprocess
@@ -33,8 +35,8 @@ import numpy as np
 from .core import Module, TensorNode
 from .errors import InputTypeError, VugradError
 
-__all__ = ['to_dot', 'draw', 'repr_svg', 'render', 'graphviz_available', 'GraphvizError',
-           'GraphvizNotFoundError']
+__all__ = ['to_dot', 'draw', 'repr_svg', 'repr_html', 'node_pretty', 'node_html', 'render',
+           'graphviz_available', 'GraphvizError', 'GraphvizNotFoundError']
 
 INSTALL_HINT = ('Install Graphviz, which provides it: `apt-get install graphviz` (Debian, '
                 'Ubuntu), `brew install graphviz` (macOS) or `conda install graphviz` (conda); '
@@ -486,3 +488,51 @@ def repr_svg(node, **options):
         return render(to_dot(node, **options), 'svg').decode('utf-8')
     except GraphvizError:
         return None
+
+
+# ---------------------------------------------------------------------- notebook display
+
+def _summary(node):
+    """(name, shape, dtype, source op, grad norm) of a node, as text, for its notebook display."""
+    value = node._value
+    # -- a lone surrogate (which UTF-8 cannot encode) is shown as its escape, as in to_dot
+    name = '' if node.name is None else str(node.name).encode('utf-8', 'backslashreplace').decode()
+    shape = 'scalar' if value.ndim == 0 else str(tuple(value.shape))
+    source = ('none (a leaf)' if node.source is None
+              else getattr(node.source.op, '__name__', str(node.source.op)))
+    if node._grad is not None:     # -- `_grad`: never allocate zeros just to show them
+        g = np.asarray(node._grad)
+        grad = _format_number(float(np.linalg.norm(g.ravel())) if g.size else 0.0)
+    else:
+        grad = 'no grad' if node.requires_grad else 'constant (no grad)'
+    return name, shape, str(value.dtype), source, grad
+
+
+def node_pretty(node):
+    """
+    A node as a few lines of plain text: name, shape, dtype, the op that made it, the norm of
+    its gradient (or 'no grad' before backward). TensorNode's `_repr_pretty_` prints this, so
+    IPython shows it where it shows text.
+    """
+    name, shape, dtype, source, grad = _summary(node)
+    head = f'TensorNode {name!r}' if name else 'TensorNode'    # -- quoted, line breaks as \\n
+    return '\n'.join([head, f'  shape      {shape}', f'  dtype      {dtype}',
+                       f'  source op  {source}', f'  grad norm  {grad}'])
+
+
+def node_html(node):
+    """
+    A node as a short HTML table (name, shape, dtype, source op, grad norm), every value escaped.
+    TensorNode's `_repr_html_` offers it only when Graphviz is missing: Jupyter prefers HTML to
+    SVG, and the drawing says more.
+    """
+    name, *rest = _summary(node)
+    rows = zip(('name', 'shape', 'dtype', 'source op', 'grad norm'), [name or '-', *rest])
+    cells = ''.join(f'<tr><th style="text-align:left">{k}</th><td style="text-align:left">'
+                    f'{html.escape(v)}</td></tr>' for k, v in rows)
+    return f'<table class="vugrad-node"><caption>TensorNode</caption>{cells}</table>'
+
+
+def repr_html(node):
+    """node_html(node) when Graphviz is missing, else None (Jupyter then shows the SVG)."""
+    return None if graphviz_available() else node_html(node)
