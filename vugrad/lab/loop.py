@@ -36,7 +36,9 @@ from .models import build_cnn, loss_of  # noqa: F401 - loss_of: for both backend
 
 __all__ = [
     'build_model',
+    'default_progress',
     'evaluate_in_chunks',
+    'in_notebook',
     'load_and_log',
     'load_data',
     'make_folders',
@@ -276,10 +278,31 @@ def _diverged(error, config, epoch, batches, metrics):
     return e
 
 
+def in_notebook():
+    """True inside a Jupyter kernel (a notebook), where stderr is not a terminal."""
+    shell = sys.modules.get('ipykernel.zmqshell')
+    ipython = sys.modules.get('IPython')
+    if shell is None or ipython is None:
+        return False
+    return isinstance(ipython.get_ipython(), shell.ZMQInteractiveShell)
+
+
+def default_progress():
+    """
+    Whether a run shows progress bars when neither the call nor the config says: when stderr
+    is a terminal, and in a notebook (whose stderr is not one, but which shows tqdm's widget).
+    """
+    return sys.stderr.isatty() or in_notebook()
+
+
 def _progress_bar(total, desc):
-    """A tqdm bar on stderr, or None when tqdm is not installed (it is an optional extra)."""
+    """
+    A tqdm bar, or None when tqdm is not installed (it is an optional extra). tqdm.auto picks
+    the bar: in a notebook the widget of tqdm.notebook (with ipywidgets, the `notebook` extra),
+    elsewhere the text bar on stderr.
+    """
     try:
-        from tqdm import tqdm
+        from tqdm.auto import tqdm
     except ImportError:
         return None
     return tqdm(total=total, desc=desc, unit='batch', leave=False, file=sys.stderr,
