@@ -92,7 +92,7 @@ __all__ = [
 # -- set by the sweep for every run, so not settings one can fix or vary
 RESERVED = ('out', 'progress', 'save')
 # -- the sweep's own keys in a TOML file
-SWEEP_KEYS = ('out', 'seeds', 'jobs', 'threads', 'save', 'vary', 'fixed')
+SWEEP_KEYS = ('out', 'seeds', 'jobs', 'threads', 'save', 'cluster', 'vary', 'fixed')
 THREAD_VARIABLES = ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS',
                     'VECLIB_MAXIMUM_THREADS', 'NUMEXPR_NUM_THREADS')
 
@@ -354,7 +354,10 @@ def _grid_problems(grid):
 
 
 def _option_problems(**options):
-    """The problems of the sweep's own options (out, seeds, jobs, threads, save) given here."""
+    """
+    The problems of the sweep's own options (out, seeds, jobs, threads, save, cluster) given
+    here.
+    """
     problems = []
     for key, value in options.items():
         if key in ('jobs', 'threads') and value is not None:
@@ -372,6 +375,10 @@ def _option_problems(**options):
                     or os.path.basename(value) != value:
                 problems.append(f'save={value!r}: give a file name ending in .npz (no folder): '
                                 "it is saved in each run's folder.")
+        elif key == 'cluster' and value is not None:
+            problem = cluster_problem(value)
+            if problem:
+                problems.append(problem)
         elif key == 'out':
             if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
                 problems.append(f'out={value!r}: give the folder of the sweep as text '
@@ -381,13 +388,51 @@ def _option_problems(**options):
     return problems
 
 
-def check_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, save=None):
+#: The message for -j or --threads given with --cluster.
+CLUSTER_DECIDES = ('-j/--jobs and --threads do not go with --cluster: the workers of the '
+                   'cluster decide how many runs go at a time and with how many threads (start '
+                   'them with `dask worker --nthreads 1` and OPENBLAS_NUM_THREADS=1).')
+
+_ADDRESS = re.compile(r'(tcp|tls)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):([0-9]{1,5})')
+
+
+def cluster_problem(cluster):
+    """
+    What is wrong with a --cluster value, or None: 'local:N' (a cluster of N single-threaded
+    worker processes on this machine, N >= 1) or the address of a Dask scheduler,
+    'tcp://HOST:PORT' or 'tls://HOST:PORT'.
+    """
+    how = ("give local:N (N worker processes on this machine) or a Dask scheduler's address, "
+           'tcp://HOST:PORT or tls://HOST:PORT (e.g. tcp://127.0.0.1:8786).')
+    if not isinstance(cluster, str) or not cluster.strip():
+        return f'cluster={cluster!r}: {how}'
+    text = cluster.strip()
+    if text.startswith('local:'):
+        count = text[len('local:'):]
+        if not count.isdigit() or int(count) < 1:
+            return f'cluster={cluster!r}: local:N needs a whole number of workers N >= 1.'
+        return None
+    match = _ADDRESS.fullmatch(text)
+    if match is None:
+        return f'cluster={cluster!r}: {how}'
+    if not 0 < int(match.group(3)) < 65536:
+        return f'cluster={cluster!r}: the port must be 1 .. 65535.'
+    return None
+
+
+def check_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, save=None,
+                cluster=None):
     """
     The grid of make_grid(fixed, vary, seeds), once every run's settings (as
     TrainConfig.validate checks them) and the sweep's own options are checked: one SweepError
     lists every problem, before any run starts (run_sweep calls it, also for a dry run).
+    `cluster` (an address, see cluster_problem) is checked for its form only, and refused
+    with jobs or threads: a cluster's workers decide those.
     """
-    problems = _option_problems(out=out, jobs=jobs, threads=threads, save=save)
+    problems = _option_problems(out=out, jobs=jobs, threads=threads, save=save,
+                                cluster=cluster)
+    if cluster is not None and (jobs is not None or threads is not None):
+        problems.append(CLUSTER_DECIDES)
     try:
         grid = make_grid(fixed, vary, seeds)
     except SweepError as e:
@@ -460,7 +505,7 @@ def _read_toml(path):
                 read(key, k, v, f'[{key}]')
         elif key in SWEEP_KEYS:
             found = _option_problems(**{key: value})
-            if key in ('out', 'save') and not isinstance(value, str):
+            if key in ('out', 'save', 'cluster') and not isinstance(value, str):
                 found = found or [f'{key}={value!r}: expected text.']
             problems.extend(f'{path}: {p}' for p in found)
             if not found:
@@ -549,22 +594,39 @@ def _die_with_parent():
     threading.Thread(target=stop_if_orphaned, name='vugrad-parent-watch', daemon=True).start()
 
 
-def _worker(task):
-    """Run one training run in this (fresh) process; its outcome goes into its folder."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # -- the sweep stops us with SIGTERM
-    _die_with_parent()
-    tune_malloc()      # -- this process is the sweep's own (VUGRAD_MALLOC_TUNING=0: no change)
-    folder = task['folder']
+@contextlib.contextmanager
+def _streams_to(logfile):
+    """
+    Point this process's stdout and stderr at `logfile` for the block (a run's process: warnings
+    and prints of the training go to the run's log).
+    """
     streams = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = logfile
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def run_task(task, redirect=_streams_to):
+    """
+    Run one run of a sweep in its folder task['folder'] (which exists), where it writes
+    log.txt, then metrics.json (written atomically: the run finished; status 'ok' or
+    'diverged') or error.txt (the traceback: it failed), and task['save'] if given. The
+    local processes and the workers of a cluster (vugrad.lab.cluster) both run this;
+    `redirect(logfile)` is the context in which the training's prints and warnings go to the
+    log.
+    """
+    folder = task['folder']
     with open(os.path.join(folder, 'log.txt'), 'w') as logfile:
-        sys.stdout = sys.stderr = logfile          # -- warnings too go to the run's log
 
         def log(*args, **kwargs):
             print(*args, **kwargs, file=logfile, flush=True)
         diverged = None
         try:
-            config, backend = _make_config(task['settings'], folder, task['save'])
-            metrics = runner.run(config, progress=False, log=log)   # -- by config.backend
+            with redirect(logfile):
+                config, backend = _make_config(task['settings'], folder, task['save'])
+                metrics = runner.run(config, progress=False, log=log)   # -- by config.backend
         except DivergedError as e:
             # -- not a failure but an outcome of these settings: recorded as status 'diverged'
             #    with the epochs before it (rerunning the same settings would diverge again)
@@ -575,18 +637,39 @@ def _worker(task):
             log(text)
             _write_text(os.path.join(folder, 'error.txt'), text)
             return
-        finally:
-            sys.stdout, sys.stderr = streams
-        # -- the settings as this process saw them (the code may have changed since the sweep
-        #    started; then a rerun of the sweep finds them different, and says so)
-        settings = {k: v for k, v in dataclasses.asdict(config).items() if k not in RESERVED}
-        settings['backend'] = backend
-        outcome = ({'status': 'ok'} if diverged is None else
-                   {'status': 'diverged', 'error': str(diverged), 'epoch': diverged.epoch,
-                    'batch': diverged.batch})
-        _write_json(os.path.join(folder, 'metrics.json'),
-                    {'id': task['id'], 'index': task['index'], **outcome,
-                     'config': settings, 'metrics': metrics})
+    # -- the settings as this process saw them (the code may have changed since the sweep
+    #    started; then a rerun of the sweep finds them different, and says so)
+    settings = {k: v for k, v in dataclasses.asdict(config).items() if k not in RESERVED}
+    settings['backend'] = backend
+    outcome = ({'status': 'ok'} if diverged is None else
+               {'status': 'diverged', 'error': str(diverged), 'epoch': diverged.epoch,
+                'batch': diverged.batch})
+    _write_json(os.path.join(folder, 'metrics.json'),
+                {'id': task['id'], 'index': task['index'], **outcome,
+                 'config': settings, 'metrics': metrics})
+
+
+def _worker(task):
+    """Run one training run in this (fresh) process; its outcome goes into its folder."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # -- the sweep stops us with SIGTERM
+    _die_with_parent()
+    tune_malloc()      # -- this process is the sweep's own (VUGRAD_MALLOC_TUNING=0: no change)
+    run_task(task)
+
+
+def start_run(task):
+    """
+    Make a run's folder ready for its files: made, the outcome of an earlier try (error.txt,
+    metrics.json) removed, config.json written. Done as the run starts on this machine; for
+    a run on a cluster, as its files arrive.
+    """
+    os.makedirs(task['folder'], exist_ok=True)
+    for stale in ('error.txt', 'metrics.json'):
+        path = os.path.join(task['folder'], stale)
+        if os.path.exists(path):
+            os.remove(path)
+    _write_json(os.path.join(task['folder'], 'config.json'),
+                {'id': task['id'], 'index': task['index'], 'config': task['settings']})
 
 
 def _outcome(task, exitcode):
@@ -747,8 +830,68 @@ def _take_over(path, stale):
 
 # ---------------------------------------------------------------------- running a sweep
 
+class LocalPool:
+    """
+    How a sweep runs its runs on this machine: each in a new process (spawned), `jobs` at a
+    time (None: one per core, no more than there are runs), each with `threads` BLAS/OpenMP
+    threads (None: cores // jobs, at least 1).
+
+    A sweep's pool (this one, or vugrad.lab.cluster's) has: describe(count), the line of the
+    sweep's first message on how `count` runs will run; open(log) and close(), around the
+    running; run(tasks, done), which runs the tasks (dicts: id, index, folder, settings, save)
+    in that order as far as it can, calls done(task, status, message, seconds) as each ends
+    (status and message from _outcome) and raises KeyboardInterrupt, after stopping what runs,
+    when interrupted; and stopped, the note printed after an interruption.
+    """
+
+    stopped = 'its runs were stopped'
+
+    def __init__(self, jobs=None, threads=None):
+        self.jobs, self.threads, self._saved_env = jobs, threads, None
+
+    def describe(self, count):
+        self.jobs = max(1, min(self.jobs or _cores(), max(count, 1)))
+        self.threads = self.threads or max(1, _cores() // self.jobs)
+        return f'{self.jobs} at a time, {_n(self.threads, "BLAS thread")} each'
+
+    def open(self, log):
+        self._saved_env = {k: os.environ.get(k) for k in THREAD_VARIABLES}
+        for k in THREAD_VARIABLES:   # -- inherited by the runs' processes
+            os.environ[k] = str(self.threads)
+
+    def close(self):
+        for k, v in (self._saved_env or {}).items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        self._saved_env = None
+
+    def run(self, tasks, done):
+        pending, running = deque(tasks), {}
+        context = multiprocessing.get_context('spawn')
+        try:
+            while pending or running:
+                while pending and len(running) < self.jobs:
+                    task = pending.popleft()
+                    start_run(task)
+                    process = context.Process(target=_worker, args=(task,),
+                                              name=f'vugrad sweep {task["id"]}')
+                    process.start()
+                    running[process.sentinel] = (process, task, time.perf_counter())
+                for sentinel in multiprocessing.connection.wait(list(running)):
+                    process, task, start = running.pop(sentinel)
+                    process.join()
+                    done(task, *_outcome(task, process.exitcode), time.perf_counter() - start)
+        finally:
+            for process, task, _ in running.values():
+                process.terminate()
+            for process, task, _ in running.values():
+                process.join()
+
+
 def run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, save=None,
-              command=None, dry_run=False, log=print):
+              command=None, dry_run=False, log=print, cluster=None, pool=None):
     """
     Run the grid of make_grid(fixed, vary, seeds) into the folder `out`, `jobs` runs at a time
     (None: one per core), each in a new process with `threads` BLAS/OpenMP threads (None:
@@ -764,22 +907,33 @@ def run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, save
         folder.
     :param command: the command line, shown in the report.
     :param dry_run: only list the runs (and whether they are done); run nothing.
+    :param cluster: where the runs run, when not here: a Dask cluster's address, or local:N
+        (see cluster_problem); this function checks it, and vugrad.lab.cluster.run_sweep (the
+        same arguments) runs it. No jobs or threads then: the cluster's workers decide.
+    :param pool: what runs the runs: None for processes on this machine (LocalPool(jobs,
+        threads)); the cluster's (vugrad.lab.cluster.ClusterPool) with `cluster`.
     :returns: a list of dicts, one per run in grid order, with id, folder, status ('ok',
         'skipped' (finished before), 'failed', 'diverged' (the training loss became NaN or
         inf: a finished run, with the epochs before), or 'pending' in a dry run) and message.
     """
+    check_sweep(out, fixed, vary, seeds, jobs=jobs, threads=threads, save=save,
+                cluster=cluster)
+    if (cluster is None) != (pool is None or isinstance(pool, LocalPool)):
+        raise SweepError(f'cluster={cluster!r}: run a sweep on a cluster with '
+                         'vugrad.lab.cluster.run_sweep (the same arguments), as `vugrad sweep '
+                         '--cluster` does.' if cluster is not None else
+                         'pool: a cluster\'s pool goes with its cluster=ADDRESS.')
     options = dict(out=out, fixed=fixed, vary=vary, seeds=seeds, jobs=jobs, threads=threads,
-                   save=save, command=command, dry_run=dry_run, log=log)
+                   save=save, command=command, dry_run=dry_run, log=log, pool=pool)
     if dry_run:
         return _run_sweep(**options)
-    check_sweep(out, fixed, vary, seeds, jobs=jobs, threads=threads, save=save)
     os.makedirs(out, exist_ok=True)
     with folder_lock(out, log=log):
         return _run_sweep(**options)
 
 
 def _run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, save=None,
-               command=None, dry_run=False, log=print):
+               command=None, dry_run=False, log=print, pool=None):
     """run_sweep's work, in the folder `out` that it has locked (unless a dry run)."""
     log = log or (lambda *args, **kwargs: None)
     # -- every run's settings and the sweep's options, checked before anything runs
@@ -807,13 +961,11 @@ def _run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, sav
         results.append(result)
     by_id = {r['id']: r for r in results}
 
-    jobs = max(1, min(jobs or _cores(), max(len(todo), 1)))
-    threads = threads or max(1, _cores() // jobs)
+    pool = pool if pool is not None else LocalPool(jobs, threads)
     configurations = len(grid) // max(len({s['seed'] for _, s in grid}), 1)
     log(f'## sweep: {_n(len(grid), "run")} ({_n(configurations, "configuration")} x '
         f'{_n(len(grid) // max(configurations, 1), "seed")}) in {out}; '
-        f'{len(grid) - len(todo)} finished before; {jobs} at a time, '
-        f'{_n(threads, "BLAS thread")} each')
+        f'{len(grid) - len(todo)} finished before; {pool.describe(len(todo))}')
     for r in results:
         if r['status'] == 'skipped':
             log(f'## skipped (finished): {r["id"]}')
@@ -822,59 +974,38 @@ def _run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, sav
             log(f'## would run: {task["id"]}')
         return results
 
-    os.makedirs(out, exist_ok=True)
-    _write_json(os.path.join(out, 'sweep.json'),
-                {'command': command,
-                 'fixed': dataclasses.asdict(fixed) if isinstance(fixed, TrainConfig) else fixed,
-                 'vary': vary, 'seeds': seeds})
-    # -- the first seed of every configuration first, so an interrupted sweep has them all
-    seed_rank = {s: i for i, s in enumerate(dict.fromkeys(s['seed'] for _, s in grid))}
-    pending = deque(sorted(todo, key=lambda t: (seed_rank[t['settings']['seed']], t['index'])))
-    running = {}
-    saved_env = {k: os.environ.get(k) for k in THREAD_VARIABLES}
-    context = multiprocessing.get_context('spawn')
-    count, interrupted = 0, False
+    if todo:
+        pool.open(log)        # -- a cluster: connected, its versions checked, before any file
     try:
-        for k in THREAD_VARIABLES:   # -- inherited by the runs' processes
-            os.environ[k] = str(threads)
-        while pending or running:
-            while pending and len(running) < jobs:
-                task = pending.popleft()
-                os.makedirs(task['folder'], exist_ok=True)
-                for stale in ('error.txt', 'metrics.json'):
-                    path = os.path.join(task['folder'], stale)
-                    if os.path.exists(path):
-                        os.remove(path)
-                _write_json(os.path.join(task['folder'], 'config.json'),
-                            {'id': task['id'], 'index': task['index'], 'config': task['settings']})
-                process = context.Process(target=_worker, args=(task,),
-                                          name=f'vugrad sweep {task["id"]}')
-                process.start()
-                running[process.sentinel] = (process, task, time.perf_counter())
-            for sentinel in multiprocessing.connection.wait(list(running)):
-                process, task, start = running.pop(sentinel)
-                process.join()
-                status, message = _outcome(task, process.exitcode)
-                by_id[task['id']].update(status=status, message=message)
-                count += 1
-                log(f'[{count:{len(str(len(todo)))}}/{len(todo)}] '
-                    f'{"ok" if status == "ok" else status.upper():8}  {task["id"]}  {message}'
-                    f'  [{time.perf_counter() - start:.0f} s]')
-    except KeyboardInterrupt:
-        interrupted = True
+        os.makedirs(out, exist_ok=True)
+        _write_json(os.path.join(out, 'sweep.json'),
+                    {'command': command,
+                     'fixed': (dataclasses.asdict(fixed) if isinstance(fixed, TrainConfig)
+                               else fixed),
+                     'vary': vary, 'seeds': seeds})
+        # -- the first seed of every configuration first, so an interrupted sweep has them all
+        seed_rank = {s: i for i, s in enumerate(dict.fromkeys(s['seed'] for _, s in grid))}
+        ordered = sorted(todo, key=lambda t: (seed_rank[t['settings']['seed']], t['index']))
+        count, interrupted = 0, False
+
+        def finished(task, status, message, seconds):
+            nonlocal count
+            by_id[task['id']].update(status=status, message=message)
+            count += 1
+            log(f'[{count:{len(str(len(todo)))}}/{len(todo)}] '
+                f'{"ok" if status == "ok" else status.upper():8}  {task["id"]}  {message}'
+                f'  [{seconds:.0f} s]')
+        try:
+            if ordered:
+                pool.run(ordered, finished)
+        except KeyboardInterrupt:
+            interrupted = True
     finally:
-        for process, task, _ in running.values():
-            process.terminate()
-        for process, task, _ in running.values():
-            process.join()
-        for k, v in saved_env.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        if todo:
+            pool.close()
     if interrupted:
-        log('## interrupted: run the same command again to finish the sweep (finished runs '
-            'are kept)')
+        log(f'## interrupted ({pool.stopped}): run the same command again to finish the sweep '
+            '(finished runs are kept)')
 
     _, groups, _ = report.write_outputs(out, log=log)
     per_class = report.per_class_table(groups)
@@ -953,6 +1084,10 @@ def add_sweep_arguments(parser):
                        help='runs at a time, each in its own process (default: the cores)')
     group.add_argument('--threads', type=int, default=None, metavar='N',
                        help='BLAS/OpenMP threads per run (default: cores // jobs)')
+    group.add_argument('--cluster', default=None, metavar='ADDRESS',
+                       help="run on a Dask cluster: a scheduler's address (tcp://HOST:PORT, "
+                            'tls://HOST:PORT) or local:N (N single-threaded worker processes '
+                            "here); needs pip install 'vugrad[cluster]' (see docs/cluster.md)")
     group.add_argument('-n', '--dry-run', action='store_true',
                        help='list the runs, and which are finished, without running them')
     return parser
@@ -995,10 +1130,19 @@ def spec_from_args(args):
     seeds = args.seeds if args.seeds is not None else spec.get('seeds', 1)
     if 'seed' in vary_ and (args.seeds is not None or 'seeds' in spec):
         problems.append('give the seeds once: --seeds or --vary seed=..., not both.')
-    result = {'out': out, 'fixed': fixed, 'vary': vary_, 'seeds': seeds,
-              'jobs': args.jobs if args.jobs is not None else spec.get('jobs'),
-              'threads': args.threads if args.threads is not None else spec.get('threads'),
-              'save': getattr(args, 'save', None) or spec.get('save')}
+    cluster = getattr(args, 'cluster', None)
+    # -- a cluster's workers decide the runs at a time and their threads: -j and --threads are
+    #    refused with --cluster, and a file's jobs and threads give way to --cluster
+    jobs, threads = ((args.jobs, args.threads) if cluster is not None else
+                     (args.jobs if args.jobs is not None else spec.get('jobs'),
+                      args.threads if args.threads is not None else spec.get('threads')))
+    cluster = cluster if cluster is not None else spec.get('cluster')
+    if cluster is not None and (jobs is not None or threads is not None):
+        problems.append(CLUSTER_DECIDES)
+    result = {'out': out, 'fixed': fixed, 'vary': vary_, 'seeds': seeds, 'jobs': jobs,
+              'threads': threads, 'save': getattr(args, 'save', None) or spec.get('save'),
+              'cluster': cluster}
+    problems += _option_problems(cluster=cluster)
     if problems:
         try:   # -- and the problems of the grid, so that one try shows them all
             check_sweep(**{**result, 'out': out or '.'})
@@ -1008,13 +1152,17 @@ def spec_from_args(args):
     return result
 
 
-def sweep_command(args):
-    """Run `vugrad sweep`: 0 when every run finished, 1 when some failed, 2 for bad options."""
+def sweep_command(args, run=None):
+    """
+    Run `vugrad sweep`: 0 when every run finished, 1 when some failed, 2 for bad options.
+    `run` runs the sweep (default: run_sweep); the `vugrad` command runs
+    vugrad.lab.cluster.sweep_command, which passes its run_sweep, the one that knows --cluster.
+    """
     try:
         spec = spec_from_args(args)
         # -- the command line, for the report (when this process is that command)
         command = shlex.join(['vugrad'] + sys.argv[1:]) if sys.argv[1:2] == ['sweep'] else None
-        results = run_sweep(**spec, command=command, dry_run=args.dry_run)
+        results = (run or run_sweep)(**spec, command=command, dry_run=args.dry_run)
     except SweepError as e:       # -- SweepLockedError too: another sweep runs in --out
         print(f'vugrad: error: {e}', file=sys.stderr)
         return 2
