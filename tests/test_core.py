@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import vugrad as vg
+import vugrad.core
 from vugrad.core import Op, OpNode, TensorNode
 
 
@@ -267,7 +268,7 @@ def test_no_gradient_computed_for_constants():
 
         @staticmethod
         def backward(context, go):
-            seen['needs'] = context.needs_input_grad
+            seen['needs'] = context['needs_input_grad']
             return go, None
 
     w = vg.TensorNode(np.ones(3))
@@ -389,3 +390,35 @@ def test_an_op_returning_a_node_from_forward_is_told_to_return_an_array():
 
     with pytest.raises(vg.errors.OpDefinitionError, match='NumPy'):
         Wrong.do_forward(TensorNode(np.ones(2)))
+
+
+def test_a_python_numbers_constant_node_is_shared_and_read_only():
+    x = vg.TensorNode(np.array([1.0, 2.0]))
+    y, z = x * 2.0, x * 2.0
+    shared = y.source.inputs[1]
+    assert shared is z.source.inputs[1] and not shared.value.flags.writeable
+    with pytest.raises(ValueError):
+        shared.value += 1     # -- a shared constant cannot be changed behind other graphs' backs
+    # -- zeros (0.0 and -0.0 compare equal), NaN and float32 graphs get nodes of their own
+    assert (x * 0.0).source.inputs[1] is not (x * -0.0).source.inputs[1]
+    assert (x * float('nan')).source.inputs[1] is not (x * float('nan')).source.inputs[1]
+    x32 = vg.TensorNode(np.ones(2, dtype=np.float32))
+    assert (x32 * 2.0).source.inputs[1].value.dtype == np.float32
+    for i in range(3000):      # -- the cache stays bounded
+        x * float(i + 1)
+    assert len(vugrad.core._numbers) <= 1024
+
+
+def test_an_op_leaves_at_most_four_objects_for_the_cycle_collector():
+    """Output node, OpNode, inputs tuple, weak reference to the output: the context dict, its
+    needs_input_grad tuple and the shared constant of 1.0 are not tracked."""
+    import gc
+    x = vg.TensorNode(np.array(1.0))
+    y = x * 1.0
+    gc.collect()
+    before = len(gc.get_objects())
+    for _ in range(100):
+        y = y * 1.0
+    gc.collect()
+    assert len(gc.get_objects()) - before <= 400
+    assert not gc.is_tracked(y.source.context)

@@ -96,11 +96,19 @@ def constant_array(op, x, like):
         'a NumPy array or a number.')
 
 
+_needs = {}     # -- each tuple of bools once: see needs_input_grad
+
+
 def needs_input_grad(inputs):
-    """One bool per input: does it need a gradient? All False inside no_grad()."""
-    if not modes.grad_enabled:
-        return (False,) * len(inputs)
-    return tuple([node.requires_grad for node in inputs])
+    """
+    One bool per input: does it need a gradient? All False inside no_grad().
+
+    -- Each distinct tuple is made once and shared: Python's cycle collector then stops tracking
+       it, and so the op's context dict, which holds it and arrays, is not tracked either.
+    """
+    needs = ((False,) * len(inputs) if not modes.grad_enabled else
+             tuple([node.requires_grad for node in inputs]))
+    return _needs.setdefault(needs, needs)
 
 
 def forward_error(op, values, e):

@@ -255,6 +255,14 @@ class TensorNode:
         from .viz import repr_svg
         return repr_svg(self)
 
+    def _repr_pretty_(self, p, cycle):
+        from .viz import node_pretty
+        p.text(node_pretty(self))
+
+    def _repr_html_(self):
+        from .viz import repr_html
+        return repr_html(self)     # -- None (not offered) when Graphviz can draw the SVG
+
 
 def reverse_topological_order(root):
     """
@@ -285,9 +293,29 @@ def _as_nodes(op, inputs):
         if isinstance(x, TensorNode):
             like = x._value.dtype
             break
-    return tuple([x if isinstance(x, TensorNode) else
-                  TensorNode(checks.constant_array(op, x, like), requires_grad=False)
-                  for x in inputs])
+    return tuple([x if isinstance(x, TensorNode) else _constant(op, x, like) for x in inputs])
+
+
+_numbers = {}   # -- (type, number, dtype) -> its constant node, shared by the ops that use it
+
+
+def _constant(op, x, like):
+    """
+    A constant node for a number, list or array given in place of a node. A Python number's
+    node is made once and shared (its array read-only), so that `y = y * 2.0` in a loop adds
+    one node per op to the graph, not two.
+    """
+    if type(x) not in (int, float) or not x or x != x:   # -- not zeros (0.0 == -0.0), not NaN
+        return TensorNode(checks.constant_array(op, x, like), requires_grad=False)
+    key = (type(x), x, like)
+    node = _numbers.get(key)
+    if node is None:
+        if len(_numbers) >= 1024:
+            _numbers.clear()
+        value = checks.constant_array(op, x, like)
+        value.flags.writeable = False
+        node = _numbers[key] = TensorNode(value, requires_grad=False)
+    return node
 
 
 def _tensor_nodes(root):
@@ -327,13 +355,13 @@ class OpNode:
     @property
     def outputs(self):
         """The output TensorNodes (an output the user no longer holds reads as None)."""
-        return None if self._outputs is None else [ref() for ref in self._outputs]
+        return None if self._outputs is None else self._outputs.nodes()
 
     @outputs.setter
     def outputs(self, nodes):
         # -- Weak references: an output points at this OpNode as its source, so strong ones
         #    both ways would make a cycle that only Python's slow cycle collector could free.
-        self._outputs = tuple([weakref.ref(node) for node in nodes])
+        self._outputs = _WeakOutputs(nodes)
 
     def backward(self, pending):
         """
@@ -351,14 +379,24 @@ class OpNode:
         return f'OpNode({self.op.__name__}, {len(self.inputs)} input(s))'
 
 
-class Context(dict):
+class _WeakOutputs(weakref.ref):
     """
-    The dict an Op's forward uses to remember what its backward needs.
+    Weak references to an op's output nodes, held in one object: a weak reference to the first
+    output that keeps weak references to any others. (One object per OpNode rather than a tuple
+    of references: Python's cycle collector scans every such object while a graph grows.)
+    """
+    __slots__ = ('others',)
 
-    `context.needs_input_grad` is a tuple with one bool per input: an op may skip the work for
-    gradients nobody needs (the data batch of a training step, for example).
-    """
-    __slots__ = ('needs_input_grad',)
+    def __new__(cls, nodes):
+        ref = super().__new__(cls, nodes[0])
+        ref.others = tuple([weakref.ref(node) for node in nodes[1:]])
+        return ref
+
+    def __init__(self, nodes):
+        super().__init__(nodes[0])
+
+    def nodes(self):
+        return [self()] + [ref() for ref in self.others]
 
 
 class Op:
@@ -402,8 +440,10 @@ class Op:
             if type(x) is not TensorNode:
                 inputs = _as_nodes(cls, inputs)   # -- numbers and arrays become constant nodes
                 break
-        context = Context()
-        context.needs_input_grad = checks.needs_input_grad(inputs)
+        # -- The context is a plain dict: the op's forward stores in it what its backward needs.
+        #    'needs_input_grad' holds one bool per input, so that an op can skip the work for
+        #    gradients nobody needs (the data batch of a training step, for example).
+        context = {'needs_input_grad': checks.needs_input_grad(inputs)}
         values = [node._value for node in inputs]
         try:
             outputs = cls.forward(context, *values, **constants)   # -- the actual computation
@@ -412,7 +452,7 @@ class Op:
         single = type(outputs) is not tuple
         outputs = checks.output_arrays(cls, (outputs,) if single else outputs)
 
-        if True not in context.needs_input_grad:      # -- nothing to differentiate: no graph
+        if True not in context['needs_input_grad']:   # -- nothing to differentiate: no graph
             nodes = [TensorNode(o, requires_grad=False) for o in outputs]
         else:
             opnode = OpNode(cls, context, inputs)
@@ -615,7 +655,7 @@ class Sub(Op):
 
     @staticmethod
     def backward(context, go):
-        return go, (-go if context.needs_input_grad[1] else None)
+        return go, (-go if context['needs_input_grad'][1] else None)
         # -- a gets the upstream gradient, b its negation
 
 
@@ -634,7 +674,7 @@ class Multiply(Op):
     @staticmethod
     def backward(context, go):
         a, b = context['a'], context['b']
-        need_a, need_b = context.needs_input_grad
+        need_a, need_b = context['needs_input_grad']
         return (go * b if need_a else None), (go * a if need_b else None)
         # -- note the reversal: a's gradient multiplies by b, and b's by a.
 
@@ -655,7 +695,7 @@ class MatrixMultiply(Op):
     @staticmethod
     def backward(context, go):
         a, b = context['a'], context['b']
-        need_a, need_b = context.needs_input_grad
+        need_a, need_b = context['needs_input_grad']
         if a.ndim == 2 and b.ndim == 2:      # -- the common case: two matrices
             return (go @ b.T if need_a else None), (a.T @ go if need_b else None)
         # -- Otherwise treat vectors as matrices with one row (a) or one column (b), then sum

@@ -10,7 +10,6 @@ torch = pytest.importorskip('torch')
 F = torch.nn.functional
 
 import vugrad as vg
-from vugrad.core import Context
 from vugrad.errors import InvalidArgumentError, ShapeError
 from vugrad.ops import AvgPool2d, Conv2d, MaxPool2d
 
@@ -93,8 +92,8 @@ def test_conv2d_skips_dx_for_a_constant_input(monkeypatch):
     """The image batch is a constant: backward neither computes nor keeps anything for it."""
     rng = np.random.default_rng(3)
     x, w, b = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3)), np.ones(4)
-    context = Context()
-    context.needs_input_grad = (False, True, True)
+    context = {}
+    context['needs_input_grad'] = (False, True, True)
     out = Conv2d.forward(context, x, w, b, padding=1)
     assert context['w'] is None       # -- the weights are kept only for dx
     gx, gw, gb = Conv2d.backward(context, np.ones_like(out))
@@ -121,14 +120,14 @@ def test_conv2d_skips_dx_for_a_constant_input(monkeypatch):
 def test_conv2d_skips_dw_and_db_for_constant_weights():
     rng = np.random.default_rng(4)
     x, w, b = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3)), np.ones(4)
-    context = Context()
-    context.needs_input_grad = (True, False, False)
+    context = {}
+    context['needs_input_grad'] = (True, False, False)
     out = Conv2d.forward(context, x, w, b)
     assert context['cols'] is None    # -- the im2col matrix is kept only for dW
     gx, gw, gb = Conv2d.backward(context, np.ones_like(out))
     assert gw is None and gb is None and gx.shape == x.shape
-    context = Context()
-    context.needs_input_grad = (True, False)
+    context = {}
+    context['needs_input_grad'] = (True, False)
     out = Conv2d.forward(context, x, w)
     assert Conv2d.backward(context, np.ones_like(out))[1] is None
 

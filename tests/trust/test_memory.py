@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import vugrad as vg
+import vugrad.core
 from vugrad.core import OpNode, TensorNode
 from vugrad.errors import SavedArrayModifiedError
 
@@ -52,8 +53,10 @@ def graph_refs(root):
         for inp in source.inputs:
             if id(inp) not in seen:
                 seen.add(id(inp))
-                if inp.source is not None or not inp.requires_grad:
-                    refs.append(weakref.ref(inp))    # -- not parameters: they stay alive
+                shared = any(inp is n for n in vugrad.core._numbers.values())
+                if inp.source is not None or not (inp.requires_grad or shared):
+                    refs.append(weakref.ref(inp))    # -- not parameters, not the shared nodes
+                    #                                     of Python numbers: they stay alive
                 stack.append(inp)
     return refs
 

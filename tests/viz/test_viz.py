@@ -166,7 +166,7 @@ def test_a_large_graph_is_capped_with_a_count_of_the_rest():
     _, y = _chain(300)
     everything, _ = parse(y.to_dot(max_nodes=None))
     total = len(everything)
-    assert total == 300 + 301 + 300          # ops, tensors on the chain, the constants 1.0
+    assert total == 300 + 301 + 1            # ops, tensors on the chain, the shared 1.0
     nodes, edges = parse(y.to_dot(max_nodes=50))
     drawn = {n: v for n, v in nodes.items() if n != 'more'}
     assert len(drawn) == 50

@@ -87,7 +87,7 @@ class Conv2d(Op):
         out = np.matmul(w.reshape(o, c * kh * kw), cols)   # -- (O, C*kh*kw) @ (N, C*kh*kw, OH*OW)
         if b is not None:
             out += b.reshape(o, 1)      # -- in place: no second output-sized array
-        need_x, need_w = context.needs_input_grad[:2]
+        need_x, need_w = context['needs_input_grad'][:2]
         context['cols'] = cols if need_w else None       # -- only dW needs the columns
         context['w'] = w if need_x else None             # -- only dx needs the weights
         context['geometry'] = (x.shape, w.shape, sh, sw, ph, pw, oh, ow)
@@ -96,7 +96,7 @@ class Conv2d(Op):
     @staticmethod
     def backward(context, go):
         (n, c, h, wd), (o, _, kh, kw), sh, sw, ph, pw, oh, ow = context['geometry']
-        need_x, need_w = context.needs_input_grad[:2]
+        need_x, need_w = context['needs_input_grad'][:2]
         g = go.reshape(n, o, oh * ow)
         gx = gw = None
         if need_w:
@@ -121,9 +121,9 @@ class Conv2d(Op):
             #    (C, H, W, N) so that each += runs over contiguous stretches of OW*N numbers
             #    (N*C*OH stretches of only OW in NCHW); then the padding is cut off and the
             #    result goes back to NCHW
-        if len(context.needs_input_grad) == 2:
+        if len(context['needs_input_grad']) == 2:
             return gx, gw
-        gb = go.sum(axis=(0, 2, 3)) if context.needs_input_grad[2] else None
+        gb = go.sum(axis=(0, 2, 3)) if context['needs_input_grad'][2] else None
         return gx, gw, gb
         # -- and db: the sum of the upstream gradient over the batch and the positions
 

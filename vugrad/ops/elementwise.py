@@ -56,7 +56,7 @@ class Divide(Op):
     @staticmethod
     def backward(context, go):
         a, b = context['a'], context['b']
-        need_a, need_b = context.needs_input_grad
+        need_a, need_b = context['needs_input_grad']
         ga = go / b if need_a else None
         gb = -go * a / (b * b) if need_b else None
         return ga, gb
@@ -111,7 +111,7 @@ class Pow(Op):
     @staticmethod
     def backward(context, go):
         a, b, out = context['a'], context['b'], context['out']
-        need_a, need_b = context.needs_input_grad
+        need_a, need_b = context['needs_input_grad']
         ga = gb = None
         with np.errstate(divide='ignore', invalid='ignore'):
             if need_a:

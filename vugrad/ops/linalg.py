@@ -25,7 +25,7 @@ class BatchMM(Op):
     @staticmethod
     def backward(context, go):
         matrix, vectors = context['matrix'], context['vectors']
-        need_m, need_v = context.needs_input_grad
+        need_m, need_v = context['needs_input_grad']
         return (go.T @ vectors if need_m else None), (go @ matrix if need_v else None)
         # -- gradient for the matrix: go.T @ vectors; for the vectors: go @ matrix
 
@@ -58,7 +58,7 @@ class Linear(Op):
     @staticmethod
     def backward(context, go):
         x, w = context['x'], context['w']
-        need_x, need_w, need_b = context.needs_input_grad
+        need_x, need_w, need_b = context['needs_input_grad']
         gx = go @ w if need_x else None
         gw = go.T @ x if need_w else None
         gb = go.sum(axis=0).reshape(context['bshape']) if need_b else None

@@ -46,7 +46,7 @@ class BatchNorm(Op):
     @staticmethod
     def backward(context, go):
         xhat, invstd, w = context['xhat'], context['invstd'], context['w']
-        need_x, need_w, need_b = context.needs_input_grad
+        need_x, need_w, need_b = context['needs_input_grad']
         axes = batch_axes(xhat)
         m = xhat.size // xhat.shape[1]       # -- how many values each channel's statistics saw
         gx = gw = gb = None
