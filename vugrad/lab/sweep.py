@@ -693,7 +693,8 @@ def _outcome(task, exitcode):
     error = os.path.join(folder, 'error.txt')
     if not os.path.exists(error):
         text = (f'the run\'s process ended with exit code {exitcode} before it wrote its '
-                'metrics (killed, or out of memory?)\n')
+                'metrics (killed, or out of memory?)\n' if exitcode is not None else
+                'the run ended without writing its metrics or an error\n')
         _write_text(error, text)
     with open(error, errors='replace') as f:
         lines = [line.strip() for line in f if line.strip()]
