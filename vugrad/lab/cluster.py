@@ -319,7 +319,7 @@ class ClusterPool:
             single = {k: '1' for k in _sweep.THREAD_VARIABLES}
             self.cluster = distributed.LocalCluster(
                 n_workers=self.workers, threads_per_worker=1, processes=True,
-                dashboard_address=None, silence_logs=logging.ERROR, env=single)
+                dashboard_address=':0', silence_logs=logging.ERROR, env=single)
             self.client = distributed.Client(self.cluster, set_as_default=False)
         else:
             timeout = dask.config.get('distributed.comm.timeouts.connect')

@@ -1,0 +1,337 @@
+"""
+Sweeps on a Dask cluster (vugrad.lab.cluster): against a real scheduler and worker, started
+with the `dask` command as separate processes on 127.0.0.1 (stopped by their process group at
+the end), and against `--cluster local:2`. The runs are those of a local sweep with --threads
+1, and must give the same numbers.
+"""
+
+import json
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+distributed = pytest.importorskip('distributed')
+
+from vugrad.lab import cluster as cluster_module  # noqa: E402
+from vugrad.lab.cli import main  # noqa: E402
+from vugrad.lab.cluster import (ClusterError, ClusterPool, _remote_run,  # noqa: E402
+                                version_problems, versions)
+from vugrad.lab.sweep import CLUSTER_DECIDES, cluster_problem, spec_from_args  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+#: The issue's command: two configurations x two seeds, three epochs of the synthetic data.
+SWEEP = ['sweep', '-D', 'synth', '-e', '3', '--vary', 'activation=sigmoid,relu', '--seeds', '2']
+IDS = ['activation=sigmoid,seed=0', 'activation=sigmoid,seed=1', 'activation=relu,seed=0',
+       'activation=relu,seed=1']
+#: Small runs, for the tests of failures.
+TINY = ['-D', 'synth', '--num-train', '200', '--hidden', '8', '-b', '50', '-e', '1']
+#: A worker's preload: a run with num_val=77 ends the worker's process (as a crash would).
+PRELOAD = '''
+import os
+from vugrad.lab import runner
+
+
+
+def patch(_run):
+    def run(config=None, **kwargs):
+        if config is not None and config.num_val == 77:
+            os._exit(3)
+        return _run(config, **kwargs)
+    run.dies_at_77 = True
+    return run
+
+
+if not getattr(runner.run, 'dies_at_77', False):     # -- the preload may be imported twice
+    runner.run = patch(runner.run)
+'''
+
+
+def _env(**extra):
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join([str(ROOT)] + [p for p in [env.get('PYTHONPATH')] if p])
+    env.update(extra)
+    return env
+
+
+def _stop(proc):
+    """End the process group of `proc` (the scheduler, or a worker with its nanny)."""
+    if proc.poll() is None:
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(timeout=wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope='module')
+def scheduler(tmp_path_factory):
+    """A `dask scheduler` and one `dask worker --nthreads 1`: yields the scheduler's address."""
+    where = tmp_path_factory.mktemp('dask')
+    file = where / 'scheduler.json'
+    (where / 'preload.py').write_text(PRELOAD)
+    logs = [open(where / name, 'w') for name in ('scheduler.log', 'worker.log')]
+    procs = []
+    try:
+        procs.append(subprocess.Popen(
+            [sys.executable, '-m', 'dask', 'scheduler', '--host', '127.0.0.1', '--port', '0',
+             '--no-dashboard', '--scheduler-file', str(file)],
+            cwd=where, env=_env(DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES='0'),
+            stdout=logs[0], stderr=subprocess.STDOUT, start_new_session=True))
+        deadline = time.monotonic() + 60
+        while not file.exists() and time.monotonic() < deadline:
+            assert procs[0].poll() is None, (where / 'scheduler.log').read_text()
+            time.sleep(0.1)
+        address = json.loads(file.read_text())['address']
+        procs.append(subprocess.Popen(
+            [sys.executable, '-m', 'dask', 'worker', address, '--nthreads', '1',
+             '--no-dashboard', '--local-directory', str(where), '--preload',
+             str(where / 'preload.py')],
+            cwd=where, env=_env(OPENBLAS_NUM_THREADS='1', OMP_NUM_THREADS='1'),
+            stdout=logs[1], stderr=subprocess.STDOUT, start_new_session=True))
+        with distributed.Client(address, timeout=30, set_as_default=False) as client:
+            client.wait_for_workers(1, timeout=60)
+        yield address
+    finally:
+        for proc in reversed(procs):
+            _stop(proc)
+        for log in logs:
+            log.close()
+
+
+@pytest.fixture(scope='module')
+def local(tmp_path_factory):
+    """The issue's sweep run here, in processes with --threads 1 (and its parameters saved)."""
+    out = tmp_path_factory.mktemp('local') / 'sweep'
+    assert main(SWEEP + ['--threads', '1', '--save', 'params.npz', '--out', str(out)]) == 0
+    return out
+
+
+def final_accuracies(out):
+    finals = {}
+    for id_ in IDS:
+        data = json.loads((out / id_ / 'metrics.json').read_text())
+        finals[id_] = [row['val_acc'] for row in data['metrics']]
+    return finals
+
+
+def report_without_times(out):
+    """report.md without its title, command and the column of seconds per epoch."""
+    lines = (out / 'report.md').read_text().splitlines()
+    lines = [line for line in lines[1:] if not line.startswith('vugrad sweep')]
+    return [line.rsplit('|', 2)[0] if line.startswith('|') else line for line in lines]
+
+
+# ---------------------------------------------------------------------- on a real cluster
+
+def test_the_issues_sweep_on_a_scheduler_matches_the_local_sweep(scheduler, local, tmp_path,
+                                                                 capsys):
+    out = tmp_path / 'cluster'
+    assert main(SWEEP + ['--cluster', scheduler, '--out', str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f'## cluster {scheduler}: 1 worker, 1 thread' in printed
+    assert printed.count(' ok ') == 4
+    assert final_accuracies(out) == final_accuracies(local)
+    assert report_without_times(out) == report_without_times(local)
+    assert (out / 'metrics.csv').is_file() and (out / 'curves.png').stat().st_size > 0
+    for id_ in IDS:
+        assert json.loads((out / id_ / 'config.json').read_text()) == \
+            json.loads((local / id_ / 'config.json').read_text())
+        assert 'epoch 003' in (out / id_ / 'log.txt').read_text()
+    assert not (out / 'sweep.lock').exists()
+
+    # -- run again: every run is skipped; with one run gone, only that one runs
+    mtimes = {i: os.stat(out / i / 'metrics.json').st_mtime_ns for i in IDS}
+    (out / IDS[3] / 'metrics.json').unlink()
+    assert main(SWEEP + ['--cluster', scheduler, '--out', str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert sum(f'## skipped (finished): {i}' in printed for i in IDS) == 3
+    assert '[1/1] ok' in printed and IDS[3] in printed.split('[1/1] ok')[1].splitlines()[0]
+    for id_ in IDS[:3]:
+        assert os.stat(out / id_ / 'metrics.json').st_mtime_ns == mtimes[id_]
+    assert final_accuracies(out) == final_accuracies(local)
+
+
+def test_a_failing_run_is_recorded_and_the_others_finish(scheduler, tmp_path, capsys):
+    empty = tmp_path / 'no-data'
+    empty.mkdir()        # -- no MNIST files: that run fails at once (nothing is downloaded)
+    out = tmp_path / 'failing'
+    assert main(['sweep', *TINY[2:], '--vary', 'data=synth,mnist', '--data-dir', str(empty),
+                 '--cluster', scheduler, '--out', str(out)]) == 1
+    printed = capsys.readouterr().out
+    assert '] FAILED    data=mnist,seed=0' in printed and '] ok        data=synth' in printed
+    assert (out / 'data=synth,seed=0' / 'metrics.json').is_file()
+    error = (out / 'data=mnist,seed=0' / 'error.txt').read_text()
+    assert 'Traceback' in error and 'mnist' in error
+    assert not (out / 'data=mnist,seed=0' / 'metrics.json').exists()
+    assert '## Failed runs (1)' in (out / 'report.md').read_text()
+
+
+def test_ctrl_c_cancels_the_queue_and_abandons_started_runs(scheduler, tmp_path):
+    out = tmp_path / 'stopped'
+    lines = []
+
+    def log(line):
+        lines.append(line)
+        if line.startswith('[1/3]'):     # -- the first run is in: the second has started
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        cluster_module.run_sweep(str(out), fixed={'data': 'synth', 'num_train': 2000,
+                                                  'hidden': 8},
+                                 vary={'epochs': [1, 60, 61]}, log=log, cluster=scheduler)
+    assert (out / 'epochs=1,seed=0' / 'metrics.json').is_file()
+    assert not (out / 'epochs=60,seed=0').exists() and not (out / 'epochs=61,seed=0').exists()
+    assert any('interrupted' in line and 'abandoned' in line for line in lines), lines
+    assert (out / 'report.md').is_file() and not (out / 'sweep.lock').exists()
+
+
+def test_a_run_whose_worker_dies_is_recorded_as_failed(scheduler, tmp_path, capsys):
+    out = tmp_path / 'killed'
+    # -- the worker's preload ends its process for num_val=77; allowed-failures is 0
+    assert main(['sweep', *TINY, '--vary', 'num_val=76,77', '--cluster', scheduler,
+                 '--out', str(out)]) == 1
+    printed = capsys.readouterr().out
+    assert '] ok        num_val=76,seed=0' in printed
+    assert '] FAILED    num_val=77,seed=0' in printed and 'worker died' in printed
+    error = (out / 'num_val=77,seed=0' / 'error.txt').read_text()
+    assert 'worker died' in error and 'allowed-failures' in error
+    rows = (out / 'metrics.csv').read_text()
+    assert 'worker died' in rows
+
+
+# ---------------------------------------------------------------------- a local cluster
+
+def test_a_local_cluster_gives_the_local_sweeps_numbers_and_checkpoints(local, tmp_path, capsys):
+    out = tmp_path / 'local2'
+    assert main(SWEEP + ['--cluster', 'local:2', '--save', 'params.npz', '--out', str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert 'on a local Dask cluster of 2 workers' in printed
+    assert '## cluster local:2: 2 workers, 2 threads' in printed
+    assert final_accuracies(out) == final_accuracies(local)
+    for id_ in IDS:      # -- the checkpoints travel back, byte for byte those of a local run
+        assert (out / id_ / 'params.npz').read_bytes() == \
+            (local / id_ / 'params.npz').read_bytes()
+        log = (out / id_ / 'log.txt').read_text()
+        assert str(out / id_ / 'params.npz') in log and 'vugrad-run-' not in log
+
+
+# ---------------------------------------------------------------------- options and errors
+
+@pytest.mark.parametrize('extra', [['-j', '2'], ['--threads', '1']])
+def test_jobs_and_threads_are_refused_with_a_cluster(extra, tmp_path, capsys):
+    out = tmp_path / 'refused'
+    assert main(SWEEP + ['--cluster', 'local:2', *extra, '--out', str(out)]) == 2
+    assert CLUSTER_DECIDES in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_toml_files_jobs_give_way_to_cluster_but_not_within_the_file(tmp_path):
+    from vugrad.lab.cli import build_parser
+    path = tmp_path / 'sweep.toml'
+    path.write_text('out = "x"\njobs = 2\ndata = "synth"\n')
+    spec = spec_from_args(build_parser('sweep').parse_args(
+        ['sweep', '--config', str(path), '--cluster', 'local:1']))
+    assert (spec['cluster'], spec['jobs'], spec['threads']) == ('local:1', None, None)
+    path.write_text('out = "x"\njobs = 2\ncluster = "local:1"\ndata = "synth"\n')
+    with pytest.raises(ValueError, match='do not go with --cluster'):
+        spec_from_args(build_parser('sweep').parse_args(['sweep', '--config', str(path)]))
+
+
+def test_cluster_addresses():
+    for good in ('local:1', 'local:16', 'tcp://127.0.0.1:8786', 'tls://scheduler.lab:8786',
+                 'tcp://[::1]:8786'):
+        assert cluster_problem(good) is None, good
+    for bad in ('local:0', 'local:', 'local:two', '127.0.0.1:8786', 'tcp://host',
+                'http://host:8786', 'tcp://host:70000', '', None):
+        assert cluster_problem(bad) is not None, bad
+    with pytest.raises(ClusterError, match='tcp://HOST:PORT'):
+        ClusterPool('localhost:8786')
+
+
+def test_a_bad_address_is_named_before_anything_runs(tmp_path, capsys):
+    out = tmp_path / 'bad'
+    assert main(SWEEP + ['--cluster', 'localhost:8786', '--out', str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "cluster='localhost:8786'" in err and 'tcp://HOST:PORT' in err
+    assert not out.exists()
+
+
+def test_a_scheduler_that_is_not_there_is_an_error_within_the_timeout(tmp_path, capsys):
+    import socket
+
+    import dask
+    with socket.socket() as s:      # -- a port where nothing listens
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    start = time.monotonic()
+    with dask.config.set({'distributed.comm.timeouts.connect': '2s'}):
+        status = main(SWEEP + ['--cluster', f'tcp://127.0.0.1:{port}',
+                               '--out', str(tmp_path / 'nowhere')])
+    assert status == 2 and time.monotonic() - start < 30
+    err = capsys.readouterr().err
+    assert f'cannot reach the Dask scheduler at tcp://127.0.0.1:{port}' in err
+    assert 'Traceback' not in err
+
+
+def test_without_dask_the_command_says_what_to_install(tmp_path):
+    code = ('import sys; sys.modules["distributed"] = None; '
+            'from vugrad.lab.cli import main; '
+            f'sys.exit(main({SWEEP + ["--cluster", "local:2", "--out", str(tmp_path / "o")]!r}))')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          cwd=ROOT, env=_env(), timeout=120, check=False)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "pip install 'vugrad[cluster]'" in lines[0]
+    assert 'Traceback' not in proc.stderr
+
+
+# ---------------------------------------------------------------------- versions
+
+def test_version_problems_name_what_differs_and_where():
+    here = {'vugrad': '0.2.0', 'vugrad source': 'abc', 'numpy': '2.4.6', 'dask': '2026.8.0',
+            'distributed': '2026.8.0', 'python': '3.11'}
+    assert version_problems(here, {'tcp://a:1': dict(here), 'tcp://b:1': dict(here)}) == []
+    assert version_problems(here, {}) == []
+    problems = version_problems(here, {'tcp://a:1': dict(here),
+                                       'tcp://b:1': {**here, 'numpy': '1.26.4'},
+                                       'tcp://c:1': {**here, 'numpy': '1.26.4',
+                                                     'vugrad source': 'def'}})
+    assert problems == ['source files (digest): abc here, def on tcp://c:1',
+                        'numpy: 2.4.6 here, 1.26.4 on tcp://b:1, tcp://c:1']
+    missing = version_problems(here, {'tcp://d:1': {k: v for k, v in here.items()
+                                                    if k != 'dask'}})
+    assert missing == ['dask: 2026.8.0 here, missing on tcp://d:1']
+    mine = versions()
+    assert set(mine) == {'vugrad', 'vugrad source', 'numpy', 'dask', 'distributed', 'python'}
+    assert mine['dask'] == __import__('dask').__version__
+
+
+def test_a_worker_with_other_versions_records_the_run_as_failed(tmp_path):
+    task = {'id': 'seed=0', 'index': 0, 'folder': str(tmp_path / 'seed=0'),
+            'settings': {'data': 'synth'}, 'save': None}
+    result = _remote_run(task, {**versions(), 'numpy': '0.0.1'})
+    assert set(result['files']) == {'error.txt'}
+    text = result['files']['error.txt'].decode()
+    assert 'other versions' in text and 'numpy: 0.0.1 here' in text
+
+
+def test_files_outside_the_runs_folder_are_refused(tmp_path):
+    task = {'id': 'seed=0', 'index': 0, 'folder': str(tmp_path / 'seed=0'),
+            'settings': {'data': 'synth'}, 'save': None}
+    cluster_module._receive(task, {'files': {'../escape.txt': b'x', 'metrics.json': b'{}'}})
+    assert not (tmp_path / 'escape.txt').exists()
+    assert not (tmp_path / 'seed=0' / 'metrics.json').exists()
+    assert 'something other than the files of a run' in \
+        (tmp_path / 'seed=0' / 'error.txt').read_text()
+    assert re.search(r'"id": "seed=0"', (tmp_path / 'seed=0' / 'config.json').read_text())
