@@ -49,8 +49,9 @@ def test_training_in_a_notebook_shows_the_notebook_bar(execute):
 
 
 def test_outside_a_notebook_the_bar_is_tqdm_text_on_stderr(monkeypatch):
-    tqdm = pytest.importorskip('tqdm')
+    pytest.importorskip('tqdm')
     import tqdm.notebook
+    import tqdm.std
     assert not loop.in_notebook()
     err = io.StringIO()
     monkeypatch.setattr(sys, 'stderr', err)
