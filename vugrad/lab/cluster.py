@@ -314,6 +314,14 @@ class ClusterPool:
 
     def open(self, log):
         distributed = _distributed()
+        try:
+            self._connect(distributed)
+            self._check(log)
+        except BaseException:
+            self.close()
+            raise
+
+    def _connect(self, distributed):
         import dask
         if self.workers is not None:
             single = {k: '1' for k in _sweep.THREAD_VARIABLES}
@@ -330,13 +338,9 @@ class ClusterPool:
                     f'cannot reach the Dask scheduler at {self.address} (waited up to '
                     f'{timeout}, distributed.comm.timeouts.connect): {e}. Is it running '
                     '(`dask scheduler`), and is the address right?') from None
-            except ValueError as e:       # -- tls:// without Dask's TLS settings, say
-                raise ClusterError(f'cannot connect to {self.address}: {e}') from None
-        try:
-            self._check(log)
-        except BaseException:
-            self.close()
-            raise
+            except Exception as e:   # noqa: BLE001 - tls:// without Dask's TLS settings, say
+                raise ClusterError(f'cannot connect to {self.address}: '
+                                   f'{type(e).__name__}: {e}') from None
 
     def _check(self, log):
         """Check the versions of the workers (and of Dask on the scheduler); log the cluster."""
