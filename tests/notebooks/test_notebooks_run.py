@@ -39,3 +39,11 @@ def test_notebook_runs_top_to_bottom(path, execute):
     assert sorted(p.name for p in NOTEBOOKS.iterdir()) == before
     assert _repository_state() == state
     assert not any(cell.get('outputs') for cell in nbformat.read(path, as_version=4).cells)
+
+
+def test_a_notebook_past_its_limit_fails(execute):
+    import nbformat
+    cells = [nbformat.v4.new_code_cell('import time\ntime.sleep(1)'),
+             nbformat.v4.new_code_cell('time.sleep(6)')]
+    with pytest.raises(pytest.fail.Exception, match='past its limit of 4 s'):
+        execute(nbformat.v4.new_notebook(cells=cells), limit=4)
