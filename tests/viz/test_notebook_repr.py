@@ -38,7 +38,7 @@ def test_pretty_text_names_shape_dtype_source_and_grad(step):
 
 
 def test_pretty_shows_the_grad_norm_after_backward_and_allocates_nothing(step):
-    w, x, h, loss = step
+    w, x, _, loss = step
     pretty(w)
     assert w._grad is None                 # -- the display never allocates a gradient
     loss.backward()
@@ -60,7 +60,7 @@ def test_html_is_not_offered_when_graphviz_is_installed(step, monkeypatch):
 
 def test_html_table_when_graphviz_is_missing(step, monkeypatch):
     no_graphviz(monkeypatch)
-    w, _, h, loss = step
+    _, _, h, loss = step
     loss.backward()
     table = h._repr_html_()
     assert table == viz.node_html(h)
