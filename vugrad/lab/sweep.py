@@ -23,6 +23,10 @@ same command again skips the finished runs and reruns the others. Every run's se
 sweep's own, are checked before the first run starts (also by --dry-run). At the end the folder
 gets metrics.csv, curves.png and report.md (see vugrad.lab.report).
 
+The runs run in processes here (LocalPool), or, with --cluster ADDRESS (a Dask scheduler's
+address, or local:N), as tasks on a Dask cluster: vugrad.lab.cluster, whose pool sends the
+runs' files back here, where everything else happens as for a local sweep.
+
 From Python (in a script, under `if __name__ == '__main__':`, as runs start new processes):
 
     from vugrad.lab.sweep import run_sweep
@@ -1036,6 +1040,8 @@ EXAMPLES = """examples:
   vugrad sweep -D mnist -l 0.0001 -e 3 --vary backend=vugrad,torch --seeds 2 --out runs/both
   vugrad sweep --config examples/activations.toml   (the same options, from a TOML file)
   vugrad sweep --config examples/cnn_batchnorm.toml  (the blitz CNN on CIFAR-10, both backends)
+  vugrad sweep --config examples/activations.toml --cluster tcp://HOST:8786
+                                                    (on a Dask cluster: docs/cluster.md)
   vugrad plot runs/act                              (redraw the plot and the report)
 
 Each run gets a folder DIR/<its varied settings and seed>/; run the same command again to
@@ -1082,9 +1088,11 @@ def add_sweep_arguments(parser):
                        help='read the options and [vary] lists from a TOML file; options on '
                             'the command line take precedence')
     group.add_argument('-j', '--jobs', type=int, default=None, metavar='N',
-                       help='runs at a time, each in its own process (default: the cores)')
+                       help='runs at a time, each in its own process (default: the cores; not '
+                            'with --cluster)')
     group.add_argument('--threads', type=int, default=None, metavar='N',
-                       help='BLAS/OpenMP threads per run (default: cores // jobs)')
+                       help='BLAS/OpenMP threads per run (default: cores // jobs; not with '
+                            '--cluster)')
     group.add_argument('--cluster', default=None, metavar='ADDRESS',
                        help="run on a Dask cluster: a scheduler's address (tcp://HOST:PORT, "
                             'tls://HOST:PORT) or local:N (N single-threaded worker processes '
