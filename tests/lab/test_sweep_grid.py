@@ -279,3 +279,30 @@ def test_the_grid_of_a_cnn_example_resolves_to_the_blitz_recipe(tmp_path):
         assert (config.model, config.batch_size, config.lr, config.epochs) == \
             ('blitz', 4, 0.001, 2)
         assert config.momentum == (0.9 if config.optimizer == 'sgd' else 0.0)
+
+
+# ---------------------------------------------------------------------- --cluster (its form)
+
+def test_a_toml_files_cluster_is_read_and_checked(tmp_path):
+    path = tmp_path / 'c.toml'
+    path.write_text('out = "o"\ncluster = "tcp://10.0.0.5:8786"\ndata = "synth"\n')
+    assert load_toml(path)['cluster'] == 'tcp://10.0.0.5:8786'
+    spec = spec_from_args(parse(['--config', str(path)]))
+    assert spec['cluster'] == 'tcp://10.0.0.5:8786' and spec['jobs'] is None
+    path.write_text('out = "o"\ncluster = "10.0.0.5:8786"\nthreads = 0\n')
+    with pytest.raises(SweepError) as e:
+        spec_from_args(parse(['--config', str(path)]))
+    assert "cluster='10.0.0.5:8786'" in str(e.value) and 'threads=0' in str(e.value)
+
+
+def test_the_sweep_module_runs_no_cluster_itself(tmp_path):
+    """A cluster is run by vugrad.lab.cluster.run_sweep; vugrad.lab.sweep's says so."""
+    from vugrad.lab.sweep import LocalPool, run_sweep
+    with pytest.raises(SweepError, match='vugrad.lab.cluster.run_sweep'):
+        run_sweep(str(tmp_path / 'o'), fixed={'data': 'synth'}, cluster='local:2', log=None)
+    with pytest.raises(SweepError, match='do not go with --cluster'):
+        run_sweep(str(tmp_path / 'o'), fixed={'data': 'synth'}, cluster='local:2', jobs=2,
+                  log=None)
+    assert not (tmp_path / 'o').exists()
+    pool = LocalPool(jobs=8, threads=None)
+    assert pool.describe(3).startswith('3 at a time')     # -- no more jobs than runs
