@@ -235,6 +235,71 @@ def test_a_local_cluster_gives_the_local_sweeps_numbers_and_checkpoints(local, t
         assert str(out / id_ / 'params.npz') in log and 'vugrad-run-' not in log
 
 
+def _descendants(pid):
+    """The pids of the processes under `pid` (from /proc)."""
+    parents = {}
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                with open(f'/proc/{entry}/stat') as f:
+                    parents[int(entry)] = int(f.read().rpartition(')')[2].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        children = [p for p, pp in parents.items() if pp == parent]
+        found += children
+        todo += children
+    return found
+
+
+def _running(pid):
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().rpartition(')')[2].split()[0] not in ('Z', 'X')
+    except OSError:
+        return False
+
+
+@needs_dask
+@pytest.mark.skipif(not os.path.isdir('/proc/self'), reason='needs Linux /proc')
+def test_sigterm_stops_a_local_cluster_and_writes_the_report(tmp_path):
+    out = tmp_path / 'terminated'
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'vugrad.lab.cli', 'sweep', '-D', 'synth', '--num-train', '2000',
+         '--hidden', '8', '-e', '100000', '--seeds', '2', '--cluster', 'local:1',
+         '--out', str(out)],
+        cwd=ROOT, env=_env(PYTHONUNBUFFERED='1'), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    workers = []
+    try:
+        first = proc.stdout.readline()
+        assert first.startswith('## sweep: 2 runs'), first + proc.stderr.read()
+        assert proc.stdout.readline().startswith('## cluster local:1: 1 worker')
+        time.sleep(1)                    # -- the first run is training on the worker
+        workers = _descendants(proc.pid)
+        assert workers
+        proc.send_signal(signal.SIGTERM)
+        rest, err = proc.communicate(timeout=60)
+        assert proc.returncode == 143, err
+        assert err.strip().splitlines()[-1] == 'vugrad: stopped by SIGTERM'
+        assert 'Traceback' not in err
+        assert '## interrupted (the local cluster and its runs were stopped)' in rest
+        assert (out / 'report.md').is_file() and not (out / 'sweep.lock').exists()
+        deadline = time.monotonic() + 10
+        while any(_running(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [p for p in workers if _running(p)]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
+        for pid in workers:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
 # ---------------------------------------------------------------------- options and errors
 
 @pytest.mark.parametrize('extra', [['-j', '2'], ['--threads', '1']])
@@ -285,7 +350,7 @@ def test_a_scheduler_that_is_not_there_is_an_error_within_the_timeout(tmp_path, 
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
     start = time.monotonic()
-    with dask.config.set({'distributed.comm.timeouts.connect': '2s'}):
+    with dask.config.set({'distributed.comm.timeouts.connect': '1s'}):
         status = main(SWEEP + ['--cluster', f'tcp://127.0.0.1:{port}',
                                '--out', str(tmp_path / 'nowhere')])
     assert status == 2 and time.monotonic() - start < 30
