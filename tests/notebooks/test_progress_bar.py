@@ -23,7 +23,7 @@ bars = []
 make = loop._progress_bar
 loop._progress_bar = lambda total, desc: bars.append(make(total, desc)) or bars[-1]
 metrics = train(TrainConfig(data='synth', num_train=300, num_val=50, epochs=2, hidden=4,
-                            seed=0), progress=True, log=None)
+                            seed=0), log=None)   # -- no progress=True: the default in a notebook
 assert len(metrics) == 2 and len(bars) == 2
 assert all(isinstance(bar, tqdm.notebook.tqdm) for bar in bars), [type(b) for b in bars]
 print('notebook bars:', len(bars))

@@ -153,7 +153,8 @@ class TrainConfig:
     #                                  picks the backend: lab/train.py or lab/torch_backend.py)
     out: str | None = None           # write the per-epoch metrics here (.json or .csv)
     save: str | None = None          # save the trained parameters here (.npz)
-    progress: bool | None = None     # a progress bar per epoch (None: if stderr is a terminal)
+    progress: bool | None = None     # a progress bar per epoch (None: if stderr is a terminal
+    #                                  or in a notebook)
 
     def problems(self):
         """
@@ -456,7 +457,7 @@ def add_train_arguments(parser):
         help='write the per-epoch metrics to FILE (.json or .csv)')
     add('--save', default=d.save, metavar='FILE', help='save the trained parameters (.npz)')
     add('--progress', action=argparse.BooleanOptionalAction, default=d.progress,
-        help='show a progress bar per epoch (default: when stderr is a terminal)')
+        help="show a progress bar per epoch (default: when stderr is a terminal or in a notebook)")
     return parser
 
 

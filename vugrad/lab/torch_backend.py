@@ -41,7 +41,6 @@ backend (vugrad.lab.config, vugrad.lab.loop), and imports nothing of vugrad.lab.
 import dataclasses
 import functools
 import itertools
-import sys
 
 import numpy as np
 
@@ -55,7 +54,8 @@ except ImportError as e:  # pragma: no cover - depends on the environment
 from ..errors import InvalidArgumentError
 from ..fileio import save_arrays
 from .config import TrainConfig
-from .loop import build_model, evaluate_in_chunks, load_and_log, run_batches, run_epochs
+from .loop import (build_model, default_progress, evaluate_in_chunks, load_and_log, run_batches,
+                   run_epochs)
 
 __all__ = [
     'TorchMLP',
@@ -420,7 +420,7 @@ def train(config=None, *, model=None, callback=None, progress=None, log=print, *
     config = dataclasses.replace(config or TrainConfig(), **overrides).validate()
     log = log or (lambda *args, **kwargs: None)
     if progress is None:
-        progress = config.progress if config.progress is not None else sys.stderr.isatty()
+        progress = config.progress if config.progress is not None else default_progress()
     loss = getattr(config, 'loss', 'cross-entropy')
 
     if config.seed is not None:

@@ -25,7 +25,6 @@ This module is the vugrad backend only. The same run in PyTorch is vugrad.lab.to
 
 import dataclasses
 import functools
-import sys
 
 import numpy as np
 
@@ -39,6 +38,7 @@ from .config import TrainConfig
 #    they are named here too: `from vugrad.lab.train import TrainConfig, load_data, train`
 from .loop import (
     build_model,
+    default_progress,
     evaluate_in_chunks,
     load_and_log,
     load_data,  # noqa: F401 - named here too (see above)
@@ -150,7 +150,7 @@ def train(config=None, *, model=None, callback=None, progress=None, log=print, *
             'use vugrad.lab.run(config) (vugrad.lab.runner), which picks the backend.')
     log = log or (lambda *args, **kwargs: None)
     if progress is None:
-        progress = config.progress if config.progress is not None else sys.stderr.isatty()
+        progress = config.progress if config.progress is not None else default_progress()
 
     if config.seed is not None:
         np.random.seed(config.seed)   # -- the weights (and dropout masks) come from here
