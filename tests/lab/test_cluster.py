@@ -369,6 +369,7 @@ def test_without_dask_the_command_says_what_to_install(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "pip install 'vugrad[cluster]'" in lines[0]
     assert 'Traceback' not in proc.stderr
+    assert not (tmp_path / 'o').exists()
 
 
 # ---------------------------------------------------------------------- versions

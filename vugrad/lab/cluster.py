@@ -426,6 +426,8 @@ def run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, save
     """
     pool = ClusterPool(cluster) if cluster is not None and not cluster_problem(cluster) \
         else None
+    if pool is not None and not dry_run:
+        _distributed()           # -- without Dask, say so before anything is made
     return _sweep.run_sweep(out, fixed=fixed, vary=vary, seeds=seeds, jobs=jobs,
                             threads=threads, save=save, command=command, dry_run=dry_run,
                             log=log, cluster=cluster, pool=pool)
