@@ -19,7 +19,7 @@ PACKAGE = ROOT / 'vugrad'
 #: The kit's modules, each allowed to import only those before it (its __init__ imports runner).
 LAB_ORDER = ['vugrad.lab.config', 'vugrad.lab.models', 'vugrad.lab.loop', 'vugrad.lab.train',
              'vugrad.lab.torch_backend', 'vugrad.lab.runner', 'vugrad.lab.report',
-             'vugrad.lab.sweep', 'vugrad.lab.graph', 'vugrad.lab.cli']
+             'vugrad.lab.sweep', 'vugrad.lab.cluster', 'vugrad.lab.graph', 'vugrad.lab.cli']
 
 
 def module_name(path, root=PACKAGE):
