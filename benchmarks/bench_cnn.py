@@ -2,16 +2,18 @@
 One training step of the blitz CNN (PyTorch's 60-minute blitz CIFAR-10 net), vugrad against
 PyTorch, side by side, then where vugrad's step spends its time.
 
-    python benchmarks/bench_cnn.py            # batch 4 and batch 64, 11 rounds, and the profile
-    python benchmarks/bench_cnn.py --quick    # 5 rounds, fewer steps
+    python benchmarks/bench_cnn.py               # batch 4 and batch 64, 11 rounds, and the profile
+    python benchmarks/bench_cnn.py --quick       # 5 rounds, fewer steps
+    python benchmarks/bench_cnn.py --threads 2   # two BLAS / PyTorch threads each
+    python benchmarks/bench_cnn.py --model lenet # LeNet (1x28x28 images, MNIST's) instead
 
 The net: Conv2d(3, 6, 5), ReLU, MaxPool2d(2), Conv2d(6, 16, 5), ReLU, MaxPool2d(2), Flatten,
 Linear(400, 120), ReLU, Linear(120, 84), ReLU, Linear(84, 10); mean cross-entropy; SGD with
 momentum 0.9, lr 0.001; float32; the images are constants (no gradient for them). PyTorch
 runs the identical network (vugrad.lab.torch_backend.to_torch, the same weights).
 
-Both run in this process, one thread each (OPENBLAS_NUM_THREADS=1 is set before NumPy is
-imported, torch.set_num_threads(1)), interleaved round by round (vugrad, torch, vugrad, ...),
+Both run in this process, one thread each unless --threads says otherwise (OPENBLAS_NUM_THREADS
+is set before NumPy is imported, and torch.set_num_threads), interleaved round by round (vugrad, torch, vugrad, ...),
 so that a busy machine slows both alike. Figures: the median over rounds of seconds per step
 (IQR in brackets) and the median of the per-round ratios vugrad / torch (with its IQR).
 This process does not call vugrad.tune_malloc(): both use the C library's default malloc.
@@ -20,15 +22,22 @@ Results go in benchmarks/RESULTS.md.
 
 import os
 
-os.environ['OPENBLAS_NUM_THREADS'] = '1'     # -- before NumPy is imported: one BLAS thread
-os.environ.setdefault('OMP_NUM_THREADS', '1')
-os.environ.setdefault('MKL_NUM_THREADS', '1')
+import sys
+
+# -- the number of threads must be set before NumPy is imported: read --threads N here
+THREADS = next((sys.argv[i + 1] for i, a in enumerate(sys.argv[:-1]) if a == '--threads'), '1')
+os.environ['OPENBLAS_NUM_THREADS'] = THREADS
+os.environ['OMP_NUM_THREADS'] = THREADS
+os.environ['MKL_NUM_THREADS'] = THREADS
+if THREADS != '1':
+    # -- PyTorch's OpenMP threads spin after each parallel region, and would take the cores from
+    #    OpenBLAS's threads in the same process: they wait passively here
+    os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
 import argparse
 import collections
 import platform
 import statistics
-import sys
 import time
 
 import numpy as np
@@ -59,14 +68,18 @@ def quartiles(xs):
     return q[0], q[2]
 
 
+SHAPES = {'blitz': (3, 32, 32), 'lenet': (1, 28, 28)}
+MODEL = 'blitz'      # -- set by --model
+
+
 def blitz(batch, seed=0):
-    """A fresh blitz net, its SGD, and a constant batch of images and labels."""
+    """A fresh net (the blitz net, or LeNet with --model lenet), and a constant batch."""
     np.random.seed(seed)         # -- build_cnn draws from NumPy's global state, as PyTorch would
     vg.set_default_dtype(np.float32)
-    config = TrainConfig(model='blitz', activation='relu', dtype='float32')
-    model = build_cnn(config, (3, 32, 32), 10)
+    config = TrainConfig(model=MODEL, activation='relu', dtype='float32')
+    model = build_cnn(config, SHAPES[MODEL], 10)
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((batch, 3, 32, 32)).astype(np.float32)
+    x = rng.standard_normal((batch,) + SHAPES[MODEL]).astype(np.float32)
     y = rng.integers(0, 10, batch)
     return model, x, y
 
@@ -130,7 +143,8 @@ def side_by_side(batch, rounds, steps):
         order = list(contenders) if r % 2 == 0 else list(reversed(contenders))
         for k in order:
             times[k].append(timed(contenders[k], steps))
-    print(f'\n## batch {batch}: {rounds} rounds of {steps} steps, one thread each')
+    print(f'\n## {MODEL}, batch {batch}: {rounds} rounds of {steps} steps, {THREADS} thread(s) '
+          'each')
     for k, v in times.items():
         lo, hi = quartiles(v)
         print(f'  {k}: {statistics.median(v) * 1e3:.3f} ms/step '
@@ -139,7 +153,7 @@ def side_by_side(batch, rounds, steps):
         rs = [a / b for a, b in zip(times['vugrad'], times['torch'])]
         lo, hi = quartiles(rs)
         med = statistics.median(rs)
-        target = TARGETS.get(batch)
+        target = TARGETS.get(batch) if MODEL == 'blitz' and THREADS == '1' else None
         line = f'  vugrad / torch: {med:.3f} (IQR {lo:.3f} to {hi:.3f})'
         if target is not None:
             line += (f'; prototype {target}x: '
@@ -214,8 +228,8 @@ def profile(batch, steps):
     fwd_ops = sum(v for k, v in ms.items() if k.endswith('.forward'))
     bwd_ops = sum(v for k, v in ms.items() if '.backward' in k)
     total = sum(v for k, v in ms.items() if k.startswith('step:')) - extra_ms
-    print(f'\n## where vugrad\'s step goes, batch {batch} (ms per step, mean of {steps} '
-          f'steps, timers on)')
+    print(f'\n## where vugrad\'s step goes, {MODEL}, batch {batch} (ms per step, mean of '
+          f'{steps} steps, timers on)')
     rows = sorted(((v, k) for k, v in ms.items() if not k.startswith('step:')), reverse=True)
     for v, k in rows:
         print(f'  {k:48s} {v:8.3f}  {100 * v / total:5.1f}%')
@@ -231,9 +245,14 @@ def profile(batch, steps):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--quick', action='store_true', help='fewer rounds and steps')
+    parser.add_argument('--threads', type=int, default=1, help='BLAS and PyTorch threads')
+    parser.add_argument('--model', choices=sorted(SHAPES), default='blitz')
+    parser.add_argument('--no-profile', action='store_true', help='the side by side only')
     args = parser.parse_args()
+    global MODEL
+    MODEL = args.model
     if torch is not None:
-        torch.set_num_threads(1)
+        torch.set_num_threads(args.threads)
     rounds = 5 if args.quick else 11
     print(f'# vugrad {vg.__version__}, NumPy {np.__version__}, '
           f'PyTorch {torch.__version__ if torch else "absent"}, '
@@ -242,7 +261,7 @@ def main():
           f'torch threads {torch.get_num_threads() if torch else "-"}')
     side_by_side(4, rounds, 40 if args.quick else 100)
     side_by_side(64, rounds, 5 if args.quick else 15)
-    for batch in (4, 64):
+    for batch in () if args.no_profile else (4, 64):
         profile(batch, 40 if batch == 4 and not args.quick else 20)
 
 

@@ -392,9 +392,6 @@ class _WeakOutputs(weakref.ref):
         ref.others = tuple([weakref.ref(node) for node in nodes[1:]])
         return ref
 
-    def __init__(self, nodes):
-        super().__init__(nodes[0])
-
     def nodes(self):
         return [self()] + [ref() for ref in self.others]
 

@@ -696,7 +696,8 @@ NOT_OPS = {
     '__init__', '__repr__', '__str__', '__len__', '__array_ufunc__', '__slots__', '__module__',
     '__doc__', '__weakref__', '__qualname__', '__firstlineno__', '__static_attributes__',
     'value', 'grad', 'source', 'name', 'requires_grad', 'size', 'shape', 'ndim', 'dtype',
-    'numpy', 'item', 'backward', 'zero_grad', 'clear', 'to_dot', '_repr_svg_',
+    'numpy', 'item', 'backward', 'zero_grad', 'clear', 'to_dot', '_repr_svg_', '_repr_pretty_',
+    '_repr_html_',
     '_value', '_grad', '_version', '_base',
     '__iter__',    # -- GetItem once per row: tested in tests/test_core.py
 }
