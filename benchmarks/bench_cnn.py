@@ -13,15 +13,16 @@ momentum 0.9, lr 0.001; float32; the images are constants (no gradient for them)
 runs the identical network (vugrad.lab.torch_backend.to_torch, the same weights).
 
 Both run in this process, one thread each unless --threads says otherwise (OPENBLAS_NUM_THREADS
-is set before NumPy is imported, and torch.set_num_threads), interleaved round by round (vugrad, torch, vugrad, ...),
-so that a busy machine slows both alike. Figures: the median over rounds of seconds per step
-(IQR in brackets) and the median of the per-round ratios vugrad / torch (with its IQR).
+is set before NumPy is imported, and torch.set_num_threads), interleaved round by round
+(vugrad, torch, vugrad, ...), so that a busy machine slows both alike. Figures: the median over
+rounds of seconds per step (IQR in brackets) and the median of the per-round ratios
+vugrad / torch (with its IQR).
 This process does not call vugrad.tune_malloc(): both use the C library's default malloc.
 Results go in benchmarks/RESULTS.md.
 """
 
+# ruff: noqa: E402 - the thread settings must come before NumPy's import
 import os
-
 import sys
 
 # -- the number of threads must be set before NumPy is imported: read --threads N here
