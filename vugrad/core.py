@@ -50,9 +50,10 @@ class TensorNode:
     def __init__(self, value, source=None, name=None, requires_grad=None):
         if type(value) is not np.ndarray:
             value = checks.as_array(value)
-        if value.dtype.kind not in 'biuf':
+        kind = value.dtype.kind
+        if kind not in 'biuf':
             checks.numeric(value)
-        floating = value.dtype.kind == 'f'
+        floating = kind == 'f'
         if requires_grad is None:
             requires_grad = floating
         elif requires_grad and not floating:
@@ -389,11 +390,11 @@ class _WeakOutputs(weakref.ref):
 
     def __new__(cls, nodes):
         ref = super().__new__(cls, nodes[0])
-        ref.others = tuple([weakref.ref(node) for node in nodes[1:]])
+        ref.others = tuple(map(weakref.ref, nodes[1:])) if len(nodes) > 1 else ()
         return ref
 
     def nodes(self):
-        return [self()] + [ref() for ref in self.others]
+        return [self(), *[ref() for ref in self.others]] if self.others else [self()]
 
 
 class Op:
