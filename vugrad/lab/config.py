@@ -373,7 +373,7 @@ def add_model_arguments(parser):
              "blitz (PyTorch's 60-minute blitz CNN for 3x32x32 images) (default: %(default)s; "
              'cifar10: blitz)')
     add('--activation', default=d.activation, choices=tuple(ACTIVATIONS),
-        help='the hidden nonlinearity (default: %(default)s)')
+        help='the hidden nonlinearity (default: %(default)s; lenet and blitz: relu)')
     add('--hidden', default=d.hidden, type=int, metavar='N',
         help='MLP: the width of the hidden layers (default: 4 x the number of features)')
     add('--layers', default=d.layers, type=int, metavar='N',
