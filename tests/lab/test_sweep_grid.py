@@ -129,7 +129,7 @@ def test_sweep_help_shows_the_defaults(capsys):
     text = capsys.readouterr().out
     assert exit_.value.code == 0
     assert '==SUPPRESS==' not in text and '--vary' in text and '--jobs' in text
-    assert '(default: sigmoid)' in text and '--backend' in text
+    assert '(default: sigmoid;' in text and '--backend' in text
 
 
 # ---------------------------------------------------------------------- checked before any run
