@@ -38,14 +38,16 @@ TINY = ['-D', 'synth', '--num-train', '200', '--hidden', '8', '-b', '50', '-e', 
 #: A worker's preload: a run with num_val=77 ends the worker's process (as a crash would).
 PRELOAD = '''
 import os
-from vugrad.lab import runner
+import time
 
+from vugrad.lab import runner
 
 
 def patch(_run):
     def run(config=None, **kwargs):
         if config is not None and config.num_val == 77:
-            os._exit(3)
+            time.sleep(1)    # -- dies partway through: the worker's earlier messages (a run it
+            os._exit(3)      #    finished just before) reach the scheduler first
         return _run(config, **kwargs)
     run.dies_at_77 = True
     return run
@@ -210,7 +212,7 @@ def test_a_run_whose_worker_dies_is_recorded_as_failed(scheduler, tmp_path, caps
     assert main(['sweep', *TINY, '--vary', 'num_val=76,77', '--cluster', scheduler,
                  '--out', str(out)]) == 1
     printed = capsys.readouterr().out
-    assert '] ok        num_val=76,seed=0' in printed
+    assert '] ok        num_val=76,seed=0' in printed, printed
     assert '] FAILED    num_val=77,seed=0' in printed and 'worker died' in printed
     error = (out / 'num_val=77,seed=0' / 'error.txt').read_text()
     assert 'worker died' in error and 'allowed-failures' in error
