@@ -188,3 +188,22 @@ def test_runs_without_per_class_accuracy_have_no_per_class_table(tmp_path):
     assert per_class_accuracy(groups[0]) is None and per_class_table(groups) == []
     write_outputs(tmp_path)
     assert 'per class' not in (tmp_path / 'report.md').read_text()
+
+
+def test_metrics_csv_has_a_column_per_class_empty_where_a_run_has_none(tmp_path):
+    base = {'epochs': 2, 'lr': 0.1, 'backend': 'vugrad', 'seed': 0}
+    make_run(tmp_path, 'data=cifar10', 0, {**base, 'data': 'cifar10'},
+             _with_classes(rows([2.0, 1.5], [0.3, 0.4]), [0.25] * 9 + [None]))
+    make_run(tmp_path, 'data=synth', 1, {**base, 'data': 'synth'}, rows([1.0, 0.5], [0.8, 0.9]))
+    write_outputs(tmp_path)
+    with open(tmp_path / 'metrics.csv', newline='') as f:
+        table = list(csv.DictReader(f))
+    header = list(table[0])
+    columns = [f'val_acc_class_{i}' for i in range(10)]
+    assert header[header.index('epoch_lr') + 1:header.index('error')] == columns
+    cifar = [r for r in table if r['run'] == 'data=cifar10']
+    synth = [r for r in table if r['run'] == 'data=synth']
+    assert len(cifar) == len(synth) == 2
+    assert all(float(r['val_acc_class_0']) == 0.25 and r['val_acc_class_9'] == '' for r in cifar)
+    assert all(r[c] == '' for r in synth for c in columns)
+    assert 'val_acc_per_class' not in header

@@ -388,3 +388,16 @@ def test_write_metrics_writes_strict_json(tmp_path):
     assert 'NaN' not in text and 'Infinity' not in text
     data = json.loads(text, parse_constant=lambda c: pytest.fail(f'non-JSON constant {c}'))
     assert data['metrics'][0]['train_loss'] is None and data['metrics'][0]['val_acc'] is None
+
+
+def test_write_metrics_csv_puts_each_class_in_a_column(tmp_path):
+    import csv
+    path = tmp_path / 'm.csv'
+    write_metrics(path, [{'epoch': 1, 'val_acc': 0.5, 'val_acc_per_class': [0.25, None, 0.75]},
+                         {'epoch': 2, 'val_acc': 0.6, 'val_acc_per_class': [0.5, None, 1.0]}])
+    with open(path, newline='') as f:
+        table = list(csv.DictReader(f))
+    assert list(table[0]) == ['epoch', 'val_acc', 'val_acc_class_0', 'val_acc_class_1',
+                              'val_acc_class_2']
+    assert [(r['val_acc_class_0'], r['val_acc_class_1'], r['val_acc_class_2'])
+            for r in table] == [('0.25', '', '0.75'), ('0.5', '', '1.0')]

@@ -309,21 +309,36 @@ def _progress_bar(total, desc):
                 dynamic_ncols=True)
 
 
+def per_class_columns(row, count=None):
+    """
+    A metrics row's per-class accuracies (val_acc_per_class) as CSV columns: val_acc_class_0,
+    val_acc_class_1, ... (`count` of them; empty for a class without validation examples, or
+    where the row has none).
+    """
+    accs = row.get('val_acc_per_class') or []
+    count = len(accs) if count is None else count
+    return {f'val_acc_class_{i}': '' if i >= len(accs) or accs[i] is None
+            or accs[i] != accs[i] else accs[i] for i in range(count)}
+
+
 def write_metrics(path, metrics, config=None):
     """
     Write per-epoch metrics to `path`, atomically: a .csv file gets one row per epoch under a
-    header; a .json file gets {"config": {...}, "metrics": [...]}.
+    header (per-class accuracies, where there are some, in columns val_acc_class_0, ...); a
+    .json file gets {"config": {...}, "metrics": [...]}.
     """
     path = os.fspath(path)
     if not path.endswith(('.csv', '.json')):
         raise ValueError(f'write_metrics: {path!r} must end in .json or .csv.')
     with atomic_write(path, 'w', newline='') as f:
         if path.endswith('.csv'):
-            fields = list(metrics[0]) if metrics else ['epoch', 'train_loss', 'val_loss',
-                                                       'val_acc', 'seconds', 'lr']
+            rows = [{**{k: v for k, v in row.items() if k != 'val_acc_per_class'},
+                     **per_class_columns(row)} for row in metrics]
+            fields = list(rows[0]) if rows else ['epoch', 'train_loss', 'val_loss',
+                                                 'val_acc', 'seconds', 'lr']
             writer = csv.DictWriter(f, fieldnames=fields)
             writer.writeheader()
-            writer.writerows(metrics)
+            writer.writerows(rows)
         else:
             cfg = dataclasses.asdict(config) if config is not None else None
             f.write(dumps_json({'config': cfg, 'metrics': metrics}, indent=2) + '\n')

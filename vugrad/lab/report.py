@@ -38,6 +38,7 @@ import numpy as np
 from ..errors import VugradError
 from ..fileio import atomic_write, dumps_json, write_json
 from .config import TrainConfig
+from .loop import per_class_columns
 
 __all__ = [
     'METRICS',
@@ -294,8 +295,9 @@ def _diverging(run):
 def write_csv(path, runs):
     """
     All runs in one CSV file: one row per run and epoch, with the columns run, status, every
-    setting (seed and backend included), epoch, train_loss, val_loss, val_acc, seconds, lr and
-    error. A run that did not finish has one row, with empty metrics. The learning rate of
+    setting (seed and backend included), epoch, train_loss, val_loss, val_acc, seconds, lr,
+    the per-class accuracies of image data sets (val_acc_class_0, ...; empty for other runs)
+    and error. A run that did not finish has one row, with empty metrics. The learning rate of
     each epoch (a schedule changes it) is in epoch_lr; lr is the setting.
     """
     settings = []
@@ -305,7 +307,12 @@ def write_csv(path, runs):
                 settings.append(k)
     # -- the lr of each epoch (set by a schedule) is epoch_lr: lr is the setting
     columns = {m: 'epoch_lr' if m == 'lr' else m for m in METRICS}
-    fields = ['run', 'status'] + settings + ['backend'] + list(columns.values()) + ['error']
+    # -- per-class accuracies (image data sets) in as many columns as the most classes of a run
+    classes = max((len(row.get('val_acc_per_class') or []) for run in runs
+                   for row in run['metrics'] or []), default=0)
+    per_class = list(per_class_columns({}, classes))
+    fields = (['run', 'status'] + settings + ['backend'] + list(columns.values()) + per_class +
+              ['error'])
 
     with atomic_write(path, newline='') as f:
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction='ignore')
@@ -314,7 +321,8 @@ def write_csv(path, runs):
             base = {k: _csv_value(run['config'].get(k)) for k in settings + ['backend']}
             base.update(run=run['id'], status=run['status'], error=run['error'] or '')
             for row in run['metrics'] or [{}]:
-                writer.writerow({**base, **{c: row.get(m, '') for m, c in columns.items()}})
+                writer.writerow({**base, **{c: row.get(m, '') for m, c in columns.items()},
+                                 **per_class_columns(row, classes)})
 
 
 def _csv_value(value):
