@@ -68,14 +68,34 @@ def _quote(text):
        breaks in the text become \\n; other control characters are dropped. A lone surrogate
        (a name like '\\ud800', which UTF-8 cannot encode) is drawn as its escape, \\ud800.
     """
-    text = str(text).encode('utf-8', 'backslashreplace').decode('utf-8')
-    text = text.replace('\r\n', '\n').replace('\r', '\n')
+    text = _encodable(text).replace('\r\n', '\n').replace('\r', '\n')
     text = text.replace('\\', '\\\\').replace('"', '\\"').replace('\n', '\\n')
     return f'"{text.translate(_CONTROL)}"'
 
 
+def _encodable(text):
+    """str(text), with a lone surrogate (which UTF-8 cannot encode) written as its escape."""
+    return str(text).encode('utf-8', 'backslashreplace').decode('utf-8')
+
+
 def _format_number(x):
     return f'{x:.4g}'
+
+
+def _shape_text(value):
+    return 'scalar' if value.ndim == 0 else str(tuple(value.shape))
+
+
+def _grad_norm(node):
+    """
+    The norm of a node's gradient, or None when none has arrived.
+
+    -- `_grad`, not `.grad`: reading .grad of a node without a gradient would allocate zeros.
+    """
+    if node._grad is None:
+        return None
+    g = np.asarray(node._grad)
+    return float(np.linalg.norm(g.ravel())) if g.size else 0.0
 
 
 def _tensor_lines(node, show_grad, show_values, name=None):
@@ -86,14 +106,11 @@ def _tensor_lines(node, show_grad, show_values, name=None):
         name = node.name
     if name is not None and str(name) != '':
         lines.append(str(name))
-    shape = 'scalar' if value.ndim == 0 else str(tuple(value.shape))
-    lines.append(f'{shape} {value.dtype}')
+    lines.append(f'{_shape_text(value)} {value.dtype}')
     if show_values and value.size == 1 and value.dtype.kind in 'biuf':
         lines.append(f'value {_format_number(value.item())}')
-    if show_grad and node._grad is not None:
-        # -- `_grad`, not `.grad`: reading .grad of a node without a gradient would allocate zeros
-        g = np.asarray(node._grad)
-        norm = float(np.linalg.norm(g.ravel())) if g.size else 0.0
+    norm = _grad_norm(node) if show_grad else None
+    if norm is not None:
         lines.append(f'grad norm {_format_number(norm)}')
     return lines
 
@@ -494,18 +511,13 @@ def repr_svg(node, **options):
 
 def _summary(node):
     """(name, shape, dtype, source op, grad norm) of a node, as text, for its notebook display."""
-    value = node._value
-    # -- a lone surrogate (which UTF-8 cannot encode) is shown as its escape, as in to_dot
-    name = '' if node.name is None else str(node.name).encode('utf-8', 'backslashreplace').decode()
-    shape = 'scalar' if value.ndim == 0 else str(tuple(value.shape))
+    name = '' if node.name is None else _encodable(node.name)
     source = ('none (a leaf)' if node.source is None
               else getattr(node.source.op, '__name__', str(node.source.op)))
-    if node._grad is not None:     # -- `_grad`: never allocate zeros just to show them
-        g = np.asarray(node._grad)
-        grad = _format_number(float(np.linalg.norm(g.ravel())) if g.size else 0.0)
-    else:
-        grad = 'no grad' if node.requires_grad else 'constant (no grad)'
-    return name, shape, str(value.dtype), source, grad
+    norm = _grad_norm(node)
+    grad = (_format_number(norm) if norm is not None else
+            'no grad' if node.requires_grad else 'constant (no grad)')
+    return name, _shape_text(node._value), str(node._value.dtype), source, grad
 
 
 def node_pretty(node):
