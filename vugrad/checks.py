@@ -257,7 +257,7 @@ def saved_inputs_unchanged(opnode):
                 raise SavedArrayModifiedError(
                     f'{opnode.op.__name__}: an input array it saved (shape {node.value.shape}) '
                     f'was written to after the forward pass at {saved.created_at} (found by '
-                    'detect_anomaly\'s checksums). Change arrays only after backward() has run.')
+                    "detect_anomaly's checksums). Change arrays only after backward() has run.")
 
 
 def output_gradient(opnode, i, out, pending):
@@ -393,7 +393,7 @@ def _fix_gradient(op, node, g):
     if g is None:
         raise OpDefinitionError(
             f'{op.__name__}.backward returned None for an input that requires a gradient '
-            f'(shape {node.value.shape}). Return an array of the input\'s shape.')
+            f"(shape {node.value.shape}). Return an array of the input's shape.")
     array = np.asarray(g)
     if array.dtype == object:
         raise OpDefinitionError(
@@ -426,7 +426,7 @@ def unbroadcast(g, shape, op=None):
         name = op.__name__ if op is not None else 'unbroadcast'
         raise OpDefinitionError(
             f'{name}.backward returned a gradient of shape {g.shape} that cannot be summed back '
-            f'to its input\'s shape {shape}.')
+            f"to its input's shape {shape}.")
     return np.asarray(g)     # -- a sum over every axis is a NumPy scalar
 
 

@@ -68,7 +68,8 @@ def tiny(tmp_path):
         "test-labels": rng.integers(0, 10, TEST_N, dtype=np.uint8),
     }
     arrays["train-images"][0, 0, :2] = [0, 255]  # make sure both ends of the range occur
-    names = {"train-images": "train-images-idx3-ubyte.gz", "train-labels": "train-labels-idx1-ubyte.gz",
+    names = {"train-images": "train-images-idx3-ubyte.gz",
+             "train-labels": "train-labels-idx1-ubyte.gz",
              "test-images": "t10k-images-idx3-ubyte.gz", "test-labels": "t10k-labels-idx1-ubyte.gz"}
     raw = {k: idx_bytes(a) for k, a in arrays.items()}
     gz = {k: gzip.compress(b, mtime=0) for k, b in raw.items()}

@@ -1,4 +1,4 @@
-"""load_idx_dataset on tiny IDX files the tests write: good files, and every way a file can be bad."""
+"""load_idx_dataset on tiny IDX files the tests write: good files, and every way one can be bad."""
 
 import gzip
 import os

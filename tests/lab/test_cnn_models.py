@@ -75,7 +75,7 @@ def fake_cifar(monkeypatch):
 # ---------------------------------------------------------------------- layer lists
 
 def describe(module):
-    """[(type name, {parameter name: shape}, extra)] of a Sequential, Residual blocks spelled out."""
+    """[(type name, {parameter name: shape}, extra)] of a Sequential, Residual blocks spelled out"""
     out = []
     for layer in module:
         name = type(layer).__name__
@@ -95,8 +95,10 @@ def describe(module):
 
 
 def expected(model, batchnorm, residual, act='ReLU', classes=10):
-    bn2 = lambda c: [('BatchNorm2d', c, (c,))] if batchnorm else []
-    bn1 = lambda c: [('BatchNorm1d', c, (c,))] if batchnorm else []
+    def bn2(c):
+        return [('BatchNorm2d', c, (c,))] if batchnorm else []
+    def bn1(c):
+        return [('BatchNorm1d', c, (c,))] if batchnorm else []
 
     def block(c):
         if not residual:
@@ -131,7 +133,8 @@ def test_exact_layer_lists_and_output_shapes(model, shape, data, batchnorm, resi
 
 
 def test_parameter_counts_are_pytorchs():
-    count = lambda net: sum(p.value.size for p in net.parameters())
+    def count(net):
+        return sum(p.value.size for p in net.parameters())
     blitz = build_cnn(TrainConfig(data='cifar10', model='blitz'), (3, 32, 32), 10)
     assert count(blitz) == 62_006                  # -- the blitz's net in PyTorch
     assert count(build_cnn(TrainConfig(model='lenet'), (1, 28, 28), 10)) == 61_706

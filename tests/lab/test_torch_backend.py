@@ -43,7 +43,8 @@ def test_the_copied_model_has_the_same_layers_and_weights():
                                     activation='tanh'), 4, 3)
     tmodel = tb.from_vugrad(model, 'tanh', residual=True)
     layers = list(tmodel.hidden) + [tmodel.output]
-    assert [(l.in_features, l.out_features) for l in layers] == [(4, 5), (5, 5), (5, 5), (5, 3)]
+    sizes = [(lin.in_features, lin.out_features) for lin in layers]
+    assert sizes == [(4, 5), (5, 5), (5, 5), (5, 3)]
     for ours, theirs in zip(list(model.hidden) + [model.output], layers):
         np.testing.assert_array_equal(theirs.weight.detach().numpy(), ours.w.value)
         np.testing.assert_array_equal(theirs.bias.detach().numpy(), ours.b.value[0])

@@ -264,7 +264,8 @@ def test_both_backends_agree_on_the_other_losses(monkeypatch, loss):
     from vugrad.lab.train import train
     data = fake_data((1, 28, 28), classes=10)
     monkeypatch.setattr(loop, 'load_data', lambda config: data)
-    config = TrainConfig(data='mnist', model='lenet', loss=loss, dtype='float64', batch_size=4, epochs=2,
+    config = TrainConfig(data='mnist', model='lenet', loss=loss, dtype='float64', batch_size=4,
+                         epochs=2,
                          lr=0.01, momentum=0.9, reduction='sum', seed=1, progress=False,
                          num_train=8, num_val=6)
     ours = train(config, log=None)

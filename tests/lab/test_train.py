@@ -175,7 +175,8 @@ def test_the_vugrad_backend_leaves_the_choice_of_backend_to_the_dispatcher():
         train(TrainConfig(backend='torch'), log=None)
     with pytest.raises(InvalidArgumentError, match='vugrad.lab.run'):
         train(TrainConfig(), backend='torch', log=None)
-    strip = lambda metrics: [{k: v for k, v in m.items() if k != 'seconds'} for m in metrics]
+    def strip(metrics):
+        return [{k: v for k, v in m.items() if k != 'seconds'} for m in metrics]
     settings = {'num_train': 500, 'num_val': 100, 'epochs': 1, 'seed': 0, 'progress': False}
     assert strip(run(TrainConfig(**settings), log=None)) == \
         strip(train(TrainConfig(**settings), log=None))

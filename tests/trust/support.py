@@ -62,8 +62,9 @@ def check_against_torch(row, case, seed, dtype=np.float64, constant=()):
     expected = tout.detach().numpy()
     label = f'{row.name} {case.id()} {np.dtype(dtype).name}'
     assert isinstance(out, vg.TensorNode), label
-    assert out.value.shape == expected.shape, f'{label}: shape {out.value.shape} != {expected.shape}'
-    assert out.value.dtype == expected.dtype, f'{label}: dtype {out.value.dtype} != {expected.dtype}'
+    shape, dtype_ = out.value.shape, out.value.dtype
+    assert shape == expected.shape, f'{label}: shape {shape} != {expected.shape}'
+    assert dtype_ == expected.dtype, f'{label}: dtype {dtype_} != {expected.dtype}'
     close(out.value, expected, TOL[dtype]['forward'], f'{label}: forward')
 
     gout = rng.standard_normal(expected.shape).astype(dtype)

@@ -130,7 +130,8 @@ SWEEP = [(), (2,), (3, 2), (1, 2), (3, 1), (2, 3, 4), (2, 1, 4)]
 
 @pytest.mark.parametrize('row', [r for r in ROWS if r.broadcasting], ids=lambda r: r.name)
 @pytest.mark.parametrize('a, b', list(itertools.product(SWEEP, SWEEP)),
-                         ids=[f'{a}-{b}'.replace(' ', '') for a, b in itertools.product(SWEEP, SWEEP)])
+                         ids=[f'{a}-{b}'.replace(' ', '')
+                              for a, b in itertools.product(SWEEP, SWEEP)])
 def test_broadcast_sweep(row, a, b):
     case = Case((a, b))
     if broadcasts(a, b):

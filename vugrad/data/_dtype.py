@@ -15,6 +15,6 @@ def float_dtype(dtype=None):
     if dtype is None:
         dtype = get_default_dtype()
     dt = np.dtype(dtype)
-    if dt.kind != "f":
-        raise TypeError(f"dtype must be a floating point type (float32, float64, ...), got {dt}")
+    if dt.kind != 'f':
+        raise TypeError(f'dtype must be a floating point type (float32, float64, ...), got {dt}')
     return dt

@@ -6,10 +6,10 @@ import numpy as np
 def _check(x, y, batch_size):
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
             or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        raise ValueError(f'batch_size must be a positive int, got {batch_size!r}')
     if len(x) != len(y):
-        raise ValueError(f"x and y must hold the same number of instances, "
-                         f"got {len(x)} and {len(y)}")
+        raise ValueError(f'x and y must hold the same number of instances, '
+                         f'got {len(x)} and {len(y)}')
 
 
 def _num_batches(n, batch_size, drop_last):
@@ -66,7 +66,7 @@ class DataLoader:
         _check(x, y, batch_size)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
                                  or seed < 0):
-            raise ValueError(f"seed must be a non-negative int or None, got {seed!r}")
+            raise ValueError(f'seed must be a non-negative int or None, got {seed!r}')
         self.x, self.y = x, y
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -93,5 +93,5 @@ class DataLoader:
         return _iterate(self.x, self.y, self.batch_size, order, self.drop_last)
 
     def __repr__(self):
-        return (f"DataLoader({len(self.x)} instances, batch_size={self.batch_size}, "
-                f"shuffle={self.shuffle}, seed={self.seed}, epoch={self.epoch})")
+        return (f'DataLoader({len(self.x)} instances, batch_size={self.batch_size}, '
+                f'shuffle={self.shuffle}, seed={self.seed}, epoch={self.epoch})')

@@ -40,15 +40,15 @@ from .errors import CorruptDatasetError, DatasetNotFoundError
 # Base URLs, tried in order; https only. The data set's home page at the University of Toronto
 # is the one source vouched for. Change the list in place or pass mirrors=[...] to the loader.
 CIFAR10_MIRRORS = [
-    "https://www.cs.toronto.edu/~kriz/",
+    'https://www.cs.toronto.edu/~kriz/',
 ]
 
 # the bytes of one record: a label byte, then 3 channels of 32 x 32 pixels
 CHANNELS, SIDE = 3, 32
 RECORD_BYTES = 1 + CHANNELS * SIDE * SIDE
 
-CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
-           "dog", "frog", "horse", "ship", "truck")
+CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer',
+           'dog', 'frog', 'horse', 'ship', 'truck')
 
 
 @dataclass(frozen=True)
@@ -66,14 +66,14 @@ class Cifar10Spec:
     num_val: how many of the last training images form the validation set when final=False.
     """
 
-    name: str = "CIFAR-10"
-    subdir: str = "cifar10"
-    archive: str = "cifar-10-binary.tar.gz"
+    name: str = 'CIFAR-10'
+    subdir: str = 'cifar10'
+    archive: str = 'cifar-10-binary.tar.gz'
     archive_size: int | None = 170_052_171
-    archive_md5: str | None = "c32a1d4ab5d03f1284b67883e8d87530"
-    folder: str = "cifar-10-batches-bin"
-    train_files: tuple = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
-    test_file: str = "test_batch.bin"
+    archive_md5: str | None = 'c32a1d4ab5d03f1284b67883e8d87530'
+    folder: str = 'cifar-10-batches-bin'
+    train_files: tuple = tuple(f'data_batch_{i}.bin' for i in range(1, 6))
+    test_file: str = 'test_batch.bin'
     records: int = 10_000
     num_classes: int = 10
     num_val: int = 5_000
@@ -141,8 +141,8 @@ def load_cifar10_dataset(spec, final=False, data_dir=None, dtype=None, *, pixels
     else:
         n = len(train)
         if not 0 < spec.num_val < n:
-            raise ValueError(f"{spec.name}: cannot hold out {spec.num_val} of {n} training "
-                             f"images for validation")
+            raise ValueError(f'{spec.name}: cannot hold out {spec.num_val} of {n} training '
+                             f'images for validation')
         train, val = train[:-spec.num_val], train[-spec.num_val:]
 
     scale, shift = _SCALES[pixels]
@@ -172,7 +172,7 @@ def _records(spec, names, source, mirrors):
     """{name: (records, RECORD_BYTES) uint8 array} for the batch files `names`."""
     extracted = source.folder / spec.folder
     archive = source.folder / spec.archive
-    what = f"{spec.name} archive {spec.archive}"
+    what = f'{spec.name} archive {spec.archive}'
     if extracted.is_dir():
         return {n: _load_batch_file(spec, extracted / n, source) for n in names}
     try:
@@ -180,7 +180,7 @@ def _records(spec, names, source, mirrors):
     except NotADirectoryError:  # -- a file where the data folder (or one above it) should be
         raise dl.blocked_folder_error(archive, source, what) from None
     except PermissionError as e:
-        raise dl.unreadable_error(archive, source, what, f"{type(e).__name__}: {e}") from None
+        raise dl.unreadable_error(archive, source, what, f'{type(e).__name__}: {e}') from None
     except FileNotFoundError:
         if not source.may_download:
             raise _not_found(spec, source) from None
@@ -197,7 +197,7 @@ def _records(spec, names, source, mirrors):
         except CorruptDatasetError as e:
             raise dl.corrupt_cached_file(e, archive, what, source, mirrors) from None
         except OSError as e:  # -- not the contents: the file cannot be read at all
-            raise dl.unreadable_error(archive, source, what, f"{type(e).__name__}: {e}") from None
+            raise dl.unreadable_error(archive, source, what, f'{type(e).__name__}: {e}') from None
     return _memory[key]
 
 
@@ -210,28 +210,28 @@ def _key(path, st, spec):
 def _not_found(spec, source):
     folder = source.folder
     return DatasetNotFoundError(
-        f"{spec.name} not found: neither {folder / spec.archive} nor the folder "
-        f"{folder / spec.folder} exists.\n"
-        f"The folder comes from {source.origin}; nothing is downloaded when a data folder is "
-        f"given.\n"
-        f"What to do: put {spec.archive} (or its extracted {spec.folder}/ folder) in {folder}, "
-        f"or unset VUGRAD_DATA and leave out data_dir to have vugrad download it into "
-        f"{dl.cache_dir() / spec.subdir}.",
+        f'{spec.name} not found: neither {folder / spec.archive} nor the folder '
+        f'{folder / spec.folder} exists.\n'
+        f'The folder comes from {source.origin}; nothing is downloaded when a data folder is '
+        f'given.\n'
+        f'What to do: put {spec.archive} (or its extracted {spec.folder}/ folder) in {folder}, '
+        f'or unset VUGRAD_DATA and leave out data_dir to have vugrad download it into '
+        f'{dl.cache_dir() / spec.subdir}.',
         folder / spec.archive,
     )
 
 
-def _check_records(data, spec, path, where=""):
+def _check_records(data, spec, path, where=''):
     """The records of one batch file's bytes, after checking its md5 (if known) and labels."""
     def fail(problem):
-        raise CorruptDatasetError(f"{path}: {problem}", path, problem)
+        raise CorruptDatasetError(f'{path}: {problem}', path, problem)
 
     name = os.path.basename(where or str(path))
     md5 = spec.file_md5.get(name)
     if md5 is not None:
         got = hashlib.md5(data).hexdigest()
         if got != md5.lower():
-            fail(f"md5 of {where or name} is {got}, expected {md5}")
+            fail(f'md5 of {where or name} is {got}, expected {md5}')
     records = np.frombuffer(data, np.uint8).reshape(spec.records, RECORD_BYTES)
     labels = records[:, 0]
     if labels.size and labels.max() >= spec.num_classes:
@@ -243,7 +243,7 @@ def _check_records(data, spec, path, where=""):
 
 def _load_batch_file(spec, path, source):
     """Read and check one batch file of the extracted folder."""
-    what = f"{spec.name} file {path.name}"
+    what = f'{spec.name} file {path.name}'
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -253,7 +253,7 @@ def _load_batch_file(spec, path, source):
             f"What to do: put all of {', '.join(spec.files)} in {path.parent}, or delete that "
             f"folder and put {spec.archive} in {path.parent.parent} instead.", path) from None
     except OSError as e:
-        raise dl.unreadable_error(path, source, what, f"{type(e).__name__}: {e}") from None
+        raise dl.unreadable_error(path, source, what, f'{type(e).__name__}: {e}') from None
     if not stat_module.S_ISREG(st.st_mode):
         raise dl.unreadable_error(path, source, what)
     key = _key(path, st, spec)
@@ -262,29 +262,29 @@ def _load_batch_file(spec, path, source):
             _memory[key] = _read_batch_file(spec, path)
         except CorruptDatasetError as e:
             raise CorruptDatasetError(
-                f"{what} is corrupt: {e.problem}\n  path: {path}\n"
-                f"What to do: replace it with a good copy (extract it again from "
-                f"{spec.archive}), or delete the folder {path.parent} and put {spec.archive} in "
-                f"{path.parent.parent} (in the cache folder it is downloaded).",
+                f'{what} is corrupt: {e.problem}\n  path: {path}\n'
+                f'What to do: replace it with a good copy (extract it again from '
+                f'{spec.archive}), or delete the folder {path.parent} and put {spec.archive} in '
+                f'{path.parent.parent} (in the cache folder it is downloaded).',
                 path, e.problem) from None
         except OSError as e:  # -- not the contents: the file cannot be read at all
-            raise dl.unreadable_error(path, source, what, f"{type(e).__name__}: {e}") from None
+            raise dl.unreadable_error(path, source, what, f'{type(e).__name__}: {e}') from None
     return _memory[key]
 
 
 def _read_batch_file(spec, path):
     """The checked records of one batch file; its size is checked before a byte is read."""
-    with open(path, "rb") as f:
+    with open(path, 'rb') as f:
         size = os.fstat(f.fileno()).st_size
         if size != spec.file_size:
-            problem = (f"it is {size} bytes, expected {spec.file_size} ({spec.records} records "
-                       f"of {RECORD_BYTES} bytes)" + (" (truncated?)" if size < spec.file_size
-                                                      else ""))
-            raise CorruptDatasetError(f"{path}: {problem}", path, problem)
+            problem = (f'it is {size} bytes, expected {spec.file_size} ({spec.records} records '
+                       f'of {RECORD_BYTES} bytes)' + (' (truncated?)' if size < spec.file_size
+                                                      else ''))
+            raise CorruptDatasetError(f'{path}: {problem}', path, problem)
         data = f.read(spec.file_size + 1)  # -- one byte more shows a file that grew meanwhile
     if len(data) != spec.file_size:
-        problem = f"read {len(data)} bytes, expected {spec.file_size}"
-        raise CorruptDatasetError(f"{path}: {problem}", path, problem)
+        problem = f'read {len(data)} bytes, expected {spec.file_size}'
+        raise CorruptDatasetError(f'{path}: {problem}', path, problem)
     return _check_records(data, spec, path)
 
 
@@ -299,48 +299,48 @@ def _read_archive(spec, path):
     wrong.
     """
     def fail(problem):
-        raise CorruptDatasetError(f"{path}: {problem}", path, problem)
+        raise CorruptDatasetError(f'{path}: {problem}', path, problem)
 
-    with open(path, "rb") as f:
+    with open(path, 'rb') as f:
         size = os.fstat(f.fileno()).st_size
         if spec.archive_size is not None and size != spec.archive_size:
-            fail(f"the archive is {size} bytes, expected {spec.archive_size}"
-                 + (" (truncated?)" if size < spec.archive_size else ""))
+            fail(f'the archive is {size} bytes, expected {spec.archive_size}'
+                 + (' (truncated?)' if size < spec.archive_size else ''))
         if spec.archive_md5 is not None:
             md5 = hashlib.md5()
             while piece := f.read(1 << 20):
                 md5.update(piece)
             if md5.hexdigest() != spec.archive_md5.lower():
-                fail(f"md5 of the archive is {md5.hexdigest()}, expected {spec.archive_md5}")
+                fail(f'md5 of the archive is {md5.hexdigest()}, expected {spec.archive_md5}')
             f.seek(0)
 
-        wanted = {f"{spec.folder}/{n}": n for n in spec.files}
+        wanted = {f'{spec.folder}/{n}': n for n in spec.files}
         found = {}
         try:
             # -- "r|gz": one pass over the stream, members in order; nothing is extracted
-            with tarfile.open(fileobj=f, mode="r|gz") as tar:
+            with tarfile.open(fileobj=f, mode='r|gz') as tar:
                 for member in tar:
-                    name = member.name.removeprefix("./")
+                    name = member.name.removeprefix('./')
                     if name not in wanted:
                         continue
                     short = wanted[name]
                     if short in found:
-                        fail(f"the member {name} appears twice")
+                        fail(f'the member {name} appears twice')
                     if not member.isreg() or member.issparse():
-                        fail(f"the member {name} is not a regular file")
+                        fail(f'the member {name} is not a regular file')
                     if member.size != spec.file_size:
-                        fail(f"the member {name} is {member.size} bytes, expected "
-                             f"{spec.file_size} ({spec.records} records of {RECORD_BYTES} bytes)")
+                        fail(f'the member {name} is {member.size} bytes, expected '
+                             f'{spec.file_size} ({spec.records} records of {RECORD_BYTES} bytes)')
                     with contextlib.closing(tar.extractfile(member)) as data_file:
                         data = data_file.read(spec.file_size)
                     if len(data) != spec.file_size:
-                        fail(f"the member {name} ends after {len(data)} of its "
-                             f"{spec.file_size} bytes")
+                        fail(f'the member {name} ends after {len(data)} of its '
+                             f'{spec.file_size} bytes')
                     found[short] = _check_records(data, spec, path, where=name)
                     if len(found) == len(wanted):
                         break
         except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as e:
-            fail(f"not a valid .tar.gz archive ({type(e).__name__}: {e})")
+            fail(f'not a valid .tar.gz archive ({type(e).__name__}: {e})')
 
     missing = [n for n in wanted if wanted[n] not in found]
     if missing:

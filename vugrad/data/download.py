@@ -55,11 +55,11 @@ def cache_dir():
 
 
 def _cache_dir_for(platform, environ):
-    if platform == "win32":
-        base = environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+    if platform == 'win32':
+        base = environ.get('LOCALAPPDATA') or str(Path.home() / 'AppData' / 'Local')
     else:
-        base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base).expanduser() / "vugrad"
+        base = environ.get('XDG_CACHE_HOME') or str(Path.home() / '.cache')
+    return Path(base).expanduser() / 'vugrad'
 
 
 class Source:
@@ -75,32 +75,32 @@ class Source:
         self.origin = origin
 
     def __repr__(self):
-        return f"Source({str(self.folder)!r}, may_download={self.may_download})"
+        return f'Source({str(self.folder)!r}, may_download={self.may_download})'
 
 
 def locate(subdir, data_dir=None):
     """Pick the folder for data set `subdir`: data_dir, else $VUGRAD_DATA, else the cache."""
     if data_dir is not None:
-        return Source(Path(data_dir).expanduser() / subdir, False, f"data_dir={str(data_dir)!r}")
-    env = os.environ.get("VUGRAD_DATA")
+        return Source(Path(data_dir).expanduser() / subdir, False, f'data_dir={str(data_dir)!r}')
+    env = os.environ.get('VUGRAD_DATA')
     if env:
-        return Source(Path(env).expanduser() / subdir, False, f"VUGRAD_DATA={env}")
+        return Source(Path(env).expanduser() / subdir, False, f'VUGRAD_DATA={env}')
     return Source(cache_dir() / subdir, True, "vugrad's cache folder")
 
 
 def missing_file_error(path, source, what, cache):
     """The DatasetNotFoundError for a file that is not in a folder we may not download into."""
     path = Path(path)
-    hint = ""
+    hint = ''
     if (path.parent.parent / path.name).exists():
-        hint = (f"\n(There is a {path.name} in {path.parent.parent}: the files go in its "
-                f"{path.parent.name}/ subfolder.)")
+        hint = (f'\n(There is a {path.name} in {path.parent.parent}: the files go in its '
+                f'{path.parent.name}/ subfolder.)')
     return DatasetNotFoundError(
-        f"{what} not found: {path}\n"
-        f"The folder comes from {source.origin}; nothing is downloaded when a data folder is "
-        f"given.{hint}\n"
-        f"What to do: put the file in {path.parent}, or unset VUGRAD_DATA and leave out data_dir "
-        f"to have vugrad download it into {cache}.",
+        f'{what} not found: {path}\n'
+        f'The folder comes from {source.origin}; nothing is downloaded when a data folder is '
+        f'given.{hint}\n'
+        f'What to do: put the file in {path.parent}, or unset VUGRAD_DATA and leave out data_dir '
+        f'to have vugrad download it into {cache}.',
         path,
     )
 
@@ -117,7 +117,7 @@ def _elsewhere(source):
     if source.may_download:
         return ("or set XDG_CACHE_HOME (on Windows LOCALAPPDATA) to move vugrad's cache "
                 "folder, or set VUGRAD_DATA to a folder that holds the files.")
-    return "or point data_dir or VUGRAD_DATA to another folder."
+    return 'or point data_dir or VUGRAD_DATA to another folder.'
 
 
 def blocked_folder_error(path, source, what):
@@ -125,9 +125,9 @@ def blocked_folder_error(path, source, what):
     path = Path(path)
     blocker = _blocker(path) or path.parent
     return DatasetNotFoundError(
-        f"{what} cannot be read: {blocker} is a file, where a folder should be.\n"
-        f"The data folder is {source.folder} ({source.origin}).\n"
-        f"What to do: move or delete the file {blocker}, {_elsewhere(source)}",
+        f'{what} cannot be read: {blocker} is a file, where a folder should be.\n'
+        f'The data folder is {source.folder} ({source.origin}).\n'
+        f'What to do: move or delete the file {blocker}, {_elsewhere(source)}',
         path,
     )
 
@@ -138,23 +138,23 @@ def unreadable_error(path, source, what, problem=None):
     be (problem None), or the OSError that reading it raised (permission denied, say).
     """
     if problem is None:
-        problem, fix = f"{path} is not a file (a folder?)", f"move or delete {path}"
+        problem, fix = f'{path} is not a file (a folder?)', f'move or delete {path}'
     else:
-        fix = f"make {path} readable, or delete it"
+        fix = f'make {path} readable, or delete it'
     return DatasetNotFoundError(
-        f"{what} cannot be read: {problem}\n"
-        f"The data folder is {source.folder} ({source.origin}).\n"
-        f"What to do: {fix}, {_elsewhere(source)}",
+        f'{what} cannot be read: {problem}\n'
+        f'The data folder is {source.folder} ({source.origin}).\n'
+        f'What to do: {fix}, {_elsewhere(source)}',
         path,
     )
 
 
 def url_for(mirror, filename):
     """The URL of `filename` on `mirror` (a base URL, with or without the trailing slash)."""
-    return mirror.rstrip("/") + "/" + filename
+    return mirror.rstrip('/') + '/' + filename
 
 
-def download(filename, folder, mirrors, check, what="file", timeout=None, max_bytes=None):
+def download(filename, folder, mirrors, check, what='file', timeout=None, max_bytes=None):
     """
     Download `filename` into `folder`, trying each mirror in turn until one gives a good copy.
 
@@ -181,29 +181,29 @@ def download(filename, folder, mirrors, check, what="file", timeout=None, max_by
         remove_stale_parts(folder, filename)
     for mirror in mirrors:
         url = url_for(mirror, filename)
-        print(f"vugrad: downloading {url}", file=sys.stderr)
+        print(f'vugrad: downloading {url}', file=sys.stderr)
         try:
             return _fetch(url, target, check, timeout, max_bytes)
         except _LocalError as e:
             raise _local_error(what, folder, target, e.__cause__) from None
         except CorruptDatasetError as e:
-            failures.append((url, f"served a corrupt file: {e.problem}"))
+            failures.append((url, f'served a corrupt file: {e.problem}'))
         except (_ShortDownload, _TooLarge) as e:
             failures.append((url, str(e)))
         except urllib.error.HTTPError as e:
-            failures.append((url, f"HTTP {e.code} {e.reason}"))
+            failures.append((url, f'HTTP {e.code} {e.reason}'))
         except urllib.error.URLError as e:
-            failures.append((url, f"could not connect: {e.reason}"))
+            failures.append((url, f'could not connect: {e.reason}'))
         except (OSError, http.client.HTTPException, ValueError) as e:
-            failures.append((url, f"{type(e).__name__}: {e}"))
+            failures.append((url, f'{type(e).__name__}: {e}'))
 
-    tried = "\n".join(f"  {url}: {reason}" for url, reason in failures) or "  (none: no mirrors)"
+    tried = '\n'.join(f'  {url}: {reason}' for url, reason in failures) or '  (none: no mirrors)'
     raise DownloadError(
-        f"could not download {what} into {folder}\n"
-        f"Mirrors tried:\n{tried}\n"
-        f"What to do: check your network connection and try again; or put the file in {folder} "
-        f"by hand; or set VUGRAD_DATA to a folder whose {folder.name}/ subfolder holds the files; "
-        f"or pass other mirrors.",
+        f'could not download {what} into {folder}\n'
+        f'Mirrors tried:\n{tried}\n'
+        f'What to do: check your network connection and try again; or put the file in {folder} '
+        f'by hand; or set VUGRAD_DATA to a folder whose {folder.name}/ subfolder holds the files; '
+        f'or pass other mirrors.',
         target,
         failures,
     )
@@ -211,13 +211,13 @@ def download(filename, folder, mirrors, check, what="file", timeout=None, max_by
 
 def _local_error(what, folder, target, e):
     """The DownloadError for a folder we cannot create or write into: not the network's fault."""
-    blocker = _blocker(folder / "x")
+    blocker = _blocker(folder / 'x')
     if isinstance(e, (FileExistsError, NotADirectoryError)) and blocker is not None:
-        problem = f"{blocker} is a file, where a folder should be"
-        fix = f"move or delete the file {blocker}"
+        problem = f'{blocker} is a file, where a folder should be'
+        fix = f'move or delete the file {blocker}'
     else:
-        problem = f"{type(e).__name__}: {e}"
-        fix = f"make {folder} a folder you can write to (with free space)"
+        problem = f'{type(e).__name__}: {e}'
+        fix = f'make {folder} a folder you can write to (with free space)'
     return DownloadError(
         f"could not download {what} into {folder}: {problem}\n"
         f"What to do: {fix}, or set XDG_CACHE_HOME (on Windows LOCALAPPDATA) to move vugrad's "
@@ -228,7 +228,7 @@ def _local_error(what, folder, target, e):
 
 
 def _part_pattern(filename):
-    return glob.escape(f".{filename}.") + "*.part"
+    return glob.escape(f'.{filename}.') + '*.part'
 
 
 def remove_stale_parts(folder, filename):
@@ -266,7 +266,7 @@ class _LocalError(Exception):
 def _fetch(url, target, check, timeout, max_bytes=None):
     """Download one URL to a temp file beside `target`, check it, then move it into place."""
     try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f'.{target.name}.', suffix='.part')
     except OSError as e:
         raise _LocalError() from e
     lock = None
@@ -275,18 +275,18 @@ def _fetch(url, target, check, timeout, max_bytes=None):
         if fcntl is not None:  # -- held until the file is moved into place or removed
             lock = os.open(tmp, os.O_RDONLY)
             fcntl.flock(lock, fcntl.LOCK_EX)
-        limit = float("inf") if max_bytes is None else max_bytes
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            announced = response.headers.get("Content-Length", "")
+        limit = float('inf') if max_bytes is None else max_bytes
+        with os.fdopen(fd, 'wb') as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            announced = response.headers.get('Content-Length', '')
             if announced.isdigit() and int(announced) > limit:
-                raise _TooLarge(f"announced {announced} bytes, more than the {max_bytes} "
-                                f"this file can have")
-            read = getattr(response, "read1", response.read)  # -- what has come, as it comes
+                raise _TooLarge(f'announced {announced} bytes, more than the {max_bytes} '
+                                f'this file can have')
+            read = getattr(response, 'read1', response.read)  # -- what has come, as it comes
             size = 0
             while chunk := read(int(min(1 << 20, limit + 1 - size))):
                 size += len(chunk)
                 if size > limit:
-                    raise _TooLarge(f"sent more than the {max_bytes} bytes this file can have")
+                    raise _TooLarge(f'sent more than the {max_bytes} bytes this file can have')
                 try:
                     out.write(chunk)
                 except OSError as e:  # -- a full disk, say
@@ -296,7 +296,7 @@ def _fetch(url, target, check, timeout, max_bytes=None):
             except OSError as e:
                 raise _LocalError() from e
         if announced.isdigit() and size != int(announced):
-            raise _ShortDownload(f"the connection closed after {size} of {announced} bytes")
+            raise _ShortDownload(f'the connection closed after {size} of {announced} bytes')
         result = check(Path(tmp))
         try:
             os.replace(tmp, target)
@@ -315,12 +315,12 @@ def _fetch(url, target, check, timeout, max_bytes=None):
 def corrupt_cached_file(e, path, what, source, mirrors):
     """The CorruptDatasetError `e` of a data file that was already there, with what to do."""
     if source.may_download:
-        where = "\n".join(f"  {url_for(m, path.name)}" for m in mirrors) or "  (no mirrors)"
-        advice = (f"delete this file and load again: it will be downloaded anew from\n{where}\n"
-                  f"or set VUGRAD_DATA to a folder whose {path.parent.name}/ subfolder "
-                  f"holds a good copy.")
+        where = '\n'.join(f'  {url_for(m, path.name)}' for m in mirrors) or '  (no mirrors)'
+        advice = (f'delete this file and load again: it will be downloaded anew from\n{where}\n'
+                  f'or set VUGRAD_DATA to a folder whose {path.parent.name}/ subfolder '
+                  f'holds a good copy.')
     else:
-        advice = (f"replace it with a good copy (the folder comes from {source.origin}), or "
-                  f"unset VUGRAD_DATA and leave out data_dir to have vugrad download it.")
-    return CorruptDatasetError(f"{what} is corrupt: {e.problem}\n  path: {path}\n"
-                               f"What to do: {advice}", path, e.problem)
+        advice = (f'replace it with a good copy (the folder comes from {source.origin}), or '
+                  f'unset VUGRAD_DATA and leave out data_dir to have vugrad download it.')
+    return CorruptDatasetError(f'{what} is corrupt: {e.problem}\n  path: {path}\n'
+                               f'What to do: {advice}', path, e.problem)

@@ -8,7 +8,7 @@ built-in exception a Python programmer would expect, so ``except OSError`` or
 Each message says three things: which file, what was wrong with it, and what to do about it.
 """
 
-from vugrad.errors import VugradError
+from ..errors import VugradError
 
 
 class DatasetError(VugradError):

@@ -24,11 +24,11 @@ from .idx import IMAGES_MAGIC, LABELS_MAGIC, parse_idx, read_idx_bytes
 # Base URLs, tried in order; https only. Change them in place (MNIST_MIRRORS[:] = [...]) or
 # pass mirrors=[...] to the loader.
 MNIST_MIRRORS = [
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    'https://ossci-datasets.s3.amazonaws.com/mnist/',
+    'https://storage.googleapis.com/cvdf-datasets/mnist/',
 ]
 FASHION_MNIST_MIRRORS = [
-    "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+    'https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/',
 ]
 
 
@@ -80,45 +80,45 @@ class DatasetSpec:
     test_images: FileSpec
     test_labels: FileSpec
     mirrors: Sequence[str] = ()
-    md5_of: str = "decompressed"
+    md5_of: str = 'decompressed'
     num_classes: int = 10
     num_val: int = 5_000
 
     def __post_init__(self):
-        if self.md5_of not in ("decompressed", "compressed"):
+        if self.md5_of not in ('decompressed', 'compressed'):
             raise ValueError(f"md5_of must be 'decompressed' or 'compressed', got {self.md5_of!r}")
 
 
 # The md5s of MNIST are of the decompressed files, so they hold whoever gzipped them.
 MNIST = DatasetSpec(
-    name="MNIST",
-    subdir="mnist",
-    train_images=FileSpec("train-images-idx3-ubyte.gz", "6bbc9ace898e44ae57da46a324031adb",
+    name='MNIST',
+    subdir='mnist',
+    train_images=FileSpec('train-images-idx3-ubyte.gz', '6bbc9ace898e44ae57da46a324031adb',
                           _idx_size(60_000, 28, 28)),
-    train_labels=FileSpec("train-labels-idx1-ubyte.gz", "a25bea736e30d166cdddb491f175f624",
+    train_labels=FileSpec('train-labels-idx1-ubyte.gz', 'a25bea736e30d166cdddb491f175f624',
                           _idx_size(60_000)),
-    test_images=FileSpec("t10k-images-idx3-ubyte.gz", "2646ac647ad5339dbf082846283269ea",
+    test_images=FileSpec('t10k-images-idx3-ubyte.gz', '2646ac647ad5339dbf082846283269ea',
                          _idx_size(10_000, 28, 28)),
-    test_labels=FileSpec("t10k-labels-idx1-ubyte.gz", "27ae3e4e09519cfbb04c329615203637",
+    test_labels=FileSpec('t10k-labels-idx1-ubyte.gz', '27ae3e4e09519cfbb04c329615203637',
                          _idx_size(10_000)),
     mirrors=MNIST_MIRRORS,
-    md5_of="decompressed",
+    md5_of='decompressed',
 )
 
 # The md5s of Fashion-MNIST are the widely published ones (torchvision's): of the .gz files.
 FASHION_MNIST = DatasetSpec(
-    name="Fashion-MNIST",
-    subdir="fashion-mnist",
-    train_images=FileSpec("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    name='Fashion-MNIST',
+    subdir='fashion-mnist',
+    train_images=FileSpec('train-images-idx3-ubyte.gz', '8d4fb7e6c68d591d4c3dfef9ec88bf0d',
                           _idx_size(60_000, 28, 28)),
-    train_labels=FileSpec("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe",
+    train_labels=FileSpec('train-labels-idx1-ubyte.gz', '25c81989df183df01b3e8a0aad5dffbe',
                           _idx_size(60_000)),
-    test_images=FileSpec("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79",
+    test_images=FileSpec('t10k-images-idx3-ubyte.gz', 'bef4ecab320f06d8554ea6380940ec79',
                          _idx_size(10_000, 28, 28)),
-    test_labels=FileSpec("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310",
+    test_labels=FileSpec('t10k-labels-idx1-ubyte.gz', 'bb300cfdad3c16e7a12a480ee83cd310',
                          _idx_size(10_000)),
     mirrors=FASHION_MNIST_MIRRORS,
-    md5_of="compressed",
+    md5_of='compressed',
 )
 
 
@@ -187,10 +187,10 @@ def load_idx_dataset(spec, final=False, flatten=True, data_dir=None, dtype=None,
         labels = _load_file(spec, labels_spec, LABELS_MAGIC, source, mirrors)
         if len(images) != len(labels):
             paths = [source.folder / f.filename for f in (images_spec, labels_spec)]
-            problem = f"{len(images)} images but {len(labels)} labels"
+            problem = f'{len(images)} images but {len(labels)} labels'
             raise CorruptDatasetError(
-                f"{spec.name} files do not match: {problem}\n  {paths[0]}\n  {paths[1]}\n"
-                f"What to do: delete both files and load again, or replace them with good copies.",
+                f'{spec.name} files do not match: {problem}\n  {paths[0]}\n  {paths[1]}\n'
+                f'What to do: delete both files and load again, or replace them with good copies.',
                 paths[0], problem)
         return images, labels
 
@@ -200,8 +200,8 @@ def load_idx_dataset(spec, final=False, flatten=True, data_dir=None, dtype=None,
     else:
         n = len(xtrain)
         if not 0 < spec.num_val < n:
-            raise ValueError(f"{spec.name}: cannot hold out {spec.num_val} of {n} training "
-                             f"instances for validation")
+            raise ValueError(f'{spec.name}: cannot hold out {spec.num_val} of {n} training '
+                             f'instances for validation')
         xtrain, xval = xtrain[:-spec.num_val], xtrain[-spec.num_val:]
         ytrain, yval = ytrain[:-spec.num_val], ytrain[-spec.num_val:]
 
@@ -230,7 +230,7 @@ def clear_cache():
 def _load_file(spec, fspec, magic, source, mirrors):
     """Return the checked array in one file of `spec`, downloading it if allowed and missing."""
     path = source.folder / fspec.filename
-    what = f"{spec.name} file {fspec.filename}"
+    what = f'{spec.name} file {fspec.filename}'
 
     def check(p):
         return _read_checked(p, spec, fspec, magic)
@@ -240,7 +240,7 @@ def _load_file(spec, fspec, magic, source, mirrors):
     except NotADirectoryError:  # -- a file where the data folder (or one above it) should be
         raise dl.blocked_folder_error(path, source, what) from None
     except PermissionError as e:
-        raise dl.unreadable_error(path, source, what, f"{type(e).__name__}: {e}") from None
+        raise dl.unreadable_error(path, source, what, f'{type(e).__name__}: {e}') from None
     except FileNotFoundError:
         if not source.may_download:
             raise dl.missing_file_error(path, source, what, dl.cache_dir() / spec.subdir) from None
@@ -258,7 +258,7 @@ def _load_file(spec, fspec, magic, source, mirrors):
         except CorruptDatasetError as e:
             raise dl.corrupt_cached_file(e, path, what, source, mirrors) from None
         except OSError as e:  # -- not the contents: the file cannot be read at all
-            raise dl.unreadable_error(path, source, what, f"{type(e).__name__}: {e}") from None
+            raise dl.unreadable_error(path, source, what, f'{type(e).__name__}: {e}') from None
 
     _memory[_key(path, stat, fspec, spec, magic)] = array
     return array
@@ -275,43 +275,43 @@ def _read_checked(path, spec, fspec, magic):
     md5, and labels in range. Raises CorruptDatasetError (with a bare `problem`) if not.
     """
     def fail(problem):
-        raise CorruptDatasetError(f"{path}: {problem}", path, problem)
+        raise CorruptDatasetError(f'{path}: {problem}', path, problem)
 
     def check_md5(got, which):
         if got != fspec.md5.lower():
-            fail(f"md5 of {which} is {got}, expected {fspec.md5}")
+            fail(f'md5 of {which} is {got}, expected {fspec.md5}')
 
     # -- the file is read in pieces and never past the sizes it may have: a small .gz that
     #    expands to gigabytes is refused as soon as it goes past the size of the real file
-    with open(path, "rb") as f:
+    with open(path, 'rb') as f:
         on_disk = os.fstat(f.fileno()).st_size
         limit = fspec.max_gz_bytes()
         if fspec.gz_size is not None and on_disk != fspec.gz_size:
-            fail(f"the .gz file is {on_disk} bytes, expected {fspec.gz_size}")
+            fail(f'the .gz file is {on_disk} bytes, expected {fspec.gz_size}')
         if limit is not None and on_disk > limit:
-            fail(f"the .gz file is {on_disk} bytes, more than a gzip of this "
-                 f"{fspec.size}-byte file can be ({limit})")
-        if fspec.md5 is not None and spec.md5_of == "compressed":  # -- checked before unzipping
+            fail(f'the .gz file is {on_disk} bytes, more than a gzip of this '
+                 f'{fspec.size}-byte file can be ({limit})')
+        if fspec.md5 is not None and spec.md5_of == 'compressed':  # -- checked before unzipping
             md5 = hashlib.md5()
             while piece := f.read(1 << 20):
                 md5.update(piece)
-            check_md5(md5.hexdigest(), "the .gz file")
+            check_md5(md5.hexdigest(), 'the .gz file')
             f.seek(0)
         try:
-            with gzip.GzipFile(fileobj=f, mode="rb") as unzipped:
+            with gzip.GzipFile(fileobj=f, mode='rb') as unzipped:
                 data = read_idx_bytes(unzipped, magic, path, size=fspec.size)
         except (OSError, EOFError, zlib.error) as e:
-            fail(f"not a valid gzip file ({e})")
+            fail(f'not a valid gzip file ({e})')
 
     array = parse_idx(data, magic, path)
-    if fspec.md5 is not None and spec.md5_of == "decompressed":
-        check_md5(hashlib.md5(data).hexdigest(), "its decompressed contents")
+    if fspec.md5 is not None and spec.md5_of == 'decompressed':
+        check_md5(hashlib.md5(data).hexdigest(), 'its decompressed contents')
 
     if magic == IMAGES_MAGIC and array.ndim != 3:
-        fail(f"images must have 3 dimensions (n, rows, cols), got shape {array.shape}")
+        fail(f'images must have 3 dimensions (n, rows, cols), got shape {array.shape}')
     if magic == LABELS_MAGIC:
         if array.ndim != 1:
-            fail(f"labels must have 1 dimension, got shape {array.shape}")
+            fail(f'labels must have 1 dimension, got shape {array.shape}')
         if array.size and array.max() >= spec.num_classes:
-            fail(f"label {array.max()} is out of range for {spec.num_classes} classes")
+            fail(f'label {array.max()} is out of range for {spec.num_classes} classes')
     return array

@@ -26,9 +26,9 @@ def load_synth(num_train=60_000, num_val=10_000, seed=None, dtype=None):
     Returns ``(xtrain, ytrain), (xval, yval), 2``: x of shape (n, 2), y of shape (n,) with
     int64 labels 0 or 1, and the number of classes.
     """
-    for name, n in (("num_train", num_train), ("num_val", num_val)):
+    for name, n in (('num_train', num_train), ('num_val', num_val)):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"{name} must be a non-negative int, got {n!r}")
+            raise ValueError(f'{name} must be a non-negative int, got {n!r}')
     dt = float_dtype(dtype)
     total = num_train + num_val
 
@@ -37,7 +37,7 @@ def load_synth(num_train=60_000, num_val=10_000, seed=None, dtype=None):
     else:
         x = np.random.default_rng(seed).standard_normal((total, 2))
 
-    q = np.einsum("bf,fk,bk->b", x, Q, x)  # x^T Q x for every row b at once
+    q = np.einsum('bf,fk,bk->b', x, Q, x)  # x^T Q x for every row b at once
     y = (q > THRESHOLD).astype(np.int64)
     x = x.astype(dt)
 

@@ -270,7 +270,7 @@ def _receive(task, result):
             or sum(len(d) for d in files.values()) > MAX_RUN_BYTES:
         _write_text(os.path.join(task['folder'], 'error.txt'),
                     'the worker sent back something other than the files of a run (names '
-                    f'outside the run\'s folder, or over {MAX_RUN_BYTES // 2 ** 20} MiB): '
+                    f"outside the run's folder, or over {MAX_RUN_BYTES // 2 ** 20} MiB): "
                     'nothing was written\n')
         return
     for name in sorted(files, key=lambda n: n == 'metrics.json'):

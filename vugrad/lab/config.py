@@ -457,7 +457,7 @@ def add_train_arguments(parser):
         help='write the per-epoch metrics to FILE (.json or .csv)')
     add('--save', default=d.save, metavar='FILE', help='save the trained parameters (.npz)')
     add('--progress', action=argparse.BooleanOptionalAction, default=d.progress,
-        help="show a progress bar per epoch (default: when stderr is a terminal or in a notebook)")
+        help='show a progress bar per epoch (default: when stderr is a terminal or in a notebook)')
     return parser
 
 

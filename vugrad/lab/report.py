@@ -522,7 +522,7 @@ def write_report(folder, runs, groups, plot_name='curves.png', command=None):
     if fixed:
         lines += ['', 'The same in every run: ' + ', '.join(f'`{k}={_format(v)}`'
                                                           for k, v in fixed.items())
-                  + '; the rest as `vugrad train` has it (each run\'s config.json holds all '
+                  + "; the rest as `vugrad train` has it (each run's config.json holds all "
                   'of its settings).']
     lines += ['', *report_table(groups), '']
     lines.append('*final val. acc.*: the validation accuracy after the last epoch, mean ± '

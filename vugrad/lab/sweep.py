@@ -696,7 +696,7 @@ def _outcome(task, exitcode):
                       + ('' if math.isfinite(loss) else f'  diverged: training loss {loss}'))
     error = os.path.join(folder, 'error.txt')
     if not os.path.exists(error):
-        text = (f'the run\'s process ended with exit code {exitcode} before it wrote its '
+        text = (f"the run's process ended with exit code {exitcode} before it wrote its "
                 'metrics (killed, or out of memory?)\n' if exitcode is not None else
                 'the run ended without writing its metrics or an error\n')
         _write_text(error, text)
@@ -927,7 +927,7 @@ def run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, save
         raise SweepError(f'cluster={cluster!r}: run a sweep on a cluster with '
                          'vugrad.lab.cluster.run_sweep (the same arguments), as `vugrad sweep '
                          '--cluster` does.' if cluster is not None else
-                         'pool: a cluster\'s pool goes with its cluster=ADDRESS.')
+                         "pool: a cluster's pool goes with its cluster=ADDRESS.")
     options = dict(out=out, fixed=fixed, vary=vary, seeds=seeds, jobs=jobs, threads=threads,
                    save=save, command=command, dry_run=dry_run, log=log, pool=pool)
     if dry_run:
