@@ -12,7 +12,9 @@ reads as the algorithm.
 - Anomaly mode (`vugrad.detect_anomaly()`): NaN and inf in forward and backward, the line of
   user code that created each op, and checksums of saved arrays.
 - Gradients an op's backward returns: one per input, arrays of the input's shape and dtype;
-  broadcasting undone for ops that broadcast.
+  broadcasting undone for ops that broadcast; which array a leaf may keep as its .grad.
+
+The checks validate and raise; they never store a gradient: core.py does that.
 """
 
 import os
@@ -21,9 +23,8 @@ import zlib
 
 import numpy as np
 
-from .errors import (AnomalyError, BackwardError, InputTypeError, InvalidArgumentError,
-                     NoGradientError, OpDefinitionError, SavedArrayModifiedError, ShapeError,
-                     VugradError)
+from .errors import (AnomalyError, BackwardError, InputTypeError, NoGradientError,
+                     OpDefinitionError, SavedArrayModifiedError, ShapeError, VugradError)
 from .modes import modes
 
 # ---------------------------------------------------------------------- input
@@ -260,19 +261,10 @@ def saved_inputs_unchanged(opnode):
                     "detect_anomaly's checksums). Change arrays only after backward() has run.")
 
 
-def output_gradient(opnode, i, out, pending):
-    """
-    The complete gradient of output i of opnode, taken from pending and added to the output's
-    .grad; zeros if the output did not reach the loss. Fails if the op saved the output and it
-    was changed in place since.
-    """
-    g = pending.pop(out, None) if out is not None else None
-    if g is None:
-        return zero_gradient(opnode, i)
-    out._grad = g if out._grad is None else np.asarray(out._grad + g)
+def saved_output_unchanged(opnode, out):
+    """Fail if the op saved its output `out` for backward and it was changed in place since."""
     if out._version:
         _check_saved_output(opnode, out)
-    return g
 
 
 def _saved(opnode):
@@ -430,52 +422,21 @@ def unbroadcast(g, shape, op=None):
     return np.asarray(g)     # -- a sum over every axis is a NumPy scalar
 
 
-def store_leaf_gradients(pending):
+def leaf_gradients(pending):
     """
-    Add the finished gradients of the leaves to their .grad. A leaf's .grad is a writeable
-    array of its own: a read-only view (a broadcast from Sum, say) is copied, and so is an array
-    already given to another leaf (Add returns one array for both of its inputs).
+    (leaf, gradient to add to its .grad) for each leaf in pending, the map backward filled.
+    A leaf's .grad must be a writeable array of its own: a read-only view (a broadcast from Sum,
+    say) is copied, and so is an array already given to another leaf (Add returns one array for
+    both of its inputs). Nodes with a source are skipped: they did not lead to any op visited.
     """
     handed = set()
     for node, g in pending.items():
         if node.source is not None:
-            continue     # -- an intermediate node that did not lead to any op we visited
+            continue
         if type(g) is not np.ndarray:
             g = np.asarray(g)
-        if node._grad is not None:
-            node._grad = np.asarray(node._grad + g)
-        else:
+        if node._grad is None:     # -- stored as it is, not added to an array it owns
             if not g.flags.writeable or id(g) in handed:
                 g = g.copy()
             handed.add(id(g))
-            node._grad = g
-
-
-# ---------------------------------------------------------------------- modules
-
-
-def state_arrays(params, state, strict):
-    """
-    The arrays of a state dict to copy into parameters and buffers (`params`: name -> the
-    current array), checked all at once before any is copied: names (with strict), shapes, and
-    numeric values, converted to each current array's dtype.
-    """
-    missing = sorted(set(params) - set(state))
-    unexpected = sorted(set(state) - set(params))
-    if strict and (missing or unexpected):
-        raise InvalidArgumentError(
-            f'load_state_dict: missing keys {missing}, unexpected keys {unexpected}. Load into '
-            'a model built with the same settings, or pass strict=False.')
-    arrays = {}
-    for name, current in params.items():
-        if name not in state:
-            continue
-        array = np.asarray(state[name])
-        if array.shape != current.shape:
-            raise ShapeError(f'load_state_dict: {name} has shape {array.shape} in the state but '
-                             f'{current.shape} in the module.')
-        if array.dtype.kind not in 'biuf':
-            raise InputTypeError(f'load_state_dict: {name} holds {array.dtype} values; a '
-                                 'parameter needs numbers.')
-        arrays[name] = array.astype(current.dtype, copy=True)
-    return arrays
+        yield node, g

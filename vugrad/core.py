@@ -18,9 +18,9 @@ import weakref
 import numpy as np
 
 from . import checks
-from .fileio import load_arrays, save_arrays
 from .modes import (detect_anomaly, enable_grad, get_default_dtype, is_grad_enabled,  # noqa: F401
                     no_grad, set_default_dtype)
+from .state import ModuleState
 
 
 class TensorNode:
@@ -132,25 +132,41 @@ class TensorNode:
 
     # ------------------------------------------------------------------ the backward pass
 
-    def backward(self, gradient=None):
+    def backward(self, gradient=None, trace=None):
         """
         Compute the gradient of this node with respect to every node it depends on, and add it
         to their `.grad`.
 
         :param gradient: The gradient to start from. Leave it None for a scalar loss (it is 1).
             For a non-scalar node give an array of its shape (a vector-Jacobian product).
+        :param trace: Leave it None. `vugrad.trace_backward(loss)` passes a recorder here to
+            show this walk step by step.
         """
         # -- pending[node] is the sum of the gradients that have reached `node` so far. A node's
         #    sum is complete once every op that used it has been visited: the topological order
         #    guarantees that, by visiting every op before the ops that produced its inputs.
         pending = {self: checks.start_gradient(self, gradient)}
         for opnode in reverse_topological_order(self):
+            if trace is not None:
+                trace.step(opnode, pending)         # -- a step-through records what happens
             ginputs = opnode.backward(pending)      # -- takes its outputs' gradients from pending
             for node, g in zip(opnode.inputs, ginputs):
-                if g is not None:    # -- accumulate: a node used twice gets both gradients
+                if g is not None:
+                    if trace is not None:
+                        trace.send(opnode, node, g, pending.get(node))
+                    # -- the chain rule sums over the ops that used a node: a node used twice
+                    #    (y = x * x) gets both gradients, added up
                     pending[node] = g if node not in pending else np.asarray(pending[node] + g)
         # -- What is left are the leaves (nodes with no source): their sums are complete too.
-        checks.store_leaf_gradients(pending)
+        for leaf, g in checks.leaf_gradients(pending):
+            leaf._add_grad(g)
+
+    def _add_grad(self, g):
+        """
+        Add a complete gradient to `.grad`: gradients accumulate across backward() calls until
+        zero_grad(). The first one is stored as it is.
+        """
+        self._grad = g if self._grad is None else np.asarray(self._grad + g)
 
     def zero_grad(self):
         """Set the gradient of this node and of every node below it to zero."""
@@ -370,10 +386,17 @@ class OpNode:
         outputs' .grad), call the op's backward with them, and return one gradient per input
         (None for an input that needs none), each of its input's shape and dtype.
         """
-        goutputs = [checks.output_gradient(self, i, out, pending)
-                    for i, out in enumerate(self.outputs)]
+        goutputs = []
+        for i, out in enumerate(self.outputs):
+            g = pending.pop(out, None) if out is not None else None
+            if g is None:    # -- an output that did not reach the loss: zeros of its shape
+                g = checks.zero_gradient(self, i)
+            else:
+                out._add_grad(g)
+                checks.saved_output_unchanged(self, out)
+            goutputs.append(g)
         checks.saved_inputs_unchanged(self)
-        ginputs = self.op.backward(self.context, *goutputs)
+        ginputs = self.op.backward(self.context, *goutputs)     # -- the op's own backward
         return checks.input_gradients(self, ginputs)
 
     def __repr__(self):
@@ -487,15 +510,15 @@ class Op:
         raise NotImplementedError
 
 
-class Module:
+class Module(ModuleState):
     """
     A module combines parameter tensors with a method that computes a function of them (built
     from ops). Modules have a forward() but no backward(): the ops they use each have their own.
 
     Parameters (leaf TensorNodes that require gradients) and sub-modules assigned as attributes,
     also inside lists, tuples and dicts, are found automatically, so `parameters()` needs no
-    writing; a hand-written `parameters()` (as in the course text) keeps working too. Buffers
-    (`register_buffer`) are arrays saved with the parameters that no optimizer updates.
+    writing; a hand-written `parameters()` (as in the course text) keeps working too. Saving
+    and loading (`state_dict`, `save`, `load`, buffers) come from `vugrad/state.py`.
     """
 
     training = True
@@ -545,24 +568,12 @@ class Module:
         """
         return [p for _, p in self.named_parameters()]
 
-    def register_buffer(self, name, array):
-        """
-        Keep a NumPy array as `self.<name>`, saved and loaded with the parameters but never
-        given to an optimizer: a batch norm's running mean and variance, say.
-        """
-        self.__dict__.setdefault('_buffer_names', []).append(name)
-        setattr(self, name, np.asarray(array))
-
-    def named_buffers(self, prefix=''):
-        """(name, array) for every buffer of this module and its sub-modules."""
-        return [(f'{pre}{name}', getattr(m, name)) for pre, m in self._named_modules(prefix)
-                for name in m.__dict__.get('_buffer_names', ())]
-
     def modules(self):
         """This module and every sub-module in it, each once, parents before children."""
         return [m for _, m in self._named_modules()]
 
     def _named_modules(self, prefix=''):
+        """(prefix of names, module) for this module and each sub-module in it, each once."""
         out, seen, stack = [], set(), [(prefix, self)]
         while stack:
             pre, m = stack.pop()
@@ -587,39 +598,6 @@ class Module:
         """Set the gradients of all parameters to zero."""
         for p in self.parameters():
             p.grad = None
-
-    def state_dict(self):
-        """A dict from parameter and buffer name to a copy of its array."""
-        return {name: np.array(a) for name, a in self._named_arrays().items()}
-
-    def _named_arrays(self):
-        return ({name: p.value for name, p in self.named_parameters()}
-                | dict(self.named_buffers()))
-
-    def load_state_dict(self, state, strict=True):
-        """
-        Copy arrays into the parameters and buffers, by name: all of them, or none when one does
-        not fit. With strict=True (the default) the names must match exactly.
-        """
-        arrays = checks.state_arrays(self._named_arrays(), state, strict)   # -- checked first
-        params = dict(self.named_parameters())
-        buffers = {f'{pre}{name}': (m, name) for pre, m in self._named_modules()
-                   for name in m.__dict__.get('_buffer_names', ())}
-        for name, array in arrays.items():
-            if name in params:
-                params[name].value, params[name].grad = array, None
-            else:
-                setattr(*buffers[name], array)
-
-    def save(self, path):
-        """Save the parameters to an .npz file, atomically (a temporary file, then a rename)."""
-        save_arrays(path, self.state_dict())
-
-    def load(self, path, strict=True):
-        """Load parameters saved by save(path); names and shapes are checked from the headers."""
-        expected = {name: (a.shape, 'biuf') for name, a in self._named_arrays().items()}
-        self.load_state_dict(load_arrays(path, expected, strict), strict=strict)
-        return self
 
 
 # ---------------------------------------------------------------------- the four main ops
@@ -696,19 +674,8 @@ class MatrixMultiply(Op):
         need_a, need_b = context['needs_input_grad']
         if a.ndim == 2 and b.ndim == 2:      # -- the common case: two matrices
             return (go @ b.T if need_a else None), (a.T @ go if need_b else None)
-        # -- Otherwise treat vectors as matrices with one row (a) or one column (b), then sum
-        #    the gradients back over the batch dimensions that broadcasting added.
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        go2 = np.asarray(go)
-        go2 = (go2.reshape(1, 1) if a.ndim == b.ndim == 1 else go2[..., None, :] if a.ndim == 1
-               else go2[..., None] if b.ndim == 1 else go2)
-        ga = gb = None
-        if need_a:
-            ga = checks.unbroadcast(go2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
-        if need_b:
-            gb = checks.unbroadcast(np.swapaxes(a2, -1, -2) @ go2, b2.shape).reshape(b.shape)
-        return ga, gb
+        # -- vectors and stacks of matrices: the same products, in vugrad/ops/linalg.py
+        return ops.linalg.matmul_gradients(a, b, go, need_a, need_b)
 
 
 # -- The other ops need Op from this module, and TensorNode's operators need them, so they are

@@ -698,6 +698,6 @@ NOT_OPS = {
     'value', 'grad', 'source', 'name', 'requires_grad', 'size', 'shape', 'ndim', 'dtype',
     'numpy', 'item', 'backward', 'zero_grad', 'clear', 'to_dot', '_repr_svg_', '_repr_pretty_',
     '_repr_html_',
-    '_value', '_grad', '_version', '_base',
+    '_value', '_grad', '_version', '_base', '_add_grad',
     '__iter__',    # -- GetItem once per row: tested in tests/test_core.py
 }

@@ -65,7 +65,11 @@ class Divide(Op):
 
 class Power(Op):
     """
-    Element-wise power by a constant exponent, x ** p.
+    Element-wise power by a constant exponent, x ** p: `x ** 2` and `x ** 0.5` on a node.
+
+    The exponent p is a keyword constant (no gradient for it). Its twin Pow raises a node to
+    the power of another node, a ** b, with a gradient for both; `x ** y` picks Pow when y is
+    a node or an array, Power when it is a number.
 
     For a float x the exponent is taken in x's dtype, so that a float32 node stays float32 also
     for a NumPy scalar exponent (x ** np.float64(1.5)), as in PyTorch. For p == 0 the gradient
@@ -94,7 +98,9 @@ class Power(Op):
 
 class Pow(Op):
     """
-    Element-wise power a ** b where both may be nodes, with NumPy broadcasting.
+    Element-wise power a ** b where both may be nodes, with NumPy broadcasting: `x ** y`, and
+    `2 ** x`. For a constant number as the exponent, `x ** 2`, TensorNode uses Power instead,
+    which saves no copy of the exponent and computes no gradient for it.
 
     At the edges we follow PyTorch: the gradient for a is 0 where b == 0 (not 0 * a^-1, which is
     NaN at a == 0); the gradient for b, a^b log(a), is NaN for negative a, and 0 where a == 0

@@ -1,10 +1,33 @@
 """
 Linear algebra ops beyond MatrixMultiply (which is in core): the course's BatchMM, and the
-fused affine map of a Linear layer.
+fused affine map of a Linear layer; and MatrixMultiply's backward for vectors and stacks of
+matrices.
 """
 
+import numpy as np
+
+from ..checks import unbroadcast
 from ..core import Op
 from ..errors import ShapeError
+
+
+def matmul_gradients(a, b, go, need_a, need_b):
+    """
+    MatrixMultiply's gradients when a or b is a vector or a stack of matrices (np.matmul's
+    rules): the products of the two-matrix case, on vectors made matrices with one row (a) or
+    one column (b), summed back over the batch dimensions that broadcasting added.
+    """
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    go2 = np.asarray(go)
+    go2 = (go2.reshape(1, 1) if a.ndim == b.ndim == 1 else go2[..., None, :] if a.ndim == 1
+           else go2[..., None] if b.ndim == 1 else go2)
+    ga = gb = None
+    if need_a:
+        ga = unbroadcast(go2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+    if need_b:
+        gb = unbroadcast(np.swapaxes(a2, -1, -2) @ go2, b2.shape).reshape(b.shape)
+    return ga, gb
 
 
 class BatchMM(Op):
