@@ -422,3 +422,24 @@ def test_an_op_leaves_at_most_four_objects_for_the_cycle_collector():
     gc.collect()
     assert len(gc.get_objects()) - before <= 400
     assert not gc.is_tracked(y.source.context)
+
+
+# ---------------------------------------------------------------------- truth and numbers
+
+@pytest.mark.parametrize('value, expected', [
+    (np.zeros(1), False), (np.array(0.), False), (np.array([[0.5]]), True),
+    (np.array([3]), True), (np.array(False), False), (np.ones((1, 1, 1), np.float32), True)])
+def test_bool_of_a_one_element_node_is_its_value(value, expected):
+    assert bool(vg.TensorNode(value)) is expected
+
+
+@pytest.mark.parametrize('value', [np.array(2.5), np.array([2.5]), np.array([[2.5]], np.float32)])
+def test_float_of_a_one_element_node_is_its_value(value):
+    assert float(vg.TensorNode(value)) == 2.5
+
+
+@pytest.mark.parametrize('convert', [bool, float])
+@pytest.mark.parametrize('shape', [(3,), (2, 2), (0,)])
+def test_bool_and_float_of_larger_nodes_raise_a_clear_error(convert, shape):
+    with pytest.raises(vg.errors.ShapeError, match=rf'{convert.__name__}\(\).*shape \({shape[0]},'):
+        convert(vg.TensorNode(np.zeros(shape)))

@@ -62,6 +62,20 @@ def numeric(array):
             '(e.g. np.asarray(x, dtype=np.float32)).')
 
 
+def one_element(node, what):
+    """The value of a one-element node, for bool(node) and float(node), as NumPy and PyTorch."""
+    if node.value.size == 0:
+        raise ShapeError(f'{what}() of an empty TensorNode (shape {node.value.shape}): it has '
+                         'no value. Check the shape it was made with.')
+    if node.value.size != 1:
+        raise ShapeError(
+            f'{what}() of a TensorNode with {node.value.size} elements (shape {node.value.shape}) '
+            'is ambiguous: only a one-element node has one truth value or number. Reduce it '
+            'first (x.sum(), x.max()) or compare element-wise on x.value (x.value.any(), '
+            '(x.value > 0).all()).')
+    return node.value.reshape(()).item()
+
+
 def fail_requires_grad(value):
     raise NoGradientError(
         f'TensorNode: requires_grad=True on a node of dtype {value.dtype}: only float '

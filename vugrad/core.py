@@ -117,6 +117,12 @@ class TensorNode:
             raise TypeError('iteration over a 0-d TensorNode: it has no rows; use .item().')
         return (self[i] for i in range(len(self._value)))
 
+    def __bool__(self):
+        return bool(checks.one_element(self, 'bool'))
+
+    def __float__(self):
+        return float(checks.one_element(self, 'float'))
+
     def numpy(self):
         """The value as a NumPy array (the same as `.value`)."""
         return self._value

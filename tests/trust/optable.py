@@ -700,4 +700,5 @@ NOT_OPS = {
     '_repr_html_',
     '_value', '_grad', '_version', '_base', '_add_grad',
     '__iter__',    # -- GetItem once per row: tested in tests/test_core.py
+    '__bool__', '__float__',    # -- a one-element node's value: tested in tests/test_core.py
 }
