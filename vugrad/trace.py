@@ -20,9 +20,10 @@ Each step records:
 - every accumulation: an input that already had a gradient from another op (or from this op,
   for `x * x`) gets the sum, `pending[node] + g`.
 
-Nodes are labelled by their `.name`, else by the names of the variables that hold them where
-`trace_backward` was called (`c = a + b` shows as a, b and c), else by their names in `module`
-(`hidden.0.w`), else as #1, #2, ... in the order backward reaches them.
+Nodes are labelled by the names given to trace_backward (`names=`, or a parameter's name in
+`module=`: `hidden.0.w`), else by their own `.name`, else by the name of a variable that holds
+them where `trace_backward` was called (`c = a + b` shows as a, b and c), else as #1, #2, ...
+in the order backward meets them.
 """
 
 import sys
@@ -80,17 +81,20 @@ class BackwardTrace:
     To record a backward you run yourself, pass an empty trace: `loss.backward(trace=t)`.
     """
 
-    def __init__(self, names=None, module=None):
+    def __init__(self, names=None, module=None, variables=None):
         self.steps = []
         self.root = None
         self.start = None           # -- the gradient backward started from (1 for a loss)
-        self._names = {}            # -- id(node) -> label
-        self._nodes = {}            # -- id(node) -> node, for the labels given
+        self._names = {}            # -- id(node) -> label given (names, module): first choice
+        self._variables = {}        # -- id(node) -> a variable's name: after node.name
+        self._nodes = {}            # -- id(node) -> node, so that the ids stay valid
         self._numbered = 0
         if module is not None:
             self.label_parameters(module)
         for node, name in (names or {}).items():
             self._label(node, name)
+        for node, name in (variables or {}).items():
+            self._label(node, name, into=self._variables)
 
     # ------------------------------------------------------------------ what the engine calls
 
@@ -117,27 +121,35 @@ class BackwardTrace:
         if not isinstance(module, Module):
             raise InputTypeError(f'trace: module must be a Module, got {type(module).__name__}.')
         for name, p in module.named_parameters():
-            self._label(p, name, keep=True)
+            self._label(p, name)
         return self
 
-    def _label(self, node, name, keep=False):
+    def _label(self, node, name, into=None):
         if not isinstance(node, TensorNode):
             raise InputTypeError(f'trace: names maps TensorNodes to names, got a '
                                  f'{type(node).__name__}.')
-        if not (keep and id(node) in self._names):
-            self._names[id(node)] = str(name)
-            self._nodes[id(node)] = node     # -- keeps the id valid while the trace lives
+        (self._names if into is None else into)[id(node)] = str(name)
+        self._nodes[id(node)] = node
 
     def name(self, node):
-        """The label of a node in this trace: its name, its variable's, or #k."""
-        if node.name:
-            return str(node.name)
+        """
+        The label of a node in this trace: the name given (names=, module=), else its own
+        .name, else the name of a variable that holds it, else #1, #2, ...
+        """
         label = self._names.get(id(node))
+        if label is None:
+            label = str(node.name) if node.name else self._variables.get(id(node))
         if label is None:
             self._numbered += 1
             label = f'#{self._numbered}'
-            self._label(node, label)
+            self._label(node, label, into=self._variables)
         return label
+
+    def labels(self):
+        """{id(node): label} of every node the trace has met (for the drawing)."""
+        for node in self._all_nodes():
+            self.name(node)       # -- numbers the unnamed ones in the order backward met them
+        return {key: self.name(node) for key, node in self._nodes.items()}
 
     # ------------------------------------------------------------------ what it reached
 
@@ -254,12 +266,11 @@ class BackwardTrace:
 
     def _dot_graph(self, **options):
         from .viz import dot_graph
-        for node in self._all_nodes():
-            self.name(node)          # -- number the nodes in the order backward met them
-        return dot_graph(self.root, labels=dict(self._names), **options)
+        return dot_graph(self.root, labels=self.labels(), **options)
 
     def _all_nodes(self):
-        yield self.root
+        if self.root is not None:
+            yield self.root
         for step in self.steps:
             yield from (o for o in step.opnode.outputs if o is not None)
             yield from step.opnode.inputs
@@ -304,12 +315,13 @@ def trace_backward(loss, gradient=None, *, module=None, names='auto'):
     """
     if not isinstance(loss, TensorNode):
         raise InputTypeError(f'trace_backward: expected a TensorNode, got {type(loss).__name__}.')
+    variables = None
     if names == 'auto':
-        names = _caller_names(sys._getframe(1))
+        names, variables = None, _caller_names(sys._getframe(1))
     elif names is not None and not isinstance(names, dict):
         raise InputTypeError("trace_backward: names must be 'auto', a dict from TensorNode to "
                              f'name, or None; got {type(names).__name__}.')
-    trace = BackwardTrace(names=names, module=module)
+    trace = BackwardTrace(names=names, module=module, variables=variables)
     loss.backward(gradient, trace=trace)
     if trace.root is None:          # -- a leaf: backward ran no op
         trace.root, trace.start = loss, (np.ones_like(loss.value) if gradient is None
