@@ -175,30 +175,10 @@ def _records(spec, names, source, mirrors):
     what = f'{spec.name} archive {spec.archive}'
     if extracted.is_dir():
         return {n: _load_batch_file(spec, extracted / n, source) for n in names}
-    try:
-        st = archive.stat()
-    except NotADirectoryError:  # -- a file where the data folder (or one above it) should be
-        raise dl.blocked_folder_error(archive, source, what) from None
-    except PermissionError as e:
-        raise dl.unreadable_error(archive, source, what, f'{type(e).__name__}: {e}') from None
-    except FileNotFoundError:
-        if not source.may_download:
-            raise _not_found(spec, source) from None
-        found = dl.download(spec.archive, source.folder, mirrors,
-                            lambda p: _read_archive(spec, p), what, max_bytes=spec.archive_size)
-        _memory[_key(archive, archive.stat(), spec)] = found
-        return found
-    if not stat_module.S_ISREG(st.st_mode):
-        raise dl.unreadable_error(archive, source, what)
-    key = _key(archive, st, spec)
-    if key not in _memory:
-        try:
-            _memory[key] = _read_archive(spec, archive)
-        except CorruptDatasetError as e:
-            raise dl.corrupt_cached_file(e, archive, what, source, mirrors) from None
-        except OSError as e:  # -- not the contents: the file cannot be read at all
-            raise dl.unreadable_error(archive, source, what, f'{type(e).__name__}: {e}') from None
-    return _memory[key]
+    return dl.read_or_download(
+        archive, source, what, lambda p: _read_archive(spec, p), mirrors,
+        memory=_memory, key=lambda st: _key(archive, st, spec),
+        not_found=lambda: _not_found(spec, source), max_bytes=spec.archive_size)
 
 
 def _key(path, st, spec):

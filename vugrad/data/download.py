@@ -22,6 +22,7 @@ import contextlib
 import glob
 import http.client
 import os
+import stat as stat_module
 import sys
 import tempfile
 import time
@@ -152,6 +153,44 @@ def unreadable_error(path, source, what, problem=None):
 def url_for(mirror, filename):
     """The URL of `filename` on `mirror` (a base URL, with or without the trailing slash)."""
     return mirror.rstrip('/') + '/' + filename
+
+
+def read_or_download(path, source, what, check, mirrors, *, memory, key, not_found,
+                     max_bytes=None):
+    """
+    The checked contents of the data file `path` in `source`'s folder, read once per process.
+
+    check: reads and checks a file (given its path); raises CorruptDatasetError if it is bad.
+    memory, key: what was read before, by key(os.stat_result) of the file as it is now, so a
+      file that has changed is read and checked anew.
+    not_found: makes the error for a missing file where nothing may be downloaded.
+    A missing file is downloaded from `mirrors` (cut off past max_bytes) when `source` allows
+    it. Every other problem (a folder that is a file, a file we may not read, a corrupt file)
+    is a DatasetError that says what to do.
+    """
+    try:
+        st = path.stat()
+    except NotADirectoryError:  # -- a file where the data folder (or one above it) should be
+        raise blocked_folder_error(path, source, what) from None
+    except PermissionError as e:
+        raise unreadable_error(path, source, what, f'{type(e).__name__}: {e}') from None
+    except FileNotFoundError:
+        if not source.may_download:
+            raise not_found() from None
+        found = download(path.name, source.folder, mirrors, check, what, max_bytes=max_bytes)
+        memory[key(path.stat())] = found
+        return found
+    if not stat_module.S_ISREG(st.st_mode):
+        raise unreadable_error(path, source, what)
+    k = key(st)
+    if k not in memory:
+        try:
+            memory[k] = check(path)
+        except CorruptDatasetError as e:
+            raise corrupt_cached_file(e, path, what, source, mirrors) from None
+        except OSError as e:  # -- not the contents: the file cannot be read at all
+            raise unreadable_error(path, source, what, f'{type(e).__name__}: {e}') from None
+    return memory[k]
 
 
 def download(filename, folder, mirrors, check, what='file', timeout=None, max_bytes=None):
