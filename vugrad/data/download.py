@@ -225,19 +225,28 @@ def download(filename, folder, mirrors, check, what='file', timeout=None, max_by
             return _fetch(url, target, check, timeout, max_bytes)
         except _LocalError as e:
             raise _local_error(what, folder, target, e.__cause__) from None
-        except CorruptDatasetError as e:
-            failures.append((url, f'served a corrupt file: {e.problem}'))
-        except (_ShortDownload, _TooLarge) as e:
-            failures.append((url, str(e)))
-        except urllib.error.HTTPError as e:
-            failures.append((url, f'HTTP {e.code} {e.reason}'))
-        except urllib.error.URLError as e:
-            failures.append((url, f'could not connect: {e.reason}'))
         except (OSError, http.client.HTTPException, ValueError) as e:
-            failures.append((url, f'{type(e).__name__}: {e}'))
+            failures.append((url, _mirror_failure(e)))
+    raise _no_mirror_worked(what, folder, target, failures)
 
+
+def _mirror_failure(e):
+    """Why a mirror gave no good copy, in words, from what downloading from it raised."""
+    if isinstance(e, CorruptDatasetError):
+        return f'served a corrupt file: {e.problem}'
+    if isinstance(e, (_ShortDownload, _TooLarge)):
+        return str(e)
+    if isinstance(e, urllib.error.HTTPError):
+        return f'HTTP {e.code} {e.reason}'
+    if isinstance(e, urllib.error.URLError):
+        return f'could not connect: {e.reason}'
+    return f'{type(e).__name__}: {e}'
+
+
+def _no_mirror_worked(what, folder, target, failures):
+    """The DownloadError that lists every mirror tried, and what went wrong with it."""
     tried = '\n'.join(f'  {url}: {reason}' for url, reason in failures) or '  (none: no mirrors)'
-    raise DownloadError(
+    return DownloadError(
         f'could not download {what} into {folder}\n'
         f'Mirrors tried:\n{tried}\n'
         f'What to do: check your network connection and try again; or put the file in {folder} '
