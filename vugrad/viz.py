@@ -3,6 +3,7 @@ Pictures of the computation graph: Graphviz DOT text, SVG and PNG files, and not
 
     c = a + b
     print(c.to_dot())            # DOT text: circles for tensors, a diamond for the Add
+    viz.dot_graph(c).names       # the vertex of each node: {id(a): 't0', id(c.source): 'o0', ...}
     vugrad.draw(c, 'c.svg')      # .dot, .svg, .png or .pdf, chosen by the extension
     c                            # in Jupyter: the drawing (when Graphviz is installed)
                                  # (without it: a table of name, shape, dtype, op, grad)
@@ -36,7 +37,7 @@ import numpy as np
 from .core import Module, TensorNode
 from .errors import InputTypeError, VugradError
 
-__all__ = ['to_dot', 'draw', 'repr_svg', 'repr_html', 'node_pretty',
+__all__ = ['to_dot', 'dot_graph', 'DotGraph', 'draw', 'repr_svg', 'repr_html', 'node_pretty',
            'node_html', 'render', 'graphviz_available', 'GraphvizError', 'GraphvizNotFoundError']
 
 INSTALL_HINT = ('Install Graphviz, which provides it: `apt-get install graphviz` (Debian, '
@@ -149,7 +150,47 @@ def to_dot(node, *, collapse=None, max_nodes=200, show_grad=True, show_values=Tr
     :param module: A Module whose parameters are labelled with their names in it
         (`hidden.0.w`, `output.b`) instead of their own names (`w`, `b`).
     :param rankdir: Graphviz's direction of the layout: 'TB' (top to bottom), 'LR', 'BT', 'RL'.
-    :return: The DOT text, a str.
+    :return: The DOT text, a str. `dot_graph` gives it with the name of each node's vertex.
+    """
+    return dot_graph(node, collapse=collapse, max_nodes=max_nodes, show_grad=show_grad,
+                     show_values=show_values, show_constants=show_constants, module=module,
+                     rankdir=rankdir).text
+
+
+class DotGraph(NamedTuple):
+    """
+    The DOT text of a drawing, and the vertex that stands for each node drawn in it.
+
+    names: ``{id(node): vertex name}`` for every TensorNode and OpNode drawn; an op inside a
+    collapsed box has the box's name. Hidden tensors and nodes cut off by max_nodes are not
+    in it. The keys are ids, valid while the nodes live (while the graph is held).
+    """
+
+    text: str
+    names: dict
+
+
+def dot_graph(node, *, collapse=None, max_nodes=200, show_grad=True, show_values=True,
+              show_constants=True, module=None, rankdir='TB'):
+    """
+    The drawing of `to_dot` (the same options), with the name of each node's vertex in it.
+
+    Vertices are named by kind, in the order they are written: tensors ``t0, t1, ...``, ops
+    ``o0, ...``, collapsed boxes ``g0, ...``, and ``more`` for the count of what max_nodes cut
+    off. Each is written with ``id="<name>"`` and ``class="tensor"`` (``"op"``, ``"box"``,
+    ``"more"``), and each arrow with ``id="e_<from>_<to>"`` (``e_t0_o0_1`` for the second arrow
+    of a + a), which Graphviz's SVG gives its ``<g>`` elements: a picture rendered once can
+    highlight one node or arrow by its id.
+
+        >>> a = TensorNode(np.ones(2), name='a')
+        >>> c = a * 2.0
+        >>> drawn = dot_graph(c)
+        >>> drawn.names[id(a)], drawn.names[id(c.source)], drawn.names[id(c)]
+        ('t0', 'o0', 't2')
+        >>> 't0 -> o0 [id="e_t0_o0"];' in drawn.text
+        True
+
+    :return: A DotGraph: the DOT text, and ``{id(node): vertex name}``.
     """
     modules, param_names = _check_options(node, collapse, max_nodes, rankdir, module)
     tensors, ops, seen_o, consumers = _collect(node, with_consumers=bool(modules))
@@ -158,9 +199,9 @@ def to_dot(node, *, collapse=None, max_nodes=200, show_grad=True, show_values=Tr
     graph = _Drawn(tensors, ops, groups, group_of, hidden)
     root = ('t', id(node))
     shown, more = _cap(graph, root, max_nodes)
-    names = {v: f'n{i}' for i, v in enumerate(_order(graph, root, shown))}
+    names = _vertex_names(_order(graph, root, shown))
     labels = _Labels(node, show_grad, show_values, param_names)
-    return _write(graph, names, more, labels, rankdir)
+    return DotGraph(_write(graph, names, more, labels, rankdir), _node_names(graph, names))
 
 
 def _check_options(node, collapse, max_nodes, rankdir, module):
@@ -419,6 +460,27 @@ def _order(graph, root, shown):
     return emit + [v for v in shown if v not in done]
 
 
+def _vertex_names(emit):
+    """{vertex: name} by kind and order: tensors t0, t1, ..., ops o0, ..., boxes g0, ..."""
+    count = {'t': 0, 'o': 0, 'g': 0}
+    names = {}
+    for v in emit:
+        names[v] = f'{v[0]}{count[v[0]]}'
+        count[v[0]] += 1
+    return names
+
+
+def _node_names(graph, names):
+    """{id(node): vertex name} for the drawn TensorNodes and OpNodes; ops in a box: the box."""
+    out = {}
+    for (kind, key), name in names.items():
+        if kind == 'g':
+            out.update((id(op), name) for op in graph.groups[key][1])
+        else:
+            out[key] = name
+    return out
+
+
 # ---------------------------------------------------------------------- writing DOT text
 
 class _Labels(NamedTuple):
@@ -442,10 +504,15 @@ def _write(graph, names, more, labels, rankdir):
     if more:
         text = f'... {more} more node' + ('s' if more != 1 else '')
         lines.append(f'  more [shape=box, style=dashed, color="#777777", label={_quote(text)}'
-                     f'];')
+                     f'{_ids("more", "more")}];')
     lines += _edge_lines(graph, names, more)
     lines.append('}')
     return '\n'.join(lines) + '\n'
+
+
+def _ids(name, kind):
+    """The attributes that name a vertex in the SVG: <g id="name" class="node kind">."""
+    return f', id="{name}", class="{kind}"'
 
 
 def _vertex_line(graph, v, name, labels):
@@ -463,27 +530,33 @@ def _vertex_line(graph, v, name, labels):
         if t is labels.root:
             style += ', penwidth=2'
         return (f'  {name} [shape=circle, margin=0.02, label={_quote(label)}{style}'
-                f'];')
+                f'{_ids(name, "tensor")}];')
     if kind == 'o':
         op = graph.op[key]
         label = getattr(op.op, '__name__', str(op.op))
         return (f'  {name} [shape=diamond, style=filled, fillcolor="#fde8c8", '
-                f'label={_quote(label)}];')
+                f'label={_quote(label)}{_ids(name, "op")}];')
     label, members, _ = graph.groups[key]
     count = f'{len(members)} op' + ('s' if len(members) != 1 else '')
     return (f'  {name} [shape=box, style="rounded,filled", fillcolor="#e2f0d9", '
-            f'label={_quote(label + chr(10) + count)}];')
+            f'label={_quote(label + chr(10) + count)}{_ids(name, "box")}];')
 
 
 def _edge_lines(graph, names, more):
     """
-    The DOT lines of the arrows.
+    The DOT lines of the arrows, each with a unique id: e_<from>_<to>, then _1, _2, ...
 
     -- Into every op or box from its inputs, out of it to its outputs. An op that uses a tensor
        twice (a + a) gets two arrows from it. Vertices whose inputs were cut off by max_nodes
        get a dashed arrow from the '... more' node.
     """
-    lines, cut = [], []
+    lines, count, cut = [], {}, []
+
+    def edge(a, b, style=''):
+        k = count.get((a, b), 0)
+        count[(a, b)] = k + 1
+        lines.append(f'  {a} -> {b} [{style}id="e_{a}_{b}' + (f'_{k}' if k else '') + '"];')
+
     for v, name in names.items():
         ins = graph.preds(v)
         if any(w not in names for w in ins):
@@ -492,13 +565,13 @@ def _edge_lines(graph, names, more):
             continue
         for w in ins:
             if w in names:
-                lines.append(f'  {names[w]} -> {name};')
+                edge(names[w], name)
         for w in graph.succs(v):
             if w in names:
-                lines.append(f'  {name} -> {names[w]};')
+                edge(name, names[w])
     if more:
         for name in cut:
-            lines.append(f'  more -> {name} [style=dashed];')
+            edge('more', name, 'style=dashed, ')
     return lines
 
 
