@@ -1,5 +1,7 @@
 """vugrad.gradcheck: passes correct gradients, catches wrong ones and names the element."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -55,3 +57,25 @@ def test_catches_gradients_off_by_a_percent_or_less(error):
     with pytest.raises(GradcheckError):
         vg.gradcheck(lambda x: op.do_forward(x), x)
     assert vg.gradcheck(lambda x: _square_off_by(1.0).do_forward(x), x)
+
+
+class NanAtOneElement(_square_off_by(1.0)):
+    """x * x, whose backward gives nan for element (1, 0) (a planted bug: 0 / 0, say)."""
+
+    @staticmethod
+    def backward(context, go):
+        g = go * 2 * context['x']
+        if go[1, 0] != 0:
+            g[1, 0] = np.nan        # -- only where a gradient arrives: one Jacobian element
+        return g
+
+
+def test_catches_nan_from_backward_where_finite_differences_give_a_number():
+    # -- |nan - 6| > tolerance is False: without mapping nan to inf the check would pass
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(GradcheckError) as e:
+        vg.gradcheck(lambda x: NanAtOneElement.do_forward(x), x)
+    msg = str(e.value)
+    assert 'output element 2 with respect to input 0 at index (1, 0)' in msg
+    assert re.search(r'is (np\.float64\()?nan\)? by backward but (np\.float64\()?6\.0', msg), msg
+    assert not vg.gradcheck(lambda x: NanAtOneElement.do_forward(x), x, raise_exception=False)

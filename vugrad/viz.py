@@ -3,6 +3,7 @@ Pictures of the computation graph: Graphviz DOT text, SVG and PNG files, and not
 
     c = a + b
     print(c.to_dot())            # DOT text: circles for tensors, a diamond for the Add
+    viz.dot_graph(c).names       # the vertex of each node: {id(a): 't0', id(c.source): 'o0', ...}
     vugrad.draw(c, 'c.svg')      # .dot, .svg, .png or .pdf, chosen by the extension
     c                            # in Jupyter: the drawing (when Graphviz is installed)
                                  # (without it: a table of name, shape, dtype, op, grad)
@@ -29,14 +30,15 @@ import os
 import shutil
 import subprocess
 from collections import deque
+from typing import NamedTuple
 
 import numpy as np
 
 from .core import Module, TensorNode
 from .errors import InputTypeError, VugradError
 
-__all__ = ['to_dot', 'draw', 'repr_svg', 'repr_html', 'node_pretty', 'node_html', 'render',
-           'graphviz_available', 'GraphvizError', 'GraphvizNotFoundError']
+__all__ = ['to_dot', 'dot_graph', 'DotGraph', 'draw', 'repr_svg', 'repr_html', 'node_pretty',
+           'node_html', 'render', 'graphviz_available', 'GraphvizError', 'GraphvizNotFoundError']
 
 INSTALL_HINT = ('Install Graphviz, which provides it: `apt-get install graphviz` (Debian, '
                 'Ubuntu), `brew install graphviz` (macOS) or `conda install graphviz` (conda); '
@@ -113,6 +115,110 @@ def _tensor_lines(node, show_grad, show_values, name=None):
     if norm is not None:
         lines.append(f'grad norm {_format_number(norm)}')
     return lines
+
+
+def to_dot(node, *, collapse=None, max_nodes=200, show_grad=True, show_values=True,
+           show_constants=True, module=None, rankdir='TB'):
+    """
+    Graphviz DOT text of the computation graph behind `node`.
+
+    Tensor nodes are circles labelled with their name (if given), shape and dtype, their value
+    if they hold a single number, and the norm of their gradient once backward has delivered
+    one. Op nodes are diamonds labelled with the name of their Op. Arrows follow the data:
+    input -> op -> output. Leaves that get a gradient (parameters) are filled; constants (the
+    data batch, nodes that need no gradient) are dashed; `node` itself has a thick border.
+
+        >>> a = TensorNode(np.ones((2, 2)), name='a')
+        >>> b = TensorNode(np.ones((2, 2)), name='b')
+        >>> dot = (a + b).to_dot()
+        >>> dot.count('shape=circle'), dot.count('shape=diamond')
+        (3, 1)
+
+    :param node: The TensorNode whose graph to draw (usually the loss).
+    :param collapse: Draw a module's internals as one box: a Module, a list of Modules, or a
+        dict from label to Module (a list labels each box with the module's class name). The
+        box stands for the ops that depend on the module's parameters and lead to an op that
+        uses them; parameters used only inside are hidden. For `collapse=[mlp.layer1,
+        mlp.layer2]` each Linear layer becomes one box; for `collapse=mlp` the layers and the
+        activation between them become one box (an activation after the last layer stays
+        outside: it cannot be told apart from the loss that follows it).
+    :param max_nodes: The most nodes (circles, diamonds and boxes) to draw, nearest to `node`
+        first; the rest is summarized by one '... N more nodes' node. None draws everything.
+    :param show_grad: Show the norm of each gradient that backward has computed.
+    :param show_values: Show the value of each tensor that holds a single number (the loss).
+    :param show_constants: Draw the constant inputs (data batches, numbers) too.
+    :param module: A Module whose parameters are labelled with their names in it
+        (`hidden.0.w`, `output.b`) instead of their own names (`w`, `b`).
+    :param rankdir: Graphviz's direction of the layout: 'TB' (top to bottom), 'LR', 'BT', 'RL'.
+    :return: The DOT text, a str. `dot_graph` gives it with the name of each node's vertex.
+    """
+    return dot_graph(node, collapse=collapse, max_nodes=max_nodes, show_grad=show_grad,
+                     show_values=show_values, show_constants=show_constants, module=module,
+                     rankdir=rankdir).text
+
+
+class DotGraph(NamedTuple):
+    """
+    The DOT text of a drawing, and the vertex that stands for each node drawn in it.
+
+    names: ``{id(node): vertex name}`` for every TensorNode and OpNode drawn; an op inside a
+    collapsed box has the box's name. Hidden tensors and nodes cut off by max_nodes are not
+    in it. The keys are ids, valid while the nodes live (while the graph is held).
+    """
+
+    text: str
+    names: dict
+
+
+def dot_graph(node, *, collapse=None, max_nodes=200, show_grad=True, show_values=True,
+              show_constants=True, module=None, rankdir='TB'):
+    """
+    The drawing of `to_dot` (the same options), with the name of each node's vertex in it.
+
+    Vertices are named by kind, in the order they are written: tensors ``t0, t1, ...``, ops
+    ``o0, ...``, collapsed boxes ``g0, ...``, and ``more`` for the count of what max_nodes cut
+    off. Each is written with ``id="<name>"`` and ``class="tensor"`` (``"op"``, ``"box"``,
+    ``"more"``), and each arrow with ``id="e_<from>_<to>"`` (``e_t0_o0_1`` for the second arrow
+    of a + a), which Graphviz's SVG gives its ``<g>`` elements: a picture rendered once can
+    highlight one node or arrow by its id.
+
+        >>> a = TensorNode(np.ones(2), name='a')
+        >>> c = a * 2.0
+        >>> drawn = dot_graph(c)
+        >>> drawn.names[id(a)], drawn.names[id(c.source)], drawn.names[id(c)]
+        ('t0', 'o0', 't2')
+        >>> 't0 -> o0 [id="e_t0_o0"];' in drawn.text
+        True
+
+    :return: A DotGraph: the DOT text, and ``{id(node): vertex name}``.
+    """
+    modules, param_names = _check_options(node, collapse, max_nodes, rankdir, module)
+    tensors, ops, seen_o, consumers = _collect(node, with_consumers=bool(modules))
+    groups, group_of = _groups(modules, ops, seen_o, consumers)
+    hidden = _hidden(node, tensors, consumers, groups, group_of, show_constants)
+    graph = _Drawn(tensors, ops, groups, group_of, hidden)
+    root = ('t', id(node))
+    shown, more = _cap(graph, root, max_nodes)
+    names = _vertex_names(_order(graph, root, shown))
+    labels = _Labels(node, show_grad, show_values, param_names)
+    return DotGraph(_write(graph, names, more, labels, rankdir), _node_names(graph, names))
+
+
+def _check_options(node, collapse, max_nodes, rankdir, module):
+    """Check the options of to_dot; return the modules to collapse and the parameters' names."""
+    if not isinstance(node, TensorNode):
+        raise InputTypeError(f'to_dot: expected a TensorNode, got {type(node).__name__}.')
+    if max_nodes is not None and (isinstance(max_nodes, bool) or not isinstance(max_nodes, int)
+                                  or max_nodes < 1):
+        raise InputTypeError(
+            f'to_dot: max_nodes must be a positive int or None, got {max_nodes!r}.')
+    if rankdir not in ('TB', 'LR', 'BT', 'RL'):
+        raise ValueError(f"to_dot: rankdir must be 'TB', 'LR', 'BT' or 'RL', got {rankdir!r}.")
+    modules = _modules_to_collapse(collapse)
+    if module is not None and not isinstance(module, Module):
+        raise InputTypeError(f'to_dot: module must be a Module, got {type(module).__name__}.')
+    param_names = {} if module is None else {id(p): n for n, p in module.named_parameters()}
+    return modules, param_names
 
 
 def _collect(root, with_consumers):
@@ -222,61 +328,15 @@ def _groups(modules, ops, seen_o, consumers):
     return groups, group_of
 
 
-def to_dot(node, *, collapse=None, max_nodes=200, show_grad=True, show_values=True,
-           show_constants=True, module=None, rankdir='TB'):
+def _hidden(root, tensors, consumers, groups, group_of, show_constants):
     """
-    Graphviz DOT text of the computation graph behind `node`.
-
-    Tensor nodes are circles labelled with their name (if given), shape and dtype, their value
-    if they hold a single number, and the norm of their gradient once backward has delivered
-    one. Op nodes are diamonds labelled with the name of their Op. Arrows follow the data:
-    input -> op -> output. Leaves that get a gradient (parameters) are filled; constants (the
-    data batch, nodes that need no gradient) are dashed; `node` itself has a thick border.
-
-        >>> a = TensorNode(np.ones((2, 2)), name='a')
-        >>> b = TensorNode(np.ones((2, 2)), name='b')
-        >>> dot = (a + b).to_dot()
-        >>> dot.count('shape=circle'), dot.count('shape=diamond')
-        (3, 1)
-
-    :param node: The TensorNode whose graph to draw (usually the loss).
-    :param collapse: Draw a module's internals as one box: a Module, a list of Modules, or a
-        dict from label to Module (a list labels each box with the module's class name). The
-        box stands for the ops that depend on the module's parameters and lead to an op that
-        uses them; parameters used only inside are hidden. For `collapse=[mlp.layer1,
-        mlp.layer2]` each Linear layer becomes one box; for `collapse=mlp` the layers and the
-        activation between them become one box (an activation after the last layer stays
-        outside: it cannot be told apart from the loss that follows it).
-    :param max_nodes: The most nodes (circles, diamonds and boxes) to draw, nearest to `node`
-        first; the rest is summarized by one '... N more nodes' node. None draws everything.
-    :param show_grad: Show the norm of each gradient that backward has computed.
-    :param show_values: Show the value of each tensor that holds a single number (the loss).
-    :param show_constants: Draw the constant inputs (data batches, numbers) too.
-    :param module: A Module whose parameters are labelled with their names in it
-        (`hidden.0.w`, `output.b`) instead of their own names (`w`, `b`).
-    :param rankdir: Graphviz's direction of the layout: 'TB' (top to bottom), 'LR', 'BT', 'RL'.
-    :return: The DOT text, a str.
+    The ids of the tensors not drawn: constants (leaves that need no gradient) unless
+    show_constants, and the tensors inside a collapsed box (made and used only inside it, or
+    its parameters used only inside it). The root is always drawn.
     """
-    if not isinstance(node, TensorNode):
-        raise InputTypeError(f'to_dot: expected a TensorNode, got {type(node).__name__}.')
-    if max_nodes is not None and (isinstance(max_nodes, bool) or not isinstance(max_nodes, int)
-                                  or max_nodes < 1):
-        raise InputTypeError(
-            f'to_dot: max_nodes must be a positive int or None, got {max_nodes!r}.')
-    if rankdir not in ('TB', 'LR', 'BT', 'RL'):
-        raise ValueError(f"to_dot: rankdir must be 'TB', 'LR', 'BT' or 'RL', got {rankdir!r}.")
-
-    modules = _modules_to_collapse(collapse)
-    if module is not None and not isinstance(module, Module):
-        raise InputTypeError(f'to_dot: module must be a Module, got {type(module).__name__}.')
-    param_names = {} if module is None else {id(p): n for n, p in module.named_parameters()}
-    tensors, ops, seen_o, consumers = _collect(node, with_consumers=bool(modules))
-    groups, group_of = _groups(modules, ops, seen_o, consumers)
-
-    # -- Which tensors are not drawn: those inside a collapsed box, and constants if asked.
     hidden = set()
     for t in (tensors if groups or not show_constants else ()):
-        if t is node:
+        if t is root:
             continue
         users = consumers.get(id(t), ()) if groups else ()
         if not show_constants and t.source is None and not t.requires_grad:
@@ -289,75 +349,100 @@ def to_dot(node, *, collapse=None, max_nodes=200, show_grad=True, show_values=Tr
                 if g is not None and ((src is not None and group_of.get(id(src)) == g)
                                       or (src is None and id(t) in groups[g][2])):
                     hidden.add(id(t))
+    return hidden
 
-    # -- The drawn graph has three kinds of vertex: ('t', id) tensors, ('o', id) ops and
-    #    ('g', index) boxes. Their neighbours are worked out on demand, so that a cap on the
-    #    size costs time in proportion to what is drawn, not to the whole graph.
-    by_id = {id(t): t for t in tensors}
-    op_by_id = {id(op): op for op in ops}
 
-    def vertex_of_op(op):
-        g = group_of.get(id(op))
+class _Drawn:
+    """
+    The drawn graph. It has three kinds of vertex: ('t', id) tensors, ('o', id) ops and
+    ('g', index) boxes. Their neighbours are worked out on demand, so that a cap on the size
+    costs time in proportion to what is drawn, not to the whole graph.
+    """
+
+    def __init__(self, tensors, ops, groups, group_of, hidden):
+        self.tensor = {id(t): t for t in tensors}
+        self.op = {id(op): op for op in ops}
+        self.groups = groups
+        self.group_of = group_of
+        self.hidden = hidden
+        self.size = (len(tensors) - len(hidden)) + (len(ops) - len(group_of)) + len(groups)
+        self.group_inputs = [self._box_inputs(g) for g in range(len(groups))]
+        self.group_outputs = [self._box_outputs(g) for g in range(len(groups))]
+
+    def _box_inputs(self, g):
+        """The drawn tensors that go into box g from outside it, in order, each once."""
+        ends = {}
+        for op in self.groups[g][1]:
+            for t in op.inputs:
+                src = t.source
+                from_inside = src is not None and self.group_of.get(id(src)) == g
+                if id(t) not in self.hidden and not from_inside:
+                    ends.setdefault(('t', id(t)))
+        return list(ends)
+
+    def _box_outputs(self, g):
+        """The drawn tensors that the ops of box g make, in order, each once."""
+        ends = {}
+        for op in self.groups[g][1]:
+            for t in op.outputs:
+                if t is not None and id(t) in self.tensor and id(t) not in self.hidden:
+                    ends.setdefault(('t', id(t)))
+        return list(ends)
+
+    def vertex_of_op(self, op):
+        g = self.group_of.get(id(op))
         return ('o', id(op)) if g is None else ('g', g)
 
-    group_outputs = [[] for _ in groups]
-    group_inputs = [[] for _ in groups]
-    for g, (_, members, _) in enumerate(groups):
-        seen_in, seen_out = set(), set()
-        for op in members:
-            for inp in op.inputs:
-                src = inp.source
-                from_inside = src is not None and group_of.get(id(src)) == g
-                if id(inp) not in hidden and not from_inside and id(inp) not in seen_in:
-                    seen_in.add(id(inp))
-                    group_inputs[g].append(('t', id(inp)))
-            for out in op.outputs:
-                if out is not None and id(out) in by_id and id(out) not in hidden \
-                        and id(out) not in seen_out:
-                    seen_out.add(id(out))
-                    group_outputs[g].append(('t', id(out)))
-
-    def preds(v):
+    def preds(self, v):
+        """The vertices with an arrow into v, in order (an input used twice: twice)."""
         kind, key = v
         if kind == 't':
-            src = by_id[key].source
-            return [] if src is None or id(src) not in seen_o else [vertex_of_op(src)]
+            src = self.tensor[key].source
+            return [] if src is None or id(src) not in self.op else [self.vertex_of_op(src)]
         if kind == 'o':
-            return [('t', id(i)) for i in op_by_id[key].inputs if id(i) not in hidden]
-        return group_inputs[key]
+            return [('t', id(i)) for i in self.op[key].inputs if id(i) not in self.hidden]
+        return self.group_inputs[key]
 
-    def succs(v):
+    def succs(self, v):
+        """The vertices v has an arrow into, in order."""
         kind, key = v
         if kind == 'o':
-            return [('t', id(o)) for o in op_by_id[key].outputs
-                    if o is not None and id(o) in by_id and id(o) not in hidden]
+            return [('t', id(o)) for o in self.op[key].outputs
+                    if o is not None and id(o) in self.tensor and id(o) not in self.hidden]
         if kind == 'g':
-            return group_outputs[key]
+            return self.group_outputs[key]
         return []
 
-    total = (len(tensors) - len(hidden)) + (len(ops) - len(group_of)) + len(groups)
-    limit = total if max_nodes is None else max_nodes
 
-    # -- Breadth first from the root, against the arrows: what is drawn is what is nearest the
-    #    root (for a loss: the last layers).
-    root = ('t', id(node))
+def _cap(graph, root, max_nodes):
+    """
+    The vertices to draw ({vertex: index}, in the order found) and how many are left out.
+
+    -- Breadth first from the root, against the arrows and with them: what is drawn is what is
+       nearest the root (for a loss: the last layers).
+    """
+    limit = graph.size if max_nodes is None else max_nodes
     shown = {root: 0}
-    order = [root]
     queue = deque([root])
-    while queue and len(order) < limit:
+    while queue and len(shown) < limit:
         v = queue.popleft()
-        for w in preds(v) + succs(v):
+        for w in graph.preds(v) + graph.succs(v):
             if w not in shown:
-                shown[w] = len(order)
-                order.append(w)
+                shown[w] = len(shown)
                 queue.append(w)
-                if len(order) >= limit:
+                if len(shown) >= limit:
                     break
-    more = total - len(order)
+    return shown, graph.size - len(shown)
 
-    # -- Vertices are written in the order the data flows: depth first from the root against
-    #    the arrows, each vertex after its inputs (in the order of the op's inputs), so that
-    #    Graphviz places a before b in a + b. Outputs that do not lead to the root come last.
+
+def _order(graph, root, shown):
+    """
+    The shown vertices in the order they are written.
+
+    -- Depth first from the root against the arrows, each vertex after its inputs (in the order
+       of the op's inputs), so that Graphviz places a before b in a + b. Outputs that do not
+       lead to the root come last, in the order found.
+    """
     emit, done = [], set()
     stack = [(root, False)]
     while stack:
@@ -369,64 +454,125 @@ def to_dot(node, *, collapse=None, max_nodes=200, show_grad=True, show_values=Tr
             continue
         done.add(v)
         stack.append((v, True))
-        for w in reversed(preds(v)):
+        for w in reversed(graph.preds(v)):
             if w in shown and w not in done:
                 stack.append((w, False))
-    emit += [v for v in order if v not in done]
-    names = {v: f'n{i}' for i, v in enumerate(emit)}
+    return emit + [v for v in shown if v not in done]
 
+
+def _vertex_names(emit):
+    """{vertex: name} by kind and order: tensors t0, t1, ..., ops o0, ..., boxes g0, ..."""
+    count = {'t': 0, 'o': 0, 'g': 0}
+    names = {}
+    for v in emit:
+        names[v] = f'{v[0]}{count[v[0]]}'
+        count[v[0]] += 1
+    return names
+
+
+def _node_names(graph, names):
+    """{id(node): vertex name} for the drawn TensorNodes and OpNodes; ops in a box: the box."""
+    out = {}
+    for (kind, key), name in names.items():
+        if kind == 'g':
+            out.update((id(op), name) for op in graph.groups[key][1])
+        else:
+            out[key] = name
+    return out
+
+
+# ---------------------------------------------------------------------- writing DOT text
+
+class _Labels(NamedTuple):
+    """What the labels show: the root (thick), gradients, values, the parameters' names."""
+
+    root: TensorNode
+    show_grad: bool
+    show_values: bool
+    param_names: dict
+
+
+def _write(graph, names, more, labels, rankdir):
+    """
+    The DOT text: the vertices in the order of `names`, the '... N more nodes' node, the edges.
+    """
     lines = ['digraph vugrad {',
              f'  rankdir={rankdir};',
              '  node [fontname="Helvetica", fontsize=10];',
              '  edge [arrowsize=0.7];']
-    for v in emit:
-        kind, key = v
-        if kind == 't':
-            t = by_id[key]
-            label = '\n'.join(_tensor_lines(t, show_grad, show_values, param_names.get(key)))
-            style = ''
-            if t.source is None and t.requires_grad:
-                style = ', style=filled, fillcolor="#dbe9f6"'
-            elif t.source is None:
-                style = ', style=dashed, color="#777777", fontcolor="#444444"'
-            if t is node:
-                style += ', penwidth=2'
-            lines.append(f'  {names[v]} [shape=circle, margin=0.02, label={_quote(label)}{style}];')
-        elif kind == 'o':
-            op = op_by_id[key]
-            label = getattr(op.op, '__name__', str(op.op))
-            lines.append(f'  {names[v]} [shape=diamond, style=filled, fillcolor="#fde8c8", '
-                         f'label={_quote(label)}];')
-        else:
-            label, members, _ = groups[key]
-            count = f'{len(members)} op' + ('s' if len(members) != 1 else '')
-            lines.append(f'  {names[v]} [shape=box, style="rounded,filled", fillcolor="#e2f0d9", '
-                         f'label={_quote(label + chr(10) + count)}];')
+    lines += [_vertex_line(graph, v, name, labels) for v, name in names.items()]
     if more:
-        lines.append(f'  more [shape=box, style=dashed, color="#777777", '
-                     f'label={_quote(f"... {more} more node" + ("s" if more != 1 else ""))}];')
+        text = f'... {more} more node' + ('s' if more != 1 else '')
+        lines.append(f'  more [shape=box, style=dashed, color="#777777", label={_quote(text)}'
+                     f'{_ids("more", "more")}];')
+    lines += _edge_lines(graph, names, more)
+    lines.append('}')
+    return '\n'.join(lines) + '\n'
 
-    # -- Edges: into every op or box from its inputs, out of it to its outputs. An op that uses
-    #    a tensor twice (a + a) gets two arrows from it. Vertices whose inputs were cut off by
-    #    max_nodes get a dashed arrow from the '... more' node.
-    cut = []
-    for v in emit:
-        ins = preds(v)
-        if any(w not in shown for w in ins):
-            cut.append(v)
+
+def _ids(name, kind):
+    """The attributes that name a vertex in the SVG: <g id="name" class="node kind">."""
+    return f', id="{name}", class="{kind}"'
+
+
+def _vertex_line(graph, v, name, labels):
+    """The DOT line of one vertex: a circle for a tensor, a diamond for an op, a box for a box."""
+    kind, key = v
+    if kind == 't':
+        t = graph.tensor[key]
+        label = '\n'.join(_tensor_lines(t, labels.show_grad, labels.show_values,
+                                        labels.param_names.get(key)))
+        style = ''
+        if t.source is None and t.requires_grad:
+            style = ', style=filled, fillcolor="#dbe9f6"'
+        elif t.source is None:
+            style = ', style=dashed, color="#777777", fontcolor="#444444"'
+        if t is labels.root:
+            style += ', penwidth=2'
+        return (f'  {name} [shape=circle, margin=0.02, label={_quote(label)}{style}'
+                f'{_ids(name, "tensor")}];')
+    if kind == 'o':
+        op = graph.op[key]
+        label = getattr(op.op, '__name__', str(op.op))
+        return (f'  {name} [shape=diamond, style=filled, fillcolor="#fde8c8", '
+                f'label={_quote(label)}{_ids(name, "op")}];')
+    label, members, _ = graph.groups[key]
+    count = f'{len(members)} op' + ('s' if len(members) != 1 else '')
+    return (f'  {name} [shape=box, style="rounded,filled", fillcolor="#e2f0d9", '
+            f'label={_quote(label + chr(10) + count)}{_ids(name, "box")}];')
+
+
+def _edge_lines(graph, names, more):
+    """
+    The DOT lines of the arrows, each with a unique id: e_<from>_<to>, then _1, _2, ...
+
+    -- Into every op or box from its inputs, out of it to its outputs. An op that uses a tensor
+       twice (a + a) gets two arrows from it. Vertices whose inputs were cut off by max_nodes
+       get a dashed arrow from the '... more' node.
+    """
+    lines, count, cut = [], {}, []
+
+    def edge(a, b, style=''):
+        k = count.get((a, b), 0)
+        count[(a, b)] = k + 1
+        lines.append(f'  {a} -> {b} [{style}id="e_{a}_{b}' + (f'_{k}' if k else '') + '"];')
+
+    for v, name in names.items():
+        ins = graph.preds(v)
+        if any(w not in names for w in ins):
+            cut.append(name)
         if v[0] == 't':
             continue
         for w in ins:
-            if w in shown:
-                lines.append(f'  {names[w]} -> {names[v]};')
-        for w in succs(v):
-            if w in shown:
-                lines.append(f'  {names[v]} -> {names[w]};')
+            if w in names:
+                edge(names[w], name)
+        for w in graph.succs(v):
+            if w in names:
+                edge(name, names[w])
     if more:
-        for v in cut:
-            lines.append(f'  more -> {names[v]} [style=dashed];')
-    lines.append('}')
-    return '\n'.join(lines) + '\n'
+        for name in cut:
+            edge('more', name, 'style=dashed, ')
+    return lines
 
 
 # ---------------------------------------------------------------------- running Graphviz

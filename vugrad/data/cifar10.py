@@ -175,30 +175,10 @@ def _records(spec, names, source, mirrors):
     what = f'{spec.name} archive {spec.archive}'
     if extracted.is_dir():
         return {n: _load_batch_file(spec, extracted / n, source) for n in names}
-    try:
-        st = archive.stat()
-    except NotADirectoryError:  # -- a file where the data folder (or one above it) should be
-        raise dl.blocked_folder_error(archive, source, what) from None
-    except PermissionError as e:
-        raise dl.unreadable_error(archive, source, what, f'{type(e).__name__}: {e}') from None
-    except FileNotFoundError:
-        if not source.may_download:
-            raise _not_found(spec, source) from None
-        found = dl.download(spec.archive, source.folder, mirrors,
-                            lambda p: _read_archive(spec, p), what, max_bytes=spec.archive_size)
-        _memory[_key(archive, archive.stat(), spec)] = found
-        return found
-    if not stat_module.S_ISREG(st.st_mode):
-        raise dl.unreadable_error(archive, source, what)
-    key = _key(archive, st, spec)
-    if key not in _memory:
-        try:
-            _memory[key] = _read_archive(spec, archive)
-        except CorruptDatasetError as e:
-            raise dl.corrupt_cached_file(e, archive, what, source, mirrors) from None
-        except OSError as e:  # -- not the contents: the file cannot be read at all
-            raise dl.unreadable_error(archive, source, what, f'{type(e).__name__}: {e}') from None
-    return _memory[key]
+    return dl.read_or_download(
+        archive, source, what, lambda p: _read_archive(spec, p), mirrors,
+        memory=_memory, key=lambda st: _key(archive, st, spec),
+        not_found=lambda: _not_found(spec, source), max_bytes=spec.archive_size)
 
 
 def _key(path, st, spec):
@@ -221,23 +201,26 @@ def _not_found(spec, source):
     )
 
 
+def _corrupt(path, problem):
+    """The CorruptDatasetError of the file `path`, with a bare `problem`."""
+    return CorruptDatasetError(f'{path}: {problem}', path, problem)
+
+
 def _check_records(data, spec, path, where=''):
     """The records of one batch file's bytes, after checking its md5 (if known) and labels."""
-    def fail(problem):
-        raise CorruptDatasetError(f'{path}: {problem}', path, problem)
-
     name = os.path.basename(where or str(path))
     md5 = spec.file_md5.get(name)
     if md5 is not None:
         got = hashlib.md5(data).hexdigest()
         if got != md5.lower():
-            fail(f'md5 of {where or name} is {got}, expected {md5}')
+            raise _corrupt(path, f'md5 of {where or name} is {got}, expected {md5}')
     records = np.frombuffer(data, np.uint8).reshape(spec.records, RECORD_BYTES)
     labels = records[:, 0]
     if labels.size and labels.max() >= spec.num_classes:
         i = int(np.argmax(labels >= spec.num_classes))
-        fail(f"{where + ': ' if where else ''}label {labels[i]} of record {i} is out of range "
-             f"for {spec.num_classes} classes (a label byte must be 0..{spec.num_classes - 1})")
+        raise _corrupt(path, f"{where + ': ' if where else ''}label {labels[i]} of record {i} is "
+                             f"out of range for {spec.num_classes} classes (a label byte must be "
+                             f"0..{spec.num_classes - 1})")
     return records
 
 
@@ -280,11 +263,11 @@ def _read_batch_file(spec, path):
             problem = (f'it is {size} bytes, expected {spec.file_size} ({spec.records} records '
                        f'of {RECORD_BYTES} bytes)' + (' (truncated?)' if size < spec.file_size
                                                       else ''))
-            raise CorruptDatasetError(f'{path}: {problem}', path, problem)
+            raise _corrupt(path, problem)
         data = f.read(spec.file_size + 1)  # -- one byte more shows a file that grew meanwhile
     if len(data) != spec.file_size:
         problem = f'read {len(data)} bytes, expected {spec.file_size}'
-        raise CorruptDatasetError(f'{path}: {problem}', path, problem)
+        raise _corrupt(path, problem)
     return _check_records(data, spec, path)
 
 
@@ -298,51 +281,58 @@ def _read_archive(spec, path):
     than that is read of it. Raises CorruptDatasetError (with a bare `problem`) if anything is
     wrong.
     """
-    def fail(problem):
-        raise CorruptDatasetError(f'{path}: {problem}', path, problem)
-
+    wanted = {f'{spec.folder}/{n}': n for n in spec.files}
     with open(path, 'rb') as f:
-        size = os.fstat(f.fileno()).st_size
-        if spec.archive_size is not None and size != spec.archive_size:
-            fail(f'the archive is {size} bytes, expected {spec.archive_size}'
-                 + (' (truncated?)' if size < spec.archive_size else ''))
-        if spec.archive_md5 is not None:
-            md5 = hashlib.md5()
-            while piece := f.read(1 << 20):
-                md5.update(piece)
-            if md5.hexdigest() != spec.archive_md5.lower():
-                fail(f'md5 of the archive is {md5.hexdigest()}, expected {spec.archive_md5}')
-            f.seek(0)
-
-        wanted = {f'{spec.folder}/{n}': n for n in spec.files}
-        found = {}
+        _check_archive(spec, path, f)
         try:
             # -- "r|gz": one pass over the stream, members in order; nothing is extracted
             with tarfile.open(fileobj=f, mode='r|gz') as tar:
-                for member in tar:
-                    name = member.name.removeprefix('./')
-                    if name not in wanted:
-                        continue
-                    short = wanted[name]
-                    if short in found:
-                        fail(f'the member {name} appears twice')
-                    if not member.isreg() or member.issparse():
-                        fail(f'the member {name} is not a regular file')
-                    if member.size != spec.file_size:
-                        fail(f'the member {name} is {member.size} bytes, expected '
-                             f'{spec.file_size} ({spec.records} records of {RECORD_BYTES} bytes)')
-                    with contextlib.closing(tar.extractfile(member)) as data_file:
-                        data = data_file.read(spec.file_size)
-                    if len(data) != spec.file_size:
-                        fail(f'the member {name} ends after {len(data)} of its '
-                             f'{spec.file_size} bytes')
-                    found[short] = _check_records(data, spec, path, where=name)
-                    if len(found) == len(wanted):
-                        break
+                found = _read_members(spec, path, tar, wanted)
         except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as e:
-            fail(f'not a valid .tar.gz archive ({type(e).__name__}: {e})')
+            raise _corrupt(path, f'not a valid .tar.gz archive ({type(e).__name__}: {e})')
 
     missing = [n for n in wanted if wanted[n] not in found]
     if missing:
-        fail(f"the archive lacks {', '.join(missing)}")
+        raise _corrupt(path, f"the archive lacks {', '.join(missing)}")
+    return found
+
+
+def _check_archive(spec, path, f):
+    """Check the size and md5 of the open archive `f`, and go back to its start."""
+    size = os.fstat(f.fileno()).st_size
+    if spec.archive_size is not None and size != spec.archive_size:
+        raise _corrupt(path, f'the archive is {size} bytes, expected {spec.archive_size}'
+                       + (' (truncated?)' if size < spec.archive_size else ''))
+    if spec.archive_md5 is not None:
+        md5 = hashlib.md5()
+        while piece := f.read(1 << 20):
+            md5.update(piece)
+        if md5.hexdigest() != spec.archive_md5.lower():
+            raise _corrupt(path, f'md5 of the archive is {md5.hexdigest()}, expected '
+                                 f'{spec.archive_md5}')
+        f.seek(0)
+
+
+def _read_members(spec, path, tar, wanted):
+    """{file: checked records} of the members of `tar` named in `wanted` ({member: file})."""
+    found = {}
+    for member in tar:
+        name = member.name.removeprefix('./')
+        if name not in wanted:
+            continue
+        if wanted[name] in found:
+            raise _corrupt(path, f'the member {name} appears twice')
+        if not member.isreg() or member.issparse():
+            raise _corrupt(path, f'the member {name} is not a regular file')
+        if member.size != spec.file_size:
+            raise _corrupt(path, f'the member {name} is {member.size} bytes, expected '
+                           f'{spec.file_size} ({spec.records} records of {RECORD_BYTES} bytes)')
+        with contextlib.closing(tar.extractfile(member)) as data_file:
+            data = data_file.read(spec.file_size)
+        if len(data) != spec.file_size:
+            raise _corrupt(path, f'the member {name} ends after {len(data)} of its '
+                           f'{spec.file_size} bytes')
+        found[wanted[name]] = _check_records(data, spec, path, where=name)
+        if len(found) == len(wanted):
+            break
     return found

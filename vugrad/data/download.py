@@ -22,6 +22,7 @@ import contextlib
 import glob
 import http.client
 import os
+import stat as stat_module
 import sys
 import tempfile
 import time
@@ -154,6 +155,44 @@ def url_for(mirror, filename):
     return mirror.rstrip('/') + '/' + filename
 
 
+def read_or_download(path, source, what, check, mirrors, *, memory, key, not_found,
+                     max_bytes=None):
+    """
+    The checked contents of the data file `path` in `source`'s folder, read once per process.
+
+    check: reads and checks a file (given its path); raises CorruptDatasetError if it is bad.
+    memory, key: what was read before, by key(os.stat_result) of the file as it is now, so a
+      file that has changed is read and checked anew.
+    not_found: makes the error for a missing file where nothing may be downloaded.
+    A missing file is downloaded from `mirrors` (cut off past max_bytes) when `source` allows
+    it. Every other problem (a folder that is a file, a file we may not read, a corrupt file)
+    is a DatasetError that says what to do.
+    """
+    try:
+        st = path.stat()
+    except NotADirectoryError:  # -- a file where the data folder (or one above it) should be
+        raise blocked_folder_error(path, source, what) from None
+    except PermissionError as e:
+        raise unreadable_error(path, source, what, f'{type(e).__name__}: {e}') from None
+    except FileNotFoundError:
+        if not source.may_download:
+            raise not_found() from None
+        found = download(path.name, source.folder, mirrors, check, what, max_bytes=max_bytes)
+        memory[key(path.stat())] = found
+        return found
+    if not stat_module.S_ISREG(st.st_mode):
+        raise unreadable_error(path, source, what)
+    k = key(st)
+    if k not in memory:
+        try:
+            memory[k] = check(path)
+        except CorruptDatasetError as e:
+            raise corrupt_cached_file(e, path, what, source, mirrors) from None
+        except OSError as e:  # -- not the contents: the file cannot be read at all
+            raise unreadable_error(path, source, what, f'{type(e).__name__}: {e}') from None
+    return memory[k]
+
+
 def download(filename, folder, mirrors, check, what='file', timeout=None, max_bytes=None):
     """
     Download `filename` into `folder`, trying each mirror in turn until one gives a good copy.
@@ -186,19 +225,28 @@ def download(filename, folder, mirrors, check, what='file', timeout=None, max_by
             return _fetch(url, target, check, timeout, max_bytes)
         except _LocalError as e:
             raise _local_error(what, folder, target, e.__cause__) from None
-        except CorruptDatasetError as e:
-            failures.append((url, f'served a corrupt file: {e.problem}'))
-        except (_ShortDownload, _TooLarge) as e:
-            failures.append((url, str(e)))
-        except urllib.error.HTTPError as e:
-            failures.append((url, f'HTTP {e.code} {e.reason}'))
-        except urllib.error.URLError as e:
-            failures.append((url, f'could not connect: {e.reason}'))
         except (OSError, http.client.HTTPException, ValueError) as e:
-            failures.append((url, f'{type(e).__name__}: {e}'))
+            failures.append((url, _mirror_failure(e)))
+    raise _no_mirror_worked(what, folder, target, failures)
 
+
+def _mirror_failure(e):
+    """Why a mirror gave no good copy, in words, from what downloading from it raised."""
+    if isinstance(e, CorruptDatasetError):
+        return f'served a corrupt file: {e.problem}'
+    if isinstance(e, (_ShortDownload, _TooLarge)):
+        return str(e)
+    if isinstance(e, urllib.error.HTTPError):
+        return f'HTTP {e.code} {e.reason}'
+    if isinstance(e, urllib.error.URLError):
+        return f'could not connect: {e.reason}'
+    return f'{type(e).__name__}: {e}'
+
+
+def _no_mirror_worked(what, folder, target, failures):
+    """The DownloadError that lists every mirror tried, and what went wrong with it."""
     tried = '\n'.join(f'  {url}: {reason}' for url, reason in failures) or '  (none: no mirrors)'
-    raise DownloadError(
+    return DownloadError(
         f'could not download {what} into {folder}\n'
         f'Mirrors tried:\n{tried}\n'
         f'What to do: check your network connection and try again; or put the file in {folder} '

@@ -9,7 +9,6 @@ by one, so a test (or a new data set in the same format) needs only a new spec.
 import gzip
 import hashlib
 import os
-import stat as stat_module
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -231,37 +230,11 @@ def _load_file(spec, fspec, magic, source, mirrors):
     """Return the checked array in one file of `spec`, downloading it if allowed and missing."""
     path = source.folder / fspec.filename
     what = f'{spec.name} file {fspec.filename}'
-
-    def check(p):
-        return _read_checked(p, spec, fspec, magic)
-
-    try:
-        stat = path.stat()
-    except NotADirectoryError:  # -- a file where the data folder (or one above it) should be
-        raise dl.blocked_folder_error(path, source, what) from None
-    except PermissionError as e:
-        raise dl.unreadable_error(path, source, what, f'{type(e).__name__}: {e}') from None
-    except FileNotFoundError:
-        if not source.may_download:
-            raise dl.missing_file_error(path, source, what, dl.cache_dir() / spec.subdir) from None
-        array = dl.download(fspec.filename, source.folder, mirrors, check, what,
-                            max_bytes=fspec.max_gz_bytes())
-        stat = path.stat()
-    else:
-        if not stat_module.S_ISREG(stat.st_mode):
-            raise dl.unreadable_error(path, source, what)
-        key = _key(path, stat, fspec, spec, magic)
-        if key in _memory:
-            return _memory[key]
-        try:
-            array = check(path)
-        except CorruptDatasetError as e:
-            raise dl.corrupt_cached_file(e, path, what, source, mirrors) from None
-        except OSError as e:  # -- not the contents: the file cannot be read at all
-            raise dl.unreadable_error(path, source, what, f'{type(e).__name__}: {e}') from None
-
-    _memory[_key(path, stat, fspec, spec, magic)] = array
-    return array
+    return dl.read_or_download(
+        path, source, what, lambda p: _read_checked(p, spec, fspec, magic), mirrors,
+        memory=_memory, key=lambda st: _key(path, st, fspec, spec, magic),
+        not_found=lambda: dl.missing_file_error(path, source, what, dl.cache_dir() / spec.subdir),
+        max_bytes=fspec.max_gz_bytes())
 
 
 def _key(path, stat, fspec, spec, magic):
