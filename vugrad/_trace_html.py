@@ -36,7 +36,7 @@ STYLE = """
 .vg-trace .vg-panes { display: flex; gap: 1em; align-items: flex-start; flex-wrap: wrap; }
 .vg-trace .vg-drawing { flex: 1 1 420px; overflow: auto; max-height: 80vh;
                         border: 1px solid #dee2e6; padding: 0.3em; }
-.vg-trace .vg-drawing svg { max-width: 100%; height: auto; }
+.vg-trace .vg-drawing svg { max-width: 100%; max-height: 72vh; width: auto; height: auto; }
 .vg-trace .vg-detail { flex: 1 1 380px; }
 .vg-trace pre { background: #f8f9fa; border: 1px solid #dee2e6; padding: 0.6em;
                 white-space: pre-wrap; margin: 0.3em 0; font-size: 0.9em; }
@@ -140,10 +140,14 @@ SCRIPT = """
 
 
 def _svg(trace, prefix, options):
-    """The drawing as inline SVG with prefixed ids and the names map, or (None, {}, why)."""
+    """
+    The drawing as inline SVG with prefixed ids and the names map, or (None, {}, why). The
+    gradient norms are left out unless asked for (show_grad=True): the drawing is made after
+    backward, and would show every gradient from the start.
+    """
     if not graphviz_available():
         return None, {}, 'Graphviz is not installed: the table below is the step-through.'
-    graph = trace._dot_graph(**options)
+    graph = trace._dot_graph(**{'show_grad': False, **options})
     try:
         svg = render(graph.text, 'svg').decode('utf-8')
     except GraphvizError as e:
@@ -158,16 +162,16 @@ def _caption(trace, frame):
     """One sentence on what a frame shows, in words."""
     n = len(trace.steps)
     if frame == 0:
-        return (f'Backward starts at {trace.name(trace.root)}: its gradient with respect to '
+        return (f'backward starts at {trace.name(trace.root)}: its gradient with respect to '
                 'itself is 1 (an array of ones for a non-scalar start).')
     if frame == n + 1:
-        return ('Every op has run its backward: the leaves keep the sums that reached them in '
+        return ('every op has run its backward: the leaves keep the sums that reached them in '
                 'their .grad.')
     step = trace.steps[frame - 1]
     acc = [trace.name(f.node) for f in step.accumulations]
-    text = (f'Step {frame} of {n}: the backward of {step.op}. The complete gradient of its '
-            'output arrives; the op multiplies it by its local derivative and sends one '
-            'gradient to each input that needs one.')
+    text = (f'the backward of {step.op}. The complete gradient of its output arrives; the op '
+            'multiplies it by its local derivative and sends one gradient to each input that '
+            'needs one.')
     if acc:
         text += (f' {", ".join(acc)} already had a gradient from another use, so the two are '
                  'added (the chain rule sums over every path).')
@@ -181,19 +185,43 @@ def _frames(trace, names):
         frame['title'] = ('start' if k == 0 else 'leaves' if k == n - 1 else
                           f'step {k} of {n - 2}')
         frame['caption'] = _caption(trace, k)
+        if 0 < k < n - 1:
+            arriving, sending = _edges(trace.steps[k - 1], names)
+            frame['arriving'] += arriving
+            frame['sending'] += sending
     return frames
+
+
+def _edges(step, names):
+    """
+    The ids of the arrows a step's gradients flow along (viz names an arrow e_FROM_TO, and
+    the second of two arrows between the same vertices e_FROM_TO_1): the op's arrows to its
+    outputs, and the arrows from the inputs it sends a gradient to.
+    """
+    op = names.get(id(step.opnode))
+    if op is None:
+        return [], []
+    arriving = [f'e_{op}_{names[id(o)]}' for o in step.opnode.outputs
+                if o is not None and id(o) in names]
+    sending = []
+    for f in step.sent:
+        node = names.get(id(f.node))
+        if node is not None:
+            again = sum(1 for n in step.opnode.inputs[:f.input] if n is f.node)
+            sending.append(f'e_{node}_{op}' + (f'_{again}' if again else ''))
+    return arriving, sending
 
 
 def _controls(count):
     last = count - 1
     return (
         '<div class="vg-controls">'
-        '<button data-go="first" title="first frame (Home)">&#x23EE;</button>'
+        '<button data-go="first" title="the first frame (Home)">&#xAB; first</button>'
         '<button data-go="prev" title="previous (left arrow)">&#x25C0; previous</button>'
         f'<input class="vg-slider" type="range" min="0" max="{last}" value="0" '
         'aria-label="frame">'
         '<button data-go="next" title="next (right arrow)">next &#x25B6;</button>'
-        '<button data-go="last" title="last frame (End)">&#x23ED;</button>'
+        '<button data-go="last" title="the last frame (End)">last &#xBB;</button>'
         '<span class="vg-counter">start</span></div>')
 
 

@@ -146,10 +146,10 @@ class BackwardTrace:
         return label
 
     def labels(self):
-        """{id(node): label} of every node the trace has met (for the drawing)."""
+        """{node: label} of every node the trace has met (for the drawing)."""
         for node in self._all_nodes():
             self.name(node)       # -- numbers the unnamed ones in the order backward met them
-        return {key: self.name(node) for key, node in self._nodes.items()}
+        return {node: self.name(node) for node in self._nodes.values()}
 
     # ------------------------------------------------------------------ what it reached
 

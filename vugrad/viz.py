@@ -118,7 +118,7 @@ def _tensor_lines(node, show_grad, show_values, name=None):
 
 
 def to_dot(node, *, collapse=None, max_nodes=200, show_grad=True, show_values=True,
-           show_constants=True, module=None, rankdir='TB'):
+           show_constants=True, module=None, rankdir='TB', labels=None):
     """
     Graphviz DOT text of the computation graph behind `node`.
 
@@ -150,11 +150,13 @@ def to_dot(node, *, collapse=None, max_nodes=200, show_grad=True, show_values=Tr
     :param module: A Module whose parameters are labelled with their names in it
         (`hidden.0.w`, `output.b`) instead of their own names (`w`, `b`).
     :param rankdir: Graphviz's direction of the layout: 'TB' (top to bottom), 'LR', 'BT', 'RL'.
+    :param labels: A dict from TensorNode to the name to show for it, before its name in
+        `module` and its own (a step-through of backward names nodes this way).
     :return: The DOT text, a str. `dot_graph` gives it with the name of each node's vertex.
     """
     return dot_graph(node, collapse=collapse, max_nodes=max_nodes, show_grad=show_grad,
                      show_values=show_values, show_constants=show_constants, module=module,
-                     rankdir=rankdir).text
+                     rankdir=rankdir, labels=labels).text
 
 
 class DotGraph(NamedTuple):
@@ -171,7 +173,7 @@ class DotGraph(NamedTuple):
 
 
 def dot_graph(node, *, collapse=None, max_nodes=200, show_grad=True, show_values=True,
-              show_constants=True, module=None, rankdir='TB'):
+              show_constants=True, module=None, rankdir='TB', labels=None):
     """
     The drawing of `to_dot` (the same options), with the name of each node's vertex in it.
 
@@ -192,7 +194,7 @@ def dot_graph(node, *, collapse=None, max_nodes=200, show_grad=True, show_values
 
     :return: A DotGraph: the DOT text, and ``{id(node): vertex name}``.
     """
-    modules, param_names = _check_options(node, collapse, max_nodes, rankdir, module)
+    modules, param_names = _check_options(node, collapse, max_nodes, rankdir, module, labels)
     tensors, ops, seen_o, consumers = _collect(node, with_consumers=bool(modules))
     groups, group_of = _groups(modules, ops, seen_o, consumers)
     hidden = _hidden(node, tensors, consumers, groups, group_of, show_constants)
@@ -204,8 +206,11 @@ def dot_graph(node, *, collapse=None, max_nodes=200, show_grad=True, show_values
     return DotGraph(_write(graph, names, more, labels, rankdir), _node_names(graph, names))
 
 
-def _check_options(node, collapse, max_nodes, rankdir, module):
-    """Check the options of to_dot; return the modules to collapse and the parameters' names."""
+def _check_options(node, collapse, max_nodes, rankdir, module, labels):
+    """
+    Check the options of to_dot; return the modules to collapse and {id(node): name} of the
+    nodes named by `labels` or `module` (labels first).
+    """
     if not isinstance(node, TensorNode):
         raise InputTypeError(f'to_dot: expected a TensorNode, got {type(node).__name__}.')
     if max_nodes is not None and (isinstance(max_nodes, bool) or not isinstance(max_nodes, int)
@@ -218,6 +223,11 @@ def _check_options(node, collapse, max_nodes, rankdir, module):
     if module is not None and not isinstance(module, Module):
         raise InputTypeError(f'to_dot: module must be a Module, got {type(module).__name__}.')
     param_names = {} if module is None else {id(p): n for n, p in module.named_parameters()}
+    if labels is not None:
+        if not isinstance(labels, dict) or not all(isinstance(k, TensorNode) for k in labels):
+            raise InputTypeError('to_dot: labels must be a dict from TensorNode to name, got '
+                                 f'{type(labels).__name__}.')
+        param_names.update({id(k): str(v) for k, v in labels.items()})
     return modules, param_names
 
 

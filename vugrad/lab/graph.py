@@ -7,6 +7,13 @@ options, on a random batch shaped like the data set's.
     vugrad graph -D mnist -b 4 -o step.dot          # only the shapes; nothing is downloaded
     vugrad graph --model lenet -b 2 -o lenet.svg    # LeNet on 1x28x28 images (-D mnist)
     vugrad graph --model blitz --collapse -o blitz.svg   # the blitz CNN, 3x32x32 (-D cifar10)
+    vugrad graph --steps -o steps.html              # step through that step's backward
+
+With --steps the command writes one HTML page that steps through the backward of the training
+step (vugrad.trace_backward): each op in the order the engine runs it, the gradients arriving
+and sent, every accumulation. With --collapse a step whose op is inside a box highlights the
+box; with --max-nodes a step whose op was cut off highlights nothing in the drawing (its text
+is still shown). Without Graphviz the page steps through the table.
 
 From Python, training_step(config) gives the loss (its graph still there) and the model; the
 drawing itself is vugrad.viz's (to_dot, draw), which knows nothing of the training kit.
@@ -19,6 +26,7 @@ import sys
 import numpy as np
 
 from ..core import TensorNode
+from ..trace import BackwardTrace
 from ..viz import GraphvizError, draw
 from .config import DATASETS, LOSSES, MODEL_INPUTS, TrainConfig, add_model_arguments
 from .loop import build_model, loss_of
@@ -39,9 +47,12 @@ def add_graph_arguments(parser):
     """
     d = TrainConfig()
     add = parser.add_argument
-    add('-o', '--out', default='graph.svg', metavar='FILE',
-        help='the file to write: .svg, .png or .pdf (these need Graphviz) or .dot '
-             '(default: %(default)s)')
+    add('-o', '--out', default=None, metavar='FILE',
+        help='the file to write: .svg, .png or .pdf (these need Graphviz) or .dot; with '
+             '--steps an .html page (default: graph.svg; with --steps: steps.html)')
+    add('--steps', action='store_true',
+        help='write a page that steps through the backward of the step, op by op '
+             '(open it in a browser; keys: left and right arrows)')
     add('-D', '--dataset', dest='data', default=None, choices=DATASETS,
         help=f'the data set whose shapes the model gets (default: {d.data}; with --model lenet: '
              'mnist, blitz: cifar10, whose recipe then sets the batch size and the reduction); '
@@ -107,13 +118,14 @@ IMAGE_SHAPES = {'mnist': (1, 28, 28), 'fashion-mnist': (1, 28, 28), 'cifar10': (
 MODEL_DATASETS = {model: datasets[0] for model, (_, datasets) in MODEL_INPUTS.items()}
 
 
-def training_step(config, seed=0):
+def training_step(config, seed=0, trace=None):
     """
     One training step of the model `vugrad train` builds for `config` (a TrainConfig): the
     model (the MLP, or the CNN of config.model), the loss of config.loss on a random batch
     shaped like the data set's ((n, features) for the MLP, (n, C, H, W) for a CNN), and a
     backward. Settings not given come from the data set's recipe (-D cifar10: batch 4, mean
-    loss). Returns (loss, model); the loss's graph is still there to draw.
+    loss). Returns (loss, model); the loss's graph is still there to draw. A BackwardTrace
+    given as `trace` records the backward.
     """
     config = config.validate()      # -- resolved: cifar10's recipe applied
     if config.data not in DATASET_SHAPES:
@@ -129,7 +141,7 @@ def training_step(config, seed=0):
     targets = rng.integers(0, classes, size=config.batch_size)
     loss = loss_of(config)(model(batch), targets, config.reduction)
     loss.name = 'loss'
-    loss.backward()
+    loss.backward(trace=trace)
     return loss, model
 
 
@@ -166,20 +178,31 @@ def graph_command(args):
                          init=args.init, dropout=args.dropout,
                          loss=getattr(args, 'loss', 'cross-entropy'), reduction=args.reduction,
                          dtype=args.dtype)
+    out = args.out or ('steps.html' if args.steps else 'graph.svg')
+    if args.steps and not out.lower().endswith(('.html', '.htm')):
+        print(f'vugrad graph: error: --steps writes a web page: give -o FILE.html, not {out}',
+              file=sys.stderr)
+        return 2
+    trace = BackwardTrace() if args.steps else None
     try:
-        loss, model = training_step(config, seed=args.seed)
+        loss, model = training_step(config, seed=args.seed, trace=trace)
     except ValueError as e:
         print(f'vugrad: error: {e}', file=sys.stderr)
         return 2
-    collapse = _collapse(model) if args.collapse else None
-    problem = _make_folder(args.out)
+    options = {'collapse': _collapse(model) if args.collapse else None,
+               'max_nodes': args.max_nodes or None, 'module': model}
+    problem = _make_folder(out)
     if problem:
-        print(f'vugrad: error: cannot write {args.out}: {problem}', file=sys.stderr)
+        print(f'vugrad: error: cannot write {out}: {problem}', file=sys.stderr)
         return 1
     try:
-        draw(loss, args.out, collapse=collapse, max_nodes=args.max_nodes or None, module=model)
+        if trace is not None:
+            trace.label_parameters(model).to_html(out, title='one training step, backward',
+                                                  **options)
+        else:
+            draw(loss, out, **options)
     except (GraphvizError, ValueError) as e:
         print(f'vugrad: error: {e}', file=sys.stderr)
         return 1
-    print(f'wrote {args.out}')
+    print(f'wrote {out}' + (f' (open it in a browser: {len(trace.steps)} steps)' if trace else ''))
     return 0
