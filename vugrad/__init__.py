@@ -59,8 +59,8 @@ __all__ = [
     'celoss', 'concatenate', 'cross_entropy', 'exp', 'log', 'logceloss', 'logsoftmax', 'matmul',
     'max', 'mean', 'relu', 'sigmoid', 'softmax', 'sqrt', 'stack', 'sum', 'tanh',
     'conv2d', 'max_pool2d', 'avg_pool2d',
-    'gradcheck', 'trace_backward', 'tune_malloc', 'Linear', 'draw', 'load_synth', 'load_mnist', 'load_fashion_mnist',
-    'load_cifar10',
+    'gradcheck', 'trace_backward', 'tune_malloc', 'Linear', 'draw', 'load_synth', 'load_mnist',
+    'load_fashion_mnist', 'load_cifar10',
     # ops
     'Add', 'BatchMM', 'Concatenate', 'CrossEntropy', 'Divide', 'Exp', 'Expand', 'GetItem', 'Id',
     'Log', 'LogSoftmax', 'MatrixMultiply', 'Max', 'Mean', 'Multiply', 'Negate', 'NLLLoss',
