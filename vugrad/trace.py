@@ -136,20 +136,26 @@ class BackwardTrace:
         The label of a node in this trace: the name given (names=, module=), else its own
         .name, else the name of a variable that holds it, else #1, #2, ...
         """
+        label = self._label_of(node)
+        if label is None:
+            # -- number the unnamed nodes in the order backward meets them, all at once, so
+            #    that a node's number does not depend on which frame is printed first
+            for other in [*self._all_nodes(), node]:
+                if self._label_of(other) is None:
+                    self._numbered += 1
+                    self._label(other, f'#{self._numbered}', into=self._variables)
+            label = self._label_of(node)
+        return label
+
+    def _label_of(self, node):
         label = self._names.get(id(node))
         if label is None:
             label = str(node.name) if node.name else self._variables.get(id(node))
-        if label is None:
-            self._numbered += 1
-            label = f'#{self._numbered}'
-            self._label(node, label, into=self._variables)
         return label
 
     def labels(self):
         """{node: label} of every node the trace has met (for the drawing)."""
-        for node in self._all_nodes():
-            self.name(node)       # -- numbers the unnamed ones in the order backward met them
-        return {node: self.name(node) for node in self._nodes.values()}
+        return {node: self.name(node) for node in self._all_nodes()}
 
     # ------------------------------------------------------------------ what it reached
 
