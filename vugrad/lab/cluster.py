@@ -294,7 +294,7 @@ def _fail(task, text):
 
 class ClusterPool:
     """
-    The pool of a sweep on a Dask cluster (see vugrad.lab.sweep.LocalPool for what a pool
+    The pool of a sweep on a Dask cluster (see vugrad.lab.sweep.pool.LocalPool for what a pool
     does): `address` is a scheduler's (tcp://HOST:PORT, tls://HOST:PORT) or local:N. Nothing
     is imported or connected until open().
     """

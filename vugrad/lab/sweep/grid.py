@@ -321,8 +321,8 @@ def _grid_problems(grid):
 
 def option_problems(**options):
     """
-    The problems of the sweep's own options (out, seeds, jobs, threads, save, cluster) given
-    here.
+    The problems (a list of lines; [] when all is well) of the sweep's own options given here
+    as keywords: out, seeds, jobs, threads, save, cluster (its form: see cluster_problem).
     """
     problems = []
     for key, value in options.items():
