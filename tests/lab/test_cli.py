@@ -120,6 +120,10 @@ def test_registry_entries_and_lazy_import(monkeypatch, capsys):
                                          'train_command')
     assert cli.COMMANDS['graph'][:3] == ('vugrad.lab.graph', 'add_graph_arguments',
                                          'graph_command')
+    assert cli.COMMANDS['sweep'][:3] == ('vugrad.lab.sweep.command', 'add_sweep_arguments',
+                                         'sweep_command')
+    assert cli.COMMANDS['plot'][:3] == ('vugrad.lab.report_command', 'add_plot_arguments',
+                                        'plot_command')
     assert all(entry[0].startswith('vugrad.lab.') for entry in cli.COMMANDS.values())
 
     calls = []

@@ -1,10 +1,12 @@
 """
-Sweeps on a Dask cluster (vugrad.lab.cluster): against a real scheduler and worker, started
+Sweeps on a Dask cluster (vugrad.lab.cluster, the pool of vugrad.lab.sweep.run_sweep with a
+cluster): against a real scheduler and worker, started
 with the `dask` command as separate processes on 127.0.0.1 (stopped by their process group at
 the end), and against `--cluster local:2`. The runs are those of a local sweep with --threads
 1, and must give the same numbers.
 """
 
+import ast
 import json
 import os
 import pathlib
@@ -19,7 +21,7 @@ import pytest
 from vugrad.lab import cluster as cluster_module
 from vugrad.lab.cli import main
 from vugrad.lab.cluster import ClusterError, ClusterPool, _remote_run, version_problems, versions
-from vugrad.lab.sweep import CLUSTER_DECIDES, cluster_problem, spec_from_args
+from vugrad.lab.sweep import CLUSTER_DECIDES, cluster_problem, run_sweep, spec_from_args
 
 try:
     import distributed
@@ -196,9 +198,8 @@ def test_ctrl_c_cancels_the_queue_and_abandons_started_runs(scheduler, tmp_path)
         if line.startswith('[1/3]'):     # -- the first run is in: the second has started
             raise KeyboardInterrupt
     with pytest.raises(KeyboardInterrupt):
-        cluster_module.run_sweep(str(out), fixed={'data': 'synth', 'num_train': 2000,
-                                                  'hidden': 8},
-                                 vary={'epochs': [1, 60, 61]}, log=log, cluster=scheduler)
+        run_sweep(str(out), fixed={'data': 'synth', 'num_train': 2000, 'hidden': 8},
+                  vary={'epochs': [1, 60, 61]}, log=log, cluster=scheduler)
     assert (out / 'epochs=1,seed=0' / 'metrics.json').is_file()
     assert not (out / 'epochs=60,seed=0').exists() and not (out / 'epochs=61,seed=0').exists()
     assert any('interrupted' in line and 'abandoned' in line for line in lines), lines
@@ -414,3 +415,18 @@ def test_files_outside_the_runs_folder_are_refused(tmp_path):
     assert 'something other than the files of a run' in \
         (tmp_path / 'seed=0' / 'error.txt').read_text()
     assert re.search(r'"id": "seed=0"', (tmp_path / 'seed=0' / 'config.json').read_text())
+
+
+# ---------------------------------------------------------------------- the module itself
+
+def test_the_cluster_uses_only_public_names_of_the_sweep():
+    """cluster.py imports from the sweep's modules only names they export (in __all__)."""
+    import importlib
+    tree = ast.parse(pathlib.Path(cluster_module.__file__).read_text(encoding='utf-8'))
+    imported = [(node.module, alias.name) for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.level and node.module
+                and node.module.startswith('sweep') for alias in node.names]
+    assert imported
+    for module, name in imported:
+        exported = importlib.import_module(f'vugrad.lab.{module}').__all__
+        assert not name.startswith('_') and name in exported, (module, name)

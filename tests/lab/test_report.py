@@ -158,7 +158,7 @@ def _with_classes(metrics, per_class):
 
 def test_the_report_has_a_per_class_table_mean_over_seeds(tmp_path):
     from vugrad.data.cifar10 import CLASSES
-    from vugrad.lab.report import per_class_accuracy, per_class_table
+    from vugrad.lab.report import mean_class_accuracy, per_class_table
     base = {'data': 'cifar10', 'epochs': 2, 'lr': 0.001, 'backend': 'vugrad'}
     seed0 = [0.5] * 9 + [None]          # -- null: a class without validation examples
     seed1 = [0.7] * 9 + [None]
@@ -169,7 +169,7 @@ def test_the_report_has_a_per_class_table_mean_over_seeds(tmp_path):
     make_run(tmp_path, 'batchnorm=false,seed=0', 2, {**base, 'batchnorm': False, 'seed': 0},
              _with_classes(rows([2.0, 1.8], [0.2, 0.3]), [0.1 * k for k in range(10)]))
     groups = group_runs(load_runs(tmp_path))
-    acc = per_class_accuracy(groups[0])
+    acc = mean_class_accuracy(groups[0])
     assert np.allclose(acc[:9], 0.6) and math.isnan(acc[9])
     table = per_class_table(groups)
     assert table[0] == '| configuration | ' + ' | '.join(CLASSES) + ' |'
@@ -181,11 +181,11 @@ def test_the_report_has_a_per_class_table_mean_over_seeds(tmp_path):
 
 
 def test_runs_without_per_class_accuracy_have_no_per_class_table(tmp_path):
-    from vugrad.lab.report import per_class_accuracy, per_class_table
+    from vugrad.lab.report import mean_class_accuracy, per_class_table
     base = {'data': 'mnist', 'epochs': 2, 'lr': 0.1, 'backend': 'vugrad'}
     make_run(tmp_path, 'a', 0, {**base, 'seed': 0}, rows([1.0, 0.5], [0.8, 0.9]))
     groups = group_runs(load_runs(tmp_path))
-    assert per_class_accuracy(groups[0]) is None and per_class_table(groups) == []
+    assert mean_class_accuracy(groups[0]) is None and per_class_table(groups) == []
     write_outputs(tmp_path)
     assert 'per class' not in (tmp_path / 'report.md').read_text()
 

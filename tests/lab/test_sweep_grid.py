@@ -1,4 +1,5 @@
-"""vugrad.lab.sweep without running anything: settings, values, the grid, TOML files, options."""
+"""vugrad.lab.sweep without running anything: settings, values, the grid, TOML files, options
+(vugrad.lab.sweep.grid), and `vugrad sweep`'s options (vugrad.lab.sweep.command)."""
 
 import pathlib
 
@@ -295,14 +296,43 @@ def test_a_toml_files_cluster_is_read_and_checked(tmp_path):
     assert "cluster='10.0.0.5:8786'" in str(e.value) and 'threads=0' in str(e.value)
 
 
-def test_the_sweep_module_runs_no_cluster_itself(tmp_path):
-    """A cluster is run by vugrad.lab.cluster.run_sweep; vugrad.lab.sweep's says so."""
-    from vugrad.lab.sweep import LocalPool, run_sweep
-    with pytest.raises(SweepError, match='vugrad.lab.cluster.run_sweep'):
-        run_sweep(str(tmp_path / 'o'), fixed={'data': 'synth'}, cluster='local:2', log=None)
+def test_run_sweep_takes_a_cluster_and_imports_its_module_only_then(tmp_path):
+    """run_sweep picks the pool: vugrad.lab.cluster (and Dask) only with a cluster."""
+    import os
+    import subprocess
+    import sys
+    root = pathlib.Path(__file__).resolve().parents[2]
+    code = ('import sys\n'
+            'from vugrad.lab.sweep import run_sweep\n'
+            'lines = []\n'
+            'run_sweep("o", fixed={"data": "synth"}, dry_run=True, log=lines.append)\n'
+            'print("vugrad.lab.cluster" in sys.modules, "distributed" in sys.modules)\n'
+            'lines.clear()\n'
+            'run_sweep("o", fixed={"data": "synth"}, cluster="local:2", dry_run=True,\n'
+            '          log=lines.append)\n'
+            'print("vugrad.lab.cluster" in sys.modules)\n'
+            'print(lines[0])\n'
+            'print(lines[-1])\n')
+    env = {**os.environ, 'PYTHONPATH': str(root)}
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          cwd=tmp_path, env=env, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    local, cluster, first, last = proc.stdout.splitlines()[:4]
+    assert local == 'False False' and cluster == 'True'
+    assert first.endswith('on a local Dask cluster of 2 workers (processes), one thread each')
+    assert last == '## would run: seed=0'
+    assert not (tmp_path / 'o').exists()
+
+
+def test_a_cluster_refuses_jobs_and_threads(tmp_path):
+    from vugrad.lab.sweep import run_sweep
     with pytest.raises(SweepError, match='do not go with --cluster'):
         run_sweep(str(tmp_path / 'o'), fixed={'data': 'synth'}, cluster='local:2', jobs=2,
                   log=None)
     assert not (tmp_path / 'o').exists()
+
+
+def test_the_local_pool_runs_no_more_jobs_than_runs():
+    from vugrad.lab.sweep import LocalPool
     pool = LocalPool(jobs=8, threads=None)
     assert pool.describe(3).startswith('3 at a time')     # -- no more jobs than runs

@@ -1,4 +1,5 @@
-"""Sweeps that run: tiny synthetic runs, one epoch, two at a time."""
+"""Sweeps that run (vugrad.lab.sweep: driver, runs, pool): tiny synthetic runs, one epoch,
+two at a time."""
 
 import contextlib
 import csv
@@ -12,11 +13,10 @@ import time
 
 import pytest
 
-from vugrad.lab import sweep as sweep_module
+from vugrad.fileio import write_json
 from vugrad.lab.cli import main
 from vugrad.lab.report import group_runs, load_runs, plot_curves
-from vugrad.lab.sweep import (LOCK_NAME, SweepError, SweepLockedError, _outcome, make_grid,
-                              run_sweep)
+from vugrad.lab.sweep import LOCK_NAME, SweepError, make_grid, outcome, run_sweep
 
 TINY = {'data': 'synth', 'num_train': 200, 'num_val': 100, 'epochs': 1, 'hidden': 8,
         'batch_size': 50}
@@ -177,92 +177,9 @@ def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path):
 def test_a_run_whose_process_dies_is_recorded(tmp_path):
     folder = tmp_path / 'run'
     folder.mkdir()
-    status, message = _outcome({'folder': str(folder)}, -9)
+    status, message = outcome({'folder': str(folder)}, -9)
     assert status == 'failed' and 'exit code -9' in message
     assert 'exit code -9' in (folder / 'error.txt').read_text()
-
-
-# ---------------------------------------------------------------------- the folder's lock
-
-def hold_lock(out, pid, started='2024-05-01 10:00:00', host=None):
-    """Write the lock file a sweep writes, as the process `pid` would."""
-    import socket
-    out.mkdir(parents=True, exist_ok=True)
-    (out / LOCK_NAME).write_text(json.dumps(
-        {'pid': pid, 'host': host or socket.gethostname(), 'started': started}))
-
-
-def dead_pid():
-    """The pid of a process that has ended (and been waited for)."""
-    proc = subprocess.Popen([sys.executable, '-c', 'pass'])
-    proc.wait(timeout=60)
-    return proc.pid
-
-
-def test_a_second_sweep_into_a_locked_folder_fails_at_once(tmp_path, capsys):
-    out = tmp_path / 'busy'
-    second = []
-
-    def log(line):
-        if not second:     # -- the first sweep holds the lock now: start a second one
-            with pytest.raises(SweepLockedError) as e:
-                run_sweep(str(out), fixed=TINY, seeds=1, log=None)
-            second.append(str(e.value))
-    results = run_sweep(str(out), fixed=TINY, seeds=1, log=log)
-    assert [r['status'] for r in results] == ['ok']
-    assert f'pid {os.getpid()}' in second[0] and 'started' in second[0]
-    assert not (out / LOCK_NAME).exists()                    # -- released at the end
-
-    # -- a sweep (this process, alive) holds the folder: the command says who, and exits 2
-    hold_lock(out, os.getpid())
-    before = sorted(os.listdir(out))
-    start = time.monotonic()
-    assert main(['sweep', '-D', 'synth', '--num-train', '200', '--num-val', '100', '-e', '2',
-                 '--hidden', '8', '--out', str(out)]) == 2
-    assert time.monotonic() - start < 10
-    err = capsys.readouterr().err
-    assert f'pid {os.getpid()}' in err and 'started 2024-05-01 10:00:00' in err
-    assert str(out / LOCK_NAME) in err
-    assert sorted(os.listdir(out)) == before                 # -- nothing deleted or written
-    assert json.loads((out / LOCK_NAME).read_text())['pid'] == os.getpid()
-
-
-def test_a_lock_held_on_another_host_is_respected(tmp_path):
-    out = tmp_path / 'shared'
-    hold_lock(out, dead_pid(), host='some-other-host.example')
-    with pytest.raises(SweepLockedError, match='some-other-host.example'):
-        run_sweep(str(out), fixed=TINY, seeds=1, log=None)
-
-
-def test_a_stale_lock_is_taken_over_with_a_note(tmp_path):
-    out = tmp_path / 'stale'
-    pid = dead_pid()
-    hold_lock(out, pid)
-    lines = []
-    results = run_sweep(str(out), fixed=TINY, seeds=1, log=lines.append)
-    assert [r['status'] for r in results] == ['ok']
-    assert any('stale' in line and f'pid {pid}' in line for line in lines), lines
-    assert not (out / LOCK_NAME).exists()
-
-
-@pytest.mark.parametrize('error', [RuntimeError('disk on fire'), KeyboardInterrupt()])
-def test_the_lock_is_released_on_errors_and_ctrl_c(tmp_path, monkeypatch, error):
-    out = tmp_path / 'error'
-
-    def fail(path, data):
-        assert (out / LOCK_NAME).exists()
-        raise error
-    monkeypatch.setattr(sweep_module, '_write_json', fail)
-    with pytest.raises(type(error)):
-        run_sweep(str(out), fixed=TINY, seeds=1, log=None)
-    assert not (out / LOCK_NAME).exists()
-
-
-def test_a_dry_run_takes_no_lock(tmp_path):
-    out = tmp_path / 'dry'
-    hold_lock(out, os.getpid())
-    results = run_sweep(str(out), fixed=TINY, seeds=1, dry_run=True, log=None)
-    assert [r['status'] for r in results] == ['pending']
 
 
 # ---------------------------------------------------------------------- signals and workers
@@ -384,13 +301,12 @@ def test_the_json_files_of_a_sweep_are_strict(tmp_path):
     rows = [{'epoch': 1, 'train_loss': float('nan'), 'val_loss': float('inf'),
              'val_acc': 0.5, 'seconds': 0.1, 'lr': 0.1}]
     config = make_grid(TINY)[0][1]
-    sweep_module._write_json(out / 'seed=0' / 'metrics.json',
-                             {'id': 'seed=0', 'index': 0, 'status': 'ok', 'config': config,
-                              'metrics': rows})
+    write_json(out / 'seed=0' / 'metrics.json',
+               {'id': 'seed=0', 'index': 0, 'status': 'ok', 'config': config, 'metrics': rows})
     data = _strict((out / 'seed=0' / 'metrics.json').read_text())
     assert data['metrics'][0]['train_loss'] is None and data['metrics'][0]['val_loss'] is None
     # -- read back, null is NaN again: the run counts as diverged, and nothing crashes
-    status, message = _outcome({'folder': str(out / 'seed=0')}, 0)
+    status, message = outcome({'folder': str(out / 'seed=0')}, 0)
     assert status == 'ok' and 'diverged' in message
     runs = load_runs(out)
     assert math.isnan(runs[0]['metrics'][0]['train_loss'])

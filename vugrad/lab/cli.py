@@ -33,11 +33,11 @@ COMMANDS = {
               'train an MLP or a CNN (--model lenet|blitz; -D cifar10: the blitz CNN)'),
     'graph': ('vugrad.lab.graph', 'add_graph_arguments', 'graph_command',
               'draw the computation graph of one training step (MLP or CNN)'),
-    # -- a grid of training runs in parallel (here, or on a Dask cluster: vugrad.lab.cluster
-    #    runs the command, vugrad.lab.sweep the sweep), and plots of their metrics
-    'sweep': ('vugrad.lab.cluster', 'add_sweep_arguments', 'sweep_command',
+    # -- a grid of training runs in parallel (here, or with --cluster on a Dask cluster, whose
+    #    module vugrad.lab.cluster is imported only then), and plots of their metrics
+    'sweep': ('vugrad.lab.sweep.command', 'add_sweep_arguments', 'sweep_command',
               'run a grid of training runs'),
-    'plot': ('vugrad.lab.sweep', 'add_plot_arguments', 'plot_command',
+    'plot': ('vugrad.lab.report_command', 'add_plot_arguments', 'plot_command',
              'plot the metrics of training runs'),
 }
 

@@ -1,5 +1,6 @@
 """
-Sweeps on a Dask cluster: `vugrad sweep ... --cluster ADDRESS`, each run one Dask task.
+Sweeps on a Dask cluster: the pool (ClusterPool) of `vugrad sweep ... --cluster ADDRESS`, each
+run one Dask task.
 
     vugrad sweep -D synth -e 3 --vary activation=sigmoid,relu --seeds 2 --cluster local:2
     vugrad sweep -D synth -e 3 --vary activation=sigmoid,relu --seeds 2 \
@@ -20,6 +21,14 @@ curves, report, the folder's lock). A run whose worker dies is tried again by th
 another worker, up to its `distributed.scheduler.allowed-failures`; then the run is recorded
 as failed. Ctrl-C cancels the runs that wait in the queue; runs already started on remote
 workers are abandoned (they may go on there, but nothing they send is kept).
+
+The sweep imports this module, and builds its pool, only for a sweep with a cluster
+(vugrad.lab.sweep.driver.make_pool). From Python (in a script, under
+`if __name__ == '__main__':`, as local:N starts processes):
+
+    from vugrad.lab.sweep import run_sweep
+    run_sweep('runs/act', fixed=dict(data='synth', epochs=3),
+              vary=dict(activation=['sigmoid', 'relu']), seeds=2, cluster='local:2')
 
 Before the first run, the driver checks that every worker (and the scheduler, for Dask) has
 the versions of vugrad (and the same vugrad source files), NumPy, Dask and Python that it has;
@@ -49,18 +58,15 @@ import traceback
 import uuid
 
 from ..fileio import atomic_write
-from . import sweep as _sweep
-from .sweep import (CLUSTER_DECIDES, SweepError, _n, _outcome, _write_text, add_sweep_arguments,
-                    cluster_problem, run_task, start_run)
+from .sweep.grid import SweepError, cluster_problem, plural
+from .sweep.pool import THREAD_VARIABLES
+from .sweep.runs import outcome, run_task, start_run, write_text
 
 __all__ = [
-    'CLUSTER_DECIDES',
     'ClusterError',
     'ClusterPool',
     'MAX_RUN_BYTES',
-    'add_sweep_arguments',
-    'run_sweep',
-    'sweep_command',
+    'import_distributed',
     'version_problems',
     'versions',
 ]
@@ -82,8 +88,8 @@ class ClusterError(SweepError):
     """
 
 
-def _distributed():
-    """The module `distributed`, or a ClusterError that says how to install it."""
+def import_distributed():
+    """The module `distributed` (Dask's), or a ClusterError that says how to install it."""
     try:
         import distributed
     except ImportError:
@@ -244,7 +250,7 @@ def _remote_run(task, expected):
         try:
             run_task({**task, 'folder': folder}, redirect=_thread_streams)
         except Exception:   # noqa: BLE001 - anything run_task did not record itself
-            _write_text(os.path.join(folder, 'error.txt'), traceback.format_exc())
+            write_text(os.path.join(folder, 'error.txt'), traceback.format_exc())
         files = _collect(folder, task['folder'])
     return {'files': files, 'seconds': time.perf_counter() - start, 'worker': worker}
 
@@ -268,7 +274,7 @@ def _receive(task, result):
     if not isinstance(files, dict) or not all(
             _safe_name(n) and isinstance(d, bytes) for n, d in files.items()) \
             or sum(len(d) for d in files.values()) > MAX_RUN_BYTES:
-        _write_text(os.path.join(task['folder'], 'error.txt'),
+        write_text(os.path.join(task['folder'], 'error.txt'),
                     'the worker sent back something other than the files of a run (names '
                     f"outside the run's folder, or over {MAX_RUN_BYTES // 2 ** 20} MiB): "
                     'nothing was written\n')
@@ -283,12 +289,12 @@ def _receive(task, result):
 def _fail(task, text):
     """Record `task` as failed with `text` (its error.txt)."""
     start_run(task)
-    _write_text(os.path.join(task['folder'], 'error.txt'), text.rstrip('\n') + '\n')
+    write_text(os.path.join(task['folder'], 'error.txt'), text.rstrip('\n') + '\n')
 
 
 class ClusterPool:
     """
-    The pool of a sweep on a Dask cluster (see vugrad.lab.sweep.LocalPool for what a pool
+    The pool of a sweep on a Dask cluster (see vugrad.lab.sweep.pool.LocalPool for what a pool
     does): `address` is a scheduler's (tcp://HOST:PORT, tls://HOST:PORT) or local:N. Nothing
     is imported or connected until open().
     """
@@ -308,12 +314,12 @@ class ClusterPool:
 
     def describe(self, count):
         if self.workers is not None:
-            return (f'on a local Dask cluster of {_n(self.workers, "worker")} (processes), '
+            return (f'on a local Dask cluster of {plural(self.workers, "worker")} (processes), '
                     'one thread each')
         return f'on the Dask cluster at {self.address}'
 
     def open(self, log):
-        distributed = _distributed()
+        distributed = import_distributed()
         try:
             self._connect(distributed)
             self._check(log)
@@ -324,7 +330,7 @@ class ClusterPool:
     def _connect(self, distributed):
         import dask
         if self.workers is not None:
-            single = {k: '1' for k in _sweep.THREAD_VARIABLES}
+            single = {k: '1' for k in THREAD_VARIABLES}
             self.cluster = distributed.LocalCluster(
                 n_workers=self.workers, threads_per_worker=1, processes=True,
                 dashboard_address=':0', silence_logs=logging.ERROR, env=single)
@@ -361,8 +367,8 @@ class ClusterPool:
                                'machine; install the same ones there:\n  '
                                + '\n  '.join(problems))
         threads = self.client.nthreads()
-        log(f'## cluster {self.address}: {_n(len(threads), "worker")}, '
-            f'{_n(sum(threads.values()), "thread")}; vugrad {here["vugrad"]}, NumPy '
+        log(f'## cluster {self.address}: {plural(len(threads), "worker")}, '
+            f'{plural(sum(threads.values()), "thread")}; vugrad {here["vugrad"]}, NumPy '
             f'{here["numpy"]}, Dask {here["dask"]} on each')
         if not threads:
             log('## no workers yet: the runs wait in the queue until workers join')
@@ -400,7 +406,7 @@ class ClusterPool:
                     seconds = result.get('seconds', seconds) if isinstance(result, dict) \
                         else seconds
                     _receive(task, result)
-                done(task, *_outcome(task, None), seconds)
+                done(task, *outcome(task, None), seconds)
         finally:
             if futures:             # -- interrupted: what has not ended is cancelled
                 with contextlib.suppress(Exception):
@@ -412,27 +418,3 @@ class ClusterPool:
                 with contextlib.suppress(Exception):
                     what.close()
         self.client = self.cluster = None
-
-
-# ---------------------------------------------------------------------- running a sweep
-
-def run_sweep(out, fixed=None, vary=None, seeds=1, jobs=None, threads=None, save=None,
-              command=None, dry_run=False, log=print, cluster=None):
-    """
-    vugrad.lab.sweep.run_sweep, with `cluster`: a Dask scheduler's address (tcp://HOST:PORT,
-    tls://HOST:PORT) or local:N, where every run is then one task (None: processes on this
-    machine, as vugrad.lab.sweep.run_sweep). No jobs or threads with a cluster. Raises
-    ClusterError (a SweepError) when the cluster cannot be used, before any run starts.
-    """
-    pool = ClusterPool(cluster) if cluster is not None and not cluster_problem(cluster) \
-        else None
-    if pool is not None and not dry_run:
-        _distributed()           # -- without Dask, say so before anything is made
-    return _sweep.run_sweep(out, fixed=fixed, vary=vary, seeds=seeds, jobs=jobs,
-                            threads=threads, save=save, command=command, dry_run=dry_run,
-                            log=log, cluster=cluster, pool=pool)
-
-
-def sweep_command(args):
-    """Run `vugrad sweep`, --cluster included (see vugrad.lab.sweep.sweep_command)."""
-    return _sweep.sweep_command(args, run=run_sweep)

@@ -1,5 +1,6 @@
 """
-The outputs of a sweep, made from the files of its runs alone (`vugrad plot DIR` remakes them):
+The outputs of a sweep, made from the files of its runs alone (`vugrad plot DIR` remakes
+them: vugrad.lab.report_command):
 
     DIR/metrics.csv   one row per run and epoch: the run, its status, its settings, the metrics
     DIR/curves.png    validation accuracy and training loss per epoch: one line per
@@ -9,7 +10,7 @@ The outputs of a sweep, made from the files of its runs alone (`vugrad plot DIR`
                       class (of runs that record val_acc_per_class: image data sets); the
                       plot; the failed runs
 
-A run lives in its own folder DIR/<id>/ (written by vugrad.lab.sweep):
+A run lives in its own folder DIR/<id>/ (written by vugrad.lab.sweep.runs):
 
     config.json       {"id", "index", "config": {...every setting, backend and seed included}}
     metrics.json      the same, with "status": "ok" and "metrics": [one dict per epoch];
@@ -46,7 +47,7 @@ __all__ = [
     'dumps_json',
     'group_runs',
     'load_runs',
-    'per_class_accuracy',
+    'mean_class_accuracy',
     'per_class_table',
     'plot_curves',
     'read_metrics',
@@ -212,7 +213,8 @@ def varied_keys(runs):
                                        keys.index(k)))
 
 
-def _format(value):
+def _value_text(value):
+    """A setting's value (or a number) as the report's labels and cells show it: true, none."""
     if isinstance(value, bool):
         return str(value).lower()
     if value is None:
@@ -232,7 +234,7 @@ def group_runs(runs):
     for run in runs:
         settings = {k: run['config'].get(k) for k in keys}
         group = groups.setdefault(_key(settings), {
-            'label': ', '.join(f'{k}={_format(v)}' for k, v in settings.items()) or 'all runs',
+            'label': ', '.join(f'{k}={_value_text(v)}' for k, v in settings.items()) or 'all runs',
             'settings': settings, 'runs': [], 'ok': []})
         group['runs'].append(run)
         if run['status'] == 'ok' and run['metrics']:
@@ -337,45 +339,12 @@ def plot_curves(groups, path=None, title=None):
     without pyplot, so no window opens and no global state changes).
     """
     from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
 
     groups = [g for g in groups if g['ok']]
     fig = Figure(figsize=(12, 5.2), layout='constrained')
     acc_ax, loss_ax = fig.subplots(1, 2)
-    # -- with backend among the varied settings, a configuration has one color and the
-    #    torch run a dashed line, so the two libraries' lines stay visible where they overlap
-    others = [json.dumps({k: v for k, v in g['settings'].items() if k != 'backend'},
-                         sort_keys=True) for g in groups]
-    palette = _colors(len(dict.fromkeys(others)))
-    color_of = {key: palette[i] for i, key in enumerate(dict.fromkeys(others))}
-    colors = [color_of[key] for key in others]
-    styles = ['--' if g['settings'].get('backend') == 'torch' else '-' for g in groups]
-    max_epochs = max((len(run['metrics']) for g in groups for run in g['ok']), default=0)
-    marker = 'o' if max_epochs <= 15 else None
-    lows, highs = [], []
-    for group, color, style in zip(groups, colors, styles):
-        for ax, metric in ((acc_ax, 'val_acc'), (loss_ax, 'train_loss')):
-            epochs, mean, std, count = _curve(group, metric)
-            ax.plot(epochs, mean, color=color, linestyle=style, marker=marker, markersize=4,
-                    linewidth=1.8, label=group['label'])
-            if (count > 1).any():
-                ax.fill_between(epochs, mean - std, mean + std, color=color, alpha=0.2,
-                                linewidth=0)
-            if metric == 'train_loss' and len(mean):
-                lows.append(float(np.min(mean)))
-                highs.append(float(np.max(mean)))
-    seeds = sorted({len(g['ok']) for g in groups})
-    spread = ('mean over seeds, ± std shaded' if seeds and seeds[-1] > 1 else 'one seed')
-    acc_ax.set(xlabel='epoch', ylabel='validation accuracy',
-               title=f'Validation accuracy ({spread})')
-    loss_ax.set(xlabel='epoch', ylabel='training loss (mean per instance)',
-                title='Training loss')
-    if lows and min(lows) > 0 and max(highs) / min(lows) > 10:
-        loss_ax.set_yscale('log')
-        loss_ax.set_title('Training loss (log scale)')
-    for ax in (acc_ax, loss_ax):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(True, alpha=0.3)
+    losses = _draw_curves(acc_ax, loss_ax, groups)
+    _label_axes(acc_ax, loss_ax, groups, losses)
     if groups:
         ncol = min(len(groups), 3 if max(len(g['label']) for g in groups) > 30 else 4)
         try:   # -- below both plots (matplotlib 3.7+), else inside the accuracy plot
@@ -389,6 +358,64 @@ def plot_curves(groups, path=None, title=None):
         with atomic_write(path, 'wb') as f:
             fig.savefig(f, format='png', dpi=110)
     return fig
+
+
+def _line_styles(groups):
+    """
+    (colors, line styles) of the groups' lines: with backend among the varied settings, a
+    configuration has one color and the torch run a dashed line, so the two libraries' lines
+    stay visible where they overlap.
+    """
+    others = [json.dumps({k: v for k, v in g['settings'].items() if k != 'backend'},
+                         sort_keys=True) for g in groups]
+    palette = _colors(len(dict.fromkeys(others)))
+    color_of = {key: palette[i] for i, key in enumerate(dict.fromkeys(others))}
+    colors = [color_of[key] for key in others]
+    styles = ['--' if g['settings'].get('backend') == 'torch' else '-' for g in groups]
+    return colors, styles
+
+
+def _draw_curves(acc_ax, loss_ax, groups):
+    """
+    Draw each group's mean curves, the spread over seeds shaded; return (lowest, highest) of
+    each group's mean training loss.
+    """
+    max_epochs = max((len(run['metrics']) for g in groups for run in g['ok']), default=0)
+    marker = 'o' if max_epochs <= 15 else None
+    losses = []
+    for group, color, style in zip(groups, *_line_styles(groups)):
+        for ax, metric in ((acc_ax, 'val_acc'), (loss_ax, 'train_loss')):
+            epochs, mean, std, count = _curve(group, metric)
+            ax.plot(epochs, mean, color=color, linestyle=style, marker=marker, markersize=4,
+                    linewidth=1.8, label=group['label'])
+            if (count > 1).any():
+                ax.fill_between(epochs, mean - std, mean + std, color=color, alpha=0.2,
+                                linewidth=0)
+            if metric == 'train_loss' and len(mean):
+                losses.append((float(np.min(mean)), float(np.max(mean))))
+    return losses
+
+
+def _label_axes(acc_ax, loss_ax, groups, losses):
+    """
+    The plots' titles, labels, whole-number epochs and grids; the loss on a log scale where the
+    lines' losses ((lowest, highest) of each) span more than a factor of 10.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    seeds = sorted({len(g['ok']) for g in groups})
+    spread = ('mean over seeds, ± std shaded' if seeds and seeds[-1] > 1 else 'one seed')
+    acc_ax.set(xlabel='epoch', ylabel='validation accuracy',
+               title=f'Validation accuracy ({spread})')
+    loss_ax.set(xlabel='epoch', ylabel='training loss (mean per instance)',
+                title='Training loss')
+    lows, highs = [low for low, _ in losses], [high for _, high in losses]
+    if lows and min(lows) > 0 and max(highs) / min(lows) > 10:
+        loss_ax.set_yscale('log')
+        loss_ax.set_title('Training loss (log scale)')
+    for ax in (acc_ax, loss_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(True, alpha=0.3)
 
 
 def _colors(n):
@@ -417,8 +444,8 @@ def report_table(groups):
             runs += f' ({s["diverged"]} diverged)'
         if s['diverging']:
             runs += f' ({s["diverging"]} diverging)'
-        cells = [_format(v) for v in group['settings'].values()] or [group['label']]
-        cells += [runs, acc, _pct(s['best_acc']), _format(s['best_epoch']) if s['ok'] else '–',
+        cells = [_value_text(v) for v in group['settings'].values()] or [group['label']]
+        cells += [runs, acc, _pct(s['best_acc']), _value_text(s['best_epoch']) if s['ok'] else '–',
                   '–' if not s['ok'] else f'{s["final_train_loss"]:.4f}',
                   _seconds(s['seconds_per_epoch'])]
         lines.append('| ' + ' | '.join(cells) + ' |')
@@ -441,7 +468,7 @@ def _class_accuracies(row):
     return out
 
 
-def per_class_accuracy(group):
+def mean_class_accuracy(group):
     """
     The validation accuracy per class of a configuration after its last epoch, the mean over
     its finished runs (seeds) that record it (val_acc_per_class): a list of floats, NaN for a
@@ -460,7 +487,8 @@ def per_class_accuracy(group):
         return [float(x) for x in np.nanmean(table, axis=0)]
 
 
-def _class_names(groups, count):
+def _group_class_names(groups, count):
+    """The names of `count` classes for the groups' runs: CIFAR-10's, else 0, 1, 2, ..."""
     data = {run['config'].get('data') for g in groups for run in g['ok']}
     if data == {'cifar10'} and count == 10:
         from ..data.cifar10 import CLASSES
@@ -474,12 +502,12 @@ def per_class_table(groups):
     configuration whose runs record it, one column per class (CIFAR-10's class names), the
     final epoch, mean over seeds. Empty when no run records it (the MLP on synth).
     """
-    accs = [(g, per_class_accuracy(g)) for g in groups]
+    accs = [(g, mean_class_accuracy(g)) for g in groups]
     accs = [(g, a) for g, a in accs if a is not None]
     if not accs:
         return []
     count = max(len(a) for _, a in accs)
-    names = _class_names([g for g, _ in accs], count)
+    names = _group_class_names([g for g, _ in accs], count)
     head = ['configuration'] + names
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for group, acc in accs:
@@ -499,31 +527,7 @@ def _seconds(x):
 
 def write_report(folder, runs, groups, plot_name='curves.png', command=None):
     """Write folder/report.md: what was run, the table, the plot, the failed runs."""
-    keys = varied_keys(runs)
-    ok = [r for r in runs if r['status'] == 'ok']
-    seeds = sorted({r['config'].get('seed') for r in runs}, key=lambda s: (s is None, s))
-    epochs = sorted({len(r['metrics']) for r in ok})
-    name = os.path.basename(os.path.abspath(folder))
-    lines = [f'# Sweep: {name}', '']
-    lines.append(f'{len(runs)} runs: {len(groups)} configuration{"s" * (len(groups) != 1)} × '
-                 f'{len(seeds)} seed{"s" * (len(seeds) != 1)} '
-                 f'({", ".join(_format(s) for s in seeds)}); '
-                 f'{len(ok)} finished'
-                 + (f', {len(epochs) == 1 and epochs[0] or "/".join(map(str, epochs))} epochs each'
-                    if epochs else '') + '.')
-    if command:
-        lines += ['', '```', command, '```']
-    fixed = {}
-    defaults = _defaults()
-    for k, v in (runs[0]['config'].items() if runs else []):
-        if k not in keys and k != 'seed' and k not in NOT_SETTINGS and (
-                k in ALWAYS_SHOWN or k not in defaults or defaults[k] != v):
-            fixed[k] = v
-    if fixed:
-        lines += ['', 'The same in every run: ' + ', '.join(f'`{k}={_format(v)}`'
-                                                          for k, v in fixed.items())
-                  + "; the rest as `vugrad train` has it (each run's config.json holds all "
-                  'of its settings).']
+    lines = _report_head(folder, runs, groups, command)
     lines += ['', *report_table(groups), '']
     lines.append('*final val. acc.*: the validation accuracy after the last epoch, mean ± '
                  'standard deviation over seeds. *best*: the epoch where the mean validation '
@@ -539,23 +543,60 @@ def write_report(folder, runs, groups, plot_name='curves.png', command=None):
         note = ('After the last epoch, mean over seeds (– : no validation examples of that '
                 'class).')
         lines += ['', '## Validation accuracy per class (%)', '', note, '', *per_class]
-    failed = [r for r in runs if r['status'] == 'failed']
-    unfinished = [r for r in runs if r['status'] == 'unfinished']
-    diverged = [r for r in runs if r['status'] == 'diverged']
-    if diverged:
-        lines += ['', f'## Diverged runs ({len(diverged)})', '']
-        lines += [f'- `{r["id"]}`: {r["error"].partition(". Try")[0]}' for r in diverged]
-    if failed:
-        lines += ['', f'## Failed runs ({len(failed)})', '']
-        lines += [f'- `{r["id"]}`: {r["error"]} (see `{r["id"]}/error.txt`)' for r in failed]
-    if unfinished:
-        lines += ['', f'## Unfinished runs ({len(unfinished)})', '',
-                  'Run the sweep again to finish them.', '']
-        lines += [f'- `{r["id"]}`' for r in unfinished]
+    lines += _runs_that_did_not_finish(runs)
     text = '\n'.join(lines) + '\n'
     with atomic_write(os.path.join(folder, 'report.md'), newline='') as f:
         f.write(text)
     return text
+
+
+def _report_head(folder, runs, groups, command):
+    """The report's first lines: its title, what ran, the command, the common settings."""
+    ok = [r for r in runs if r['status'] == 'ok']
+    seeds = sorted({r['config'].get('seed') for r in runs}, key=lambda s: (s is None, s))
+    epochs = sorted({len(r['metrics']) for r in ok})
+    name = os.path.basename(os.path.abspath(folder))
+    lines = [f'# Sweep: {name}', '']
+    lines.append(f'{len(runs)} runs: {len(groups)} configuration{"s" * (len(groups) != 1)} × '
+                 f'{len(seeds)} seed{"s" * (len(seeds) != 1)} '
+                 f'({", ".join(_value_text(s) for s in seeds)}); '
+                 f'{len(ok)} finished'
+                 + (f', {len(epochs) == 1 and epochs[0] or "/".join(map(str, epochs))} epochs each'
+                    if epochs else '') + '.')
+    if command:
+        lines += ['', '```', command, '```']
+    keys = varied_keys(runs)
+    fixed = {}
+    defaults = _defaults()
+    for k, v in (runs[0]['config'].items() if runs else []):
+        if k not in keys and k != 'seed' and k not in NOT_SETTINGS and (
+                k in ALWAYS_SHOWN or k not in defaults or defaults[k] != v):
+            fixed[k] = v
+    if fixed:
+        lines += ['', 'The same in every run: ' + ', '.join(f'`{k}={_value_text(v)}`'
+                                                          for k, v in fixed.items())
+                  + "; the rest as `vugrad train` has it (each run's config.json holds all "
+                  'of its settings).']
+    return lines
+
+
+def _runs_that_did_not_finish(runs):
+    """The report's sections on the runs that diverged, failed or did not finish (lines)."""
+    lines = []
+    diverged = [r for r in runs if r['status'] == 'diverged']
+    if diverged:
+        lines += ['', f'## Diverged runs ({len(diverged)})', '']
+        lines += [f'- `{r["id"]}`: {r["error"].partition(". Try")[0]}' for r in diverged]
+    failed = [r for r in runs if r['status'] == 'failed']
+    if failed:
+        lines += ['', f'## Failed runs ({len(failed)})', '']
+        lines += [f'- `{r["id"]}`: {r["error"]} (see `{r["id"]}/error.txt`)' for r in failed]
+    unfinished = [r for r in runs if r['status'] == 'unfinished']
+    if unfinished:
+        lines += ['', f'## Unfinished runs ({len(unfinished)})', '',
+                  'Run the sweep again to finish them.', '']
+        lines += [f'- `{r["id"]}`' for r in unfinished]
+    return lines
 
 
 def write_outputs(folder, title=None, log=None, warn=None):
