@@ -7,7 +7,7 @@ import json
 import pytest
 
 from vugrad.lab.report import group_runs, load_runs, summarize, write_outputs
-from vugrad.lab.sweep import _outcome, run_sweep
+from vugrad.lab.sweep import outcome, run_sweep
 
 # -- at lr 1e6 the ReLU run's loss becomes nan in epoch 1; the sigmoid run's stays finite but
 #    rises from epoch 1 to epoch 2 (NumPy warns of overflow on the way, which is expected)
@@ -90,7 +90,7 @@ def test_the_outcome_of_a_diverged_run(tmp_path):
     run = _run(tmp_path, 'seed=0', 0, 'diverged', [], epoch=1, batch=3,
                error='training diverged in epoch 1, batch 3 of 4: the training loss is inf '
                      '(lr=1e+06). Try a lower learning rate (e.g. -l 100000).')
-    status, message = _outcome({'folder': str(run)}, 0)
+    status, message = outcome({'folder': str(run)}, 0)
     assert status == 'diverged'
     assert message == ('training diverged in epoch 1, batch 3 of 4: the training loss is inf '
                        '(lr=1e+06)')

@@ -93,6 +93,3 @@ __all__ = [
     'start_run',
     'sweep_command',
 ]
-
-# -- the old name of outcome, which tests/lab/test_divergence.py still imports
-_outcome = outcome
