@@ -21,9 +21,12 @@ What is the same as vugrad.lab.train.train, by construction:
     the data         vugrad's load_data and DataLoader with the same seed: the same batches,
                      in the same order, every epoch
     the optimizer    torch.optim.SGD / Adam / AdamW with the same settings (vugrad's
-                     optimizers follow PyTorch's update rules), torch's StepLR / cosine schedule
+                     optimizers follow PyTorch's update rules), torch's StepLR / cosine schedule:
+                     the torch column of their rows in vugrad.lab.config's OPTIMIZERS and
+                     SCHEDULES, which the vugrad backend builds from too
     the loss         --loss: F.cross_entropy, F.mse_loss on one-hot targets or
-                     F.multi_margin_loss, with the same reduction (sum or mean); torch_loss
+                     F.multi_margin_loss, with the same reduction (sum or mean); torch_loss,
+                     from the rows of LOSSES
     the metrics      the same rows, per-class validation accuracy included
     checkpoints      --save writes parameters and buffers under vugrad's names and shapes
                      (vugrad_state_dict), so vugrad's Module.load reads them; a vugrad
@@ -53,7 +56,7 @@ except ImportError as e:  # pragma: no cover - depends on the environment
 
 from ..errors import InvalidArgumentError
 from ..fileio import save_arrays
-from .config import TrainConfig
+from .config import TrainConfig, choice, twin_in
 from .loop import (build_model, default_progress, evaluate_in_chunks, load_and_log, run_batches,
                    run_epochs)
 
@@ -306,35 +309,33 @@ def load_vugrad_state(tmodel, state):
 
 
 def build_torch_optimizer(config, params):
-    """The torch optimizer that vugrad.lab.train.build_optimizer builds for `config`."""
-    extra = {} if config.weight_decay is None else {'weight_decay': config.weight_decay}
-    if config.optimizer == 'sgd':
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
-                               nesterov=config.nesterov, **extra)
-    cls = torch.optim.Adam if config.optimizer == 'adam' else torch.optim.AdamW
-    return cls(params, lr=config.lr, **extra)
+    """
+    The torch optimizer that vugrad.lab.train.build_optimizer builds for `config`: the class of
+    torch.optim that its row of vugrad.lab.config.OPTIMIZERS names, with the same keyword
+    arguments.
+    """
+    row = choice('optimizer', config.optimizer)
+    cls = twin_in(torch.optim, 'optimizer', config.optimizer)
+    return cls(params, **row.keywords(config))
 
 
 def build_torch_schedule(config, optimizer):
     """The torch schedule that vugrad.lab.train.build_schedule builds for `config`, or None."""
-    if config.schedule == 'step':
-        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.step_size,
-                                               gamma=config.gamma)
-    if config.schedule == 'cosine':
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(config.epochs, 1))
-    return None
+    row = choice('schedule', config.schedule)
+    if row is None:
+        return None
+    cls = twin_in(torch.optim.lr_scheduler, 'schedule', config.schedule)
+    return cls(optimizer, **row.keywords(config))
 
 
 def _tensors(x, y):
     return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.asarray(y, np.int64))
 
 
-LOSSES = ('cross-entropy', 'mse', 'hinge')
-
-
 def torch_loss(name='cross-entropy'):
     """
     The torch loss (logits, targets, reduction) -> loss of the config's `loss`, as vugrad's:
+    the function of torch.nn.functional that its row of vugrad.lab.config.LOSSES names,
 
         cross-entropy   F.cross_entropy(logits, targets)
         mse             F.mse_loss(logits, one_hot(targets)): the squared error over every
@@ -342,17 +343,14 @@ def torch_loss(name='cross-entropy'):
         hinge           F.multi_margin_loss(logits, targets) (margin 1, p 1): per instance
                         sum over i != y of max(0, 1 - x[y] + x[i]), divided by C
     """
-    functional = nn.functional
-    if name == 'cross-entropy':
-        return lambda logits, y, reduction: functional.cross_entropy(logits, y,
-                                                                     reduction=reduction)
-    if name == 'mse':
-        return lambda logits, y, reduction: functional.mse_loss(
-            logits, functional.one_hot(y, logits.shape[1]).to(logits.dtype), reduction=reduction)
-    if name == 'hinge':
-        return lambda logits, y, reduction: functional.multi_margin_loss(
-            logits, y, p=1, margin=1.0, reduction=reduction)
-    raise InvalidArgumentError(f'unknown loss {name!r}; choose one of {", ".join(LOSSES)}.')
+    row = choice('loss', name)
+    function = twin_in(nn.functional, 'loss', name)
+
+    def loss(logits, y, reduction):
+        if row.one_hot:
+            y = nn.functional.one_hot(y, logits.shape[1]).to(logits.dtype)
+        return function(logits, y, reduction=reduction, **row.torch_keywords)
+    return loss
 
 
 def torch_evaluate(model, x, y, batch_size=None, loss='cross-entropy', num_classes=None):
