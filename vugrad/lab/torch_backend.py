@@ -57,8 +57,8 @@ except ImportError as e:  # pragma: no cover - depends on the environment
 from ..errors import InvalidArgumentError
 from ..fileio import save_arrays
 from .config import TrainConfig, choice, twin_in
-from .loop import (build_model, default_progress, evaluate_in_chunks, load_and_log, run_batches,
-                   run_epochs)
+from .loop import (default_progress, evaluate_in_chunks, load_and_log, model_to_train,
+                   run_batches, run_epochs)
 
 __all__ = [
     'TorchMLP',
@@ -427,16 +427,11 @@ def train(config=None, *, model=None, callback=None, progress=None, log=print, *
 
     log(f'## backend: torch {torch.__version__}, {torch.get_num_threads()} threads')
     data = load_and_log(config, log)
-    (xtrain, _), _, num_classes = data
-
-    in_shape = tuple(xtrain.shape[1:])
-    features = in_shape[0] if len(in_shape) == 1 else in_shape   # -- as vugrad's train()
-    if model is None:
-        # -- build vugrad's model (the same draws from the same seed), then copy its weights
-        #    and buffers
-        model = build_model(config, features, num_classes)
-    elif not isinstance(model, (nn.Module, Module)) and callable(model):
-        model = model(config, features, num_classes)
+    num_classes = data[2]
+    # -- vugrad's model by default (the same draws from the same seed, as vugrad's train()),
+    #    then its weights and buffers copied into torch's
+    model = model_to_train(config, model, data,
+                           is_model=lambda m: isinstance(m, (nn.Module, Module)))
     if isinstance(model, Module):
         model = to_torch(model, TORCH_DTYPES[config.dtype])
     optimizer = build_torch_optimizer(config, model.parameters())

@@ -38,11 +38,12 @@ from .config import TrainConfig, choice
 # -- load_data, build_model and write_metrics live in vugrad.lab.loop (both backends use them);
 #    they are named here too: `from vugrad.lab.train import TrainConfig, load_data, train`
 from .loop import (
-    build_model,
+    build_model,  # noqa: F401 - named here too (see above)
     default_progress,
     evaluate_in_chunks,
     load_and_log,
     load_data,  # noqa: F401 - named here too (see above)
+    model_to_train,
     run_batches,
     run_epochs,
     write_metrics,  # noqa: F401 - named here too (see above)
@@ -157,13 +158,9 @@ def train(config=None, *, model=None, callback=None, progress=None, log=print, *
         np.random.seed(config.seed)   # -- the weights (and dropout masks) come from here
 
     data = load_and_log(config, log)
-    (xtrain, ytrain), (xval, yval), num_classes = data
-
-    in_shape = xtrain.shape[1:]
-    if model is None:
-        model = build_model(config, in_shape, num_classes)
-    elif callable(model) and not hasattr(model, 'parameters'):
-        model = model(config, in_shape[0] if len(in_shape) == 1 else in_shape, num_classes)
+    num_classes = data[2]
+    # -- a vugrad Module has parameters; a function that makes one does not
+    model = model_to_train(config, model, data, is_model=lambda m: hasattr(m, 'parameters'))
     optimizer = build_optimizer(config, model.parameters())
     schedule = build_schedule(config, optimizer)
     count = sum(p.value.size for p in model.parameters())
