@@ -54,6 +54,7 @@ except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError('the torch backend needs PyTorch (pip install torch); vugrad itself '
                       'does not.') from e
 
+from .. import nn as vnn
 from ..errors import InvalidArgumentError
 from ..fileio import save_arrays
 from .config import TrainConfig, choice, twin_in
@@ -160,59 +161,38 @@ def to_torch(module, dtype=None):
 
     :raises InvalidArgumentError: for a module it cannot convert.
     """
-    from .. import nn as vnn
     if dtype is None:
         params = module.parameters()
         dtype = TORCH_DTYPES[str(params[0].value.dtype)] if params else torch.get_default_dtype()
-    names = {}
+    conversion = _Conversion(dtype)
+    tmodel = conversion.convert(module, '', '')
+    tmodel.vugrad_names = conversion.names
+    return tmodel
 
-    def param(tname, vname, node):
-        names[tname] = (vname, tuple(node.value.shape))
 
-    def weight_and_bias(out, m, vpre, tpre):
-        """Copy a Conv2d's or Linear's w and b (vugrad's (1, out) bias flattened) into out."""
-        with torch.no_grad():
-            out.weight.copy_(_array(m.w.value))
-            param(f'{tpre}weight', f'{vpre}w', m.w)
-            if m.b is not None:
-                out.bias.copy_(_array(m.b.value).reshape(-1))
-                param(f'{tpre}bias', f'{vpre}b', m.b)
+class _Conversion:
+    """
+    One call of to_torch: the torch twin of each vugrad module, in `dtype`, and `names`, the
+    twin's state_dict names -> (vugrad's name, vugrad's shape), filled on the way. In each
+    method, vpre and tpre are the prefixes of the module's names in vugrad and in torch.
+    """
 
-    def convert(m, vpre, tpre):
+    def __init__(self, dtype):
+        self.dtype, self.names = dtype, {}
+
+    def convert(self, m, vpre, tpre):
+        """The torch twin of the vugrad module `m`, and of every module inside it."""
         if isinstance(m, vnn.Sequential):
-            out = nn.Sequential(*[convert(layer, f'{vpre}layers.{i}.', f'{tpre}{i}.')
+            out = nn.Sequential(*[self.convert(layer, f'{vpre}layers.{i}.', f'{tpre}{i}.')
                                   for i, layer in enumerate(m.layers)])
         elif isinstance(m, vnn.Residual):
-            block = convert(m.block, f'{vpre}block.', f'{tpre}block.')
-            act = (None if m.activation is None else
-                   convert(m.activation, f'{vpre}activation.', f'{tpre}activation.'))
-            out = TorchResidual(block, act)
-        elif isinstance(m, vnn.Conv2d):
-            o, c, kh, kw = m.w.value.shape
-            out = nn.Conv2d(c, o, (kh, kw), stride=tuple(m.stride), padding=tuple(m.padding),
-                            bias=m.b is not None, dtype=dtype)
-            weight_and_bias(out, m, vpre, tpre)
-        elif isinstance(m, vnn.Linear):
-            o, i = m.w.value.shape
-            out = nn.Linear(i, o, bias=m.b is not None, dtype=dtype)
-            weight_and_bias(out, m, vpre, tpre)
+            out = self.residual(m, vpre, tpre)
+        elif isinstance(m, (vnn.Conv2d, vnn.Linear)):
+            out = self.weight_and_bias(self.layer(m), m, vpre, tpre)
         elif isinstance(m, (vnn.BatchNorm1d, vnn.BatchNorm2d)):
-            cls = nn.BatchNorm1d if isinstance(m, vnn.BatchNorm1d) else nn.BatchNorm2d
-            out = cls(m.num_features, eps=m.eps, momentum=m.momentum, dtype=dtype)
-            with torch.no_grad():
-                out.weight.copy_(_array(m.w.value))
-                out.bias.copy_(_array(m.b.value))
-                out.running_mean.copy_(_array(m.running_mean))
-                out.running_var.copy_(_array(m.running_var))
-            param(f'{tpre}weight', f'{vpre}w', m.w)
-            param(f'{tpre}bias', f'{vpre}b', m.b)
-            for name in ('running_mean', 'running_var'):
-                names[f'{tpre}{name}'] = (f'{vpre}{name}', tuple(np.shape(getattr(m, name))))
+            out = self.batchnorm(m, vpre, tpre)
         elif isinstance(m, vnn.MLP):
-            out = _mlp_to_torch(m, dtype)
-            for tname, (vname, shape) in out.vugrad_names.items():
-                names[f'{tpre}{tname}'] = (f'{vpre}{vname}', shape)
-            del out.vugrad_names
+            out = self.mlp(m, vpre, tpre)
         elif isinstance(m, (vnn.MaxPool2d, vnn.AvgPool2d)):
             cls = nn.MaxPool2d if isinstance(m, vnn.MaxPool2d) else nn.AvgPool2d
             out = cls(m.kernel_size, stride=m.stride)
@@ -226,9 +206,57 @@ def to_torch(module, dtype=None):
         out.training = bool(m.training)    # -- this module's mode only, as vugrad's
         return out
 
-    tmodel = convert(module, '', '')
-    tmodel.vugrad_names = names
-    return tmodel
+    def param(self, tname, vname, node):
+        """Record torch's name `tname` as vugrad's `vname`, of the shape of `node`."""
+        self.names[tname] = (vname, tuple(node.value.shape))
+
+    def residual(self, m, vpre, tpre):
+        block = self.convert(m.block, f'{vpre}block.', f'{tpre}block.')
+        act = (None if m.activation is None else
+               self.convert(m.activation, f'{vpre}activation.', f'{tpre}activation.'))
+        return TorchResidual(block, act)
+
+    def layer(self, m):
+        """The torch Conv2d or Linear of the shape of `m` (weight_and_bias copies m's in)."""
+        if isinstance(m, vnn.Conv2d):
+            o, c, kh, kw = m.w.value.shape
+            return nn.Conv2d(c, o, (kh, kw), stride=tuple(m.stride), padding=tuple(m.padding),
+                             bias=m.b is not None, dtype=self.dtype)
+        o, i = m.w.value.shape
+        return nn.Linear(i, o, bias=m.b is not None, dtype=self.dtype)
+
+    def weight_and_bias(self, out, m, vpre, tpre):
+        """Copy a Conv2d's or Linear's w and b (vugrad's (1, out) bias flattened) into out."""
+        with torch.no_grad():
+            out.weight.copy_(_array(m.w.value))
+            self.param(f'{tpre}weight', f'{vpre}w', m.w)
+            if m.b is not None:
+                out.bias.copy_(_array(m.b.value).reshape(-1))
+                self.param(f'{tpre}bias', f'{vpre}b', m.b)
+        return out
+
+    def batchnorm(self, m, vpre, tpre):
+        """A BatchNorm1d or 2d, with a copy of its weight, bias and running statistics."""
+        cls = nn.BatchNorm1d if isinstance(m, vnn.BatchNorm1d) else nn.BatchNorm2d
+        out = cls(m.num_features, eps=m.eps, momentum=m.momentum, dtype=self.dtype)
+        with torch.no_grad():
+            out.weight.copy_(_array(m.w.value))
+            out.bias.copy_(_array(m.b.value))
+            out.running_mean.copy_(_array(m.running_mean))
+            out.running_var.copy_(_array(m.running_var))
+        self.param(f'{tpre}weight', f'{vpre}w', m.w)
+        self.param(f'{tpre}bias', f'{vpre}b', m.b)
+        for name in ('running_mean', 'running_var'):
+            self.names[f'{tpre}{name}'] = (f'{vpre}{name}', tuple(np.shape(getattr(m, name))))
+        return out
+
+    def mlp(self, m, vpre, tpre):
+        """The course's MLP as a TorchMLP, its names under the prefixes."""
+        out = _mlp_to_torch(m, self.dtype)
+        for tname, (vname, shape) in out.vugrad_names.items():
+            self.names[f'{tpre}{tname}'] = (f'{vpre}{vname}', shape)
+        del out.vugrad_names
+        return out
 
 
 def _mlp_to_torch(model, dtype):
