@@ -429,8 +429,8 @@ def _model_problems(config, typed):
                                         'initialization): leave it out, or use --model mlp.')))
     elif 'batchnorm' in typed and config.batchnorm:
         out.append(('batchnorm', (f'batchnorm=True{_flags("batchnorm")}: batch normalization '
-                                  'is part of the CNNs (--model lenet or blitz), not of the '
-                                  'MLP.')))
+                                  f'is part of the CNNs (--model {" or ".join(CNN_MODELS)}), '
+                                  'not of the MLP.')))
     return out
 
 
