@@ -18,6 +18,12 @@ resolved config, which is what a run records.
 
     parser = add_train_arguments(argparse.ArgumentParser())   # -D -b -e -l and the rest
     config = config_from_args(parser.parse_args())
+
+The names that --optimizer, --schedule, --loss and --model accept are the keys of one table
+each (OPTIMIZERS, SCHEDULES, LOSSES, MODELS), whose rows say how each backend builds the
+thing named: `OPTIMIZERS['sgd']` is `OptimizerRow(SGD, 'SGD', settings=('momentum',
+'nesterov'))`, vugrad's class and its twin's name in torch.optim. choice(setting, name) gives a
+row, or an InvalidArgumentError that lists the choices.
 """
 
 import argparse
@@ -35,6 +41,7 @@ import numpy as np
 from ..errors import InvalidArgumentError
 from ..nn.activation import ACTIVATIONS
 from ..nn.init import SCHEMES
+from ..optim import SGD, Adam, AdamW, CosineAnnealingLR, StepLR
 
 __all__ = [
     'BACKENDS',
@@ -44,22 +51,141 @@ __all__ = [
     'MODELS',
     'OPTIMIZERS',
     'SCHEDULES',
+    'LossRow',
+    'ModelInput',
+    'OptimizerRow',
+    'ScheduleRow',
     'TrainConfig',
     'add_model_arguments',
     'add_train_arguments',
+    'choice',
     'config_from_args',
     'is_default',
     'path_problem',
+    'twin_in',
 ]
 
 DATASETS = ('synth', 'mnist', 'fashion-mnist', 'cifar10')
-MODELS = ('mlp', 'lenet', 'blitz')
-CNN_MODELS = ('lenet', 'blitz')
-LOSSES = ('cross-entropy', 'mse', 'hinge')
 PIXELS = ('raw', 'unit', 'signed')
-# -- the shape of one image each CNN takes, and the data sets that have it
-MODEL_INPUTS = {'lenet': ((1, 28, 28), ('mnist', 'fashion-mnist')),
-                'blitz': ((3, 32, 32), ('cifar10',))}
+
+
+# ---------------------------------------------------------------------- the tables of choices
+#    One row for each name that --optimizer, --schedule, --loss and --model accept, saying how
+#    it is built. The command line's choices are the tables' keys, and both backends build from
+#    the row (vugrad.lab.train and .models from the vugrad column, vugrad.lab.torch_backend from
+#    the torch column), so a new optimizer is one row here and its class in vugrad.optim. A
+#    name that a backend cannot build is an InvalidArgumentError (choice, twin_in), never
+#    another choice.
+
+@dataclass(frozen=True)
+class OptimizerRow:
+    """
+    How both backends build one optimizer: `vugrad`, the class in vugrad.optim; `torch`, its
+    twin's name in torch.optim; `settings`, the config's fields it takes as keyword arguments
+    of the same names, besides lr and weight_decay, which every optimizer takes (weight_decay
+    only where given: None keeps the optimizer's default).
+    """
+
+    vugrad: type
+    torch: str
+    settings: tuple = ()
+
+    def keywords(self, config):
+        """The keyword arguments of this optimizer for `config`, the same in both backends."""
+        decay = {} if config.weight_decay is None else {'weight_decay': config.weight_decay}
+        return {'lr': config.lr, **{name: getattr(config, name) for name in self.settings},
+                **decay}
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    """
+    How both backends build one learning-rate schedule: `vugrad`, the class in vugrad.optim;
+    `torch`, its twin's name in torch.optim.lr_scheduler; `keywords`, config -> the keyword
+    arguments both take after the optimizer.
+    """
+
+    vugrad: type
+    torch: str
+    keywords: typing.Callable
+
+
+@dataclass(frozen=True)
+class LossRow:
+    """
+    How both backends compute one loss, (logits, targets, reduction) -> the loss: `vugrad`,
+    the function's name in vugrad.lab.models; `torch`, its twin's name in torch.nn.functional,
+    which gets the targets one-hot (in the logits' dtype) where `one_hot` is set, and
+    `torch_keywords` besides the reduction.
+    """
+
+    vugrad: str
+    torch: str
+    one_hot: bool = False
+    torch_keywords: dict = dataclasses.field(default_factory=dict)
+
+
+class ModelInput(typing.NamedTuple):
+    """What a CNN of --model takes: the shape of one image, and the data sets that have it."""
+
+    shape: tuple
+    datasets: tuple
+
+
+OPTIMIZERS = {
+    'sgd': OptimizerRow(SGD, 'SGD', settings=('momentum', 'nesterov')),
+    'adam': OptimizerRow(Adam, 'Adam'),
+    'adamw': OptimizerRow(AdamW, 'AdamW'),
+}
+SCHEDULES = {
+    'none': None,      # -- no schedule: the learning rate stays as it is
+    'step': ScheduleRow(StepLR, 'StepLR',
+                        lambda config: {'step_size': config.step_size, 'gamma': config.gamma}),
+    'cosine': ScheduleRow(CosineAnnealingLR, 'CosineAnnealingLR',
+                          lambda config: {'T_max': max(config.epochs, 1)}),
+}
+LOSSES = {
+    'cross-entropy': LossRow('cross_entropy', 'cross_entropy'),
+    'mse': LossRow('mse_loss', 'mse_loss', one_hot=True),
+    'hinge': LossRow('hinge_loss', 'multi_margin_loss', torch_keywords={'p': 1, 'margin': 1.0}),
+}
+# -- the models: what each CNN takes (None: the MLP, which takes feature vectors of any length,
+#    and images flattened); vugrad.lab.models.build_cnn has the CNNs' layers
+MODELS = {
+    'mlp': None,
+    'lenet': ModelInput((1, 28, 28), ('mnist', 'fashion-mnist')),
+    'blitz': ModelInput((3, 32, 32), ('cifar10',)),
+}
+CNN_MODELS = tuple(name for name, takes in MODELS.items() if takes is not None)
+MODEL_INPUTS = {name: MODELS[name] for name in CNN_MODELS}
+_TABLES = {'optimizer': OPTIMIZERS, 'schedule': SCHEDULES, 'loss': LOSSES, 'model': MODELS}
+
+
+def choice(setting, value):
+    """
+    The row of `value` in the table of `setting` ('optimizer', 'schedule', 'loss' or 'model'):
+    InvalidArgumentError, naming the option and its choices, for a value not in the table.
+    """
+    table = _TABLES[setting]
+    if not isinstance(value, str) or value not in table:
+        raise InvalidArgumentError(f'{setting}={value!r}{_flags(setting)}: choose one of '
+                                   f'{", ".join(table)}.')
+    return table[value]
+
+
+def twin_in(module, setting, value, column='torch'):
+    """
+    What the row of `value` in the table of `setting` names in its column `column` ('torch' or
+    'vugrad'), looked up in `module` (torch.optim, ...): InvalidArgumentError where the module
+    has nothing of that name, so that a row one backend cannot build fails there, loudly.
+    """
+    name = getattr(choice(setting, value), column, None)     # -- (SCHEDULES['none']: None)
+    found = getattr(module, name, None) if isinstance(name, str) else None
+    if found is None:
+        raise InvalidArgumentError(
+            f'{setting}={value!r}{_flags(setting)}: the {column} backend cannot build it: its '
+            f'row in vugrad.lab.config names {module.__name__}.{name}, which does not exist.')
+    return found
 
 
 # ---------------------------------------------------------------------- marked defaults
@@ -97,8 +223,6 @@ RECIPES = {
                 'lr': 0.001,
                 'momentum': 0.9, 'epochs': 2, 'pixels': 'signed'},
 }
-OPTIMIZERS = ('sgd', 'adam', 'adamw')
-SCHEDULES = ('none', 'step', 'cosine')
 BACKENDS = ('vugrad', 'torch')
 
 
@@ -132,18 +256,18 @@ class TrainConfig:
     #                                  PyTorch's default initialization)
     dropout: float = 0.0             # dropout probability after each hidden activation
     # -- optimization
-    optimizer: str = 'sgd'           # sgd | adam | adamw
+    optimizer: str = 'sgd'           # sgd | adam | adamw: a name of OPTIMIZERS (above)
     lr: float = _default(0.01)       # learning rate (the course: 0.0001 for MNIST)
     momentum: float = _default(0.0)  # SGD momentum
     nesterov: bool = False           # SGD: Nesterov momentum
     weight_decay: float | None = None  # None: the optimizer's default (0; AdamW 0.01)
-    schedule: str = 'none'           # learning-rate schedule: none | step | cosine
+    schedule: str = 'none'           # learning-rate schedule: none | step | cosine (SCHEDULES)
     step_size: int = 10              # step schedule: multiply lr by gamma every step_size epochs
     gamma: float = 0.1
     batch_size: int = _default(128)
     epochs: int = _default(20)
     loss: str = 'cross-entropy'      # cross-entropy | mse (on one-hot targets) | hinge
-    #                                  (multi-class, as torch.nn.MultiMarginLoss)
+    #                                  (multi-class, as torch.nn.MultiMarginLoss) (LOSSES)
     reduction: str = _default('sum')  # the loss over a batch: sum (the course's) | mean
     shuffle: bool = True             # a new random order of the training data every epoch
     # -- the run
@@ -164,66 +288,13 @@ class TrainConfig:
         of resolved() (a data set's recipe applied).
         """
         self = self.resolved()   # noqa: PLW0642 - the recipe's values are checked too
-        problems = []      # -- (the field's place, the line), listed in the fields' order
+        typed, problems = _type_problems(self)   # -- (field, line), typed: the right types
+        problems += _value_problems(self, typed)
+        problems += _model_problems(self, typed)
+        problems += _path_problems(self, typed)
+        # -- listed in the fields' order (a field's own lines in the order found)
         order = {f.name: i for i, f in enumerate(dataclasses.fields(self))}
-
-        def bad(name, text):
-            value = getattr(self, name)
-            problems.append((order[name], f'{name}={value!r}{_flags(name)}: {text}'))
-
-        hints = typing.get_type_hints(TrainConfig)
-        typed = set()        # -- the fields whose values have the right type
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            kinds = _kinds(hints[field.name])
-            if _has_kind(value, kinds):
-                typed.add(field.name)
-            else:
-                bad(field.name, f'expected {_kind_names(kinds)}, got {type(value).__name__}.')
-
-        def check(name, ok, text):
-            value = getattr(self, name)
-            if name in typed and value is not None and not ok(value):
-                bad(name, text)
-
-        for name, options in CHOICES.items():
-            check(name, lambda v, options=options: v in options,
-                  f'choose one of {", ".join(options)}.')
-        for name in ('batch_size', 'hidden', 'num_train', 'num_val', 'step_size'):
-            check(name, lambda v: v >= 1, 'must be at least 1.')
-        for name in ('epochs', 'layers'):
-            check(name, lambda v: v >= 0, 'must be 0 or more.')
-        check('seed', lambda v: 0 <= v < 2 ** 32, f'must lie in 0 .. {2 ** 32 - 1} (or none).')
-        for name in ('lr', 'momentum', 'weight_decay', 'gamma', 'dropout'):
-            value = getattr(self, name)
-            if name in typed and value is not None and not math.isfinite(value):
-                bad(name, 'must be a finite number, not nan or inf.')
-                typed.discard(name)      # -- one line for it is enough
-        check('lr', lambda v: v > 0, 'the learning rate must be above 0 (e.g. 0.01; 0.0001 '
-              'for MNIST with the summed loss).')
-        check('momentum', lambda v: 0 <= v < 1, 'must lie in [0, 1) (e.g. 0.9).')
-        check('weight_decay', lambda v: v >= 0, 'must be 0 or more (e.g. 0.0001).')
-        check('gamma', lambda v: v > 0, 'the step schedule multiplies the learning rate by '
-              'gamma: it must be above 0 (e.g. 0.1).')
-        check('dropout', lambda v: 0 <= v < 1, 'must lie in [0, 1).')
-        if {'nesterov', 'momentum'} <= typed and self.nesterov and not self.momentum > 0:
-            bad('nesterov', 'Nesterov momentum needs a momentum above 0 (e.g. --momentum 0.9).')
-        if {'optimizer', 'momentum', 'nesterov'} <= typed and self.optimizer in OPTIMIZERS \
-                and self.optimizer != 'sgd' and (self.momentum or self.nesterov):
-            bad('optimizer', f'momentum and nesterov are SGD settings; {self.optimizer} has its '
-                'own (betas): leave them out, or use --optimizer sgd.')
-        problems += [(order[name], line) for name, line in _model_problems(self, typed)]
-        for name, ends in (('out', ('.json', '.csv')), ('save', ('.npz',))):
-            path = getattr(self, name)
-            if name not in typed or path is None:
-                continue
-            if not path.endswith(ends):
-                bad(name, f'the file name must end in {" or ".join(ends)}.')
-            else:
-                problem = path_problem(path)
-                if problem:
-                    bad(name, problem)
-        return [line for _, line in sorted(problems, key=lambda p: p[0])]
+        return [line for _, line in sorted(problems, key=lambda p: order[p[0]])]
 
     def validate(self):
         """
@@ -243,17 +314,93 @@ class TrainConfig:
         """
         This config with its data set's recipe (RECIPES) filling the settings that were not
         given (those still at a marked default, see is_default); the config itself when there
-        is nothing to fill. SGD's momentum is filled only for --optimizer sgd; a CNN model's
-        activation is ReLU unless one was given.
+        is nothing to fill. Momentum is filled only for an optimizer that takes it (SGD); a CNN
+        model's activation is ReLU unless one was given.
         """
         recipe = RECIPES.get(self.data) if isinstance(self.data, str) else None
         changes = {name: value for name, value in (recipe or {}).items()
                    if is_default(getattr(self, name))
-                   and not (name == 'momentum' and self.optimizer != 'sgd')}
+                   and not (name == 'momentum' and not _takes(self.optimizer, 'momentum'))}
         # -- the CNNs are the blitz's network: ReLU unless an activation was given
         if changes.get('model', self.model) in CNN_MODELS and is_default(self.activation):
             changes['activation'] = 'relu'
         return dataclasses.replace(self, **changes) if changes else self
+
+
+def _line(config, name, text):
+    """One line of problems(): the field, its value and its option, then `text`."""
+    return f'{name}={getattr(config, name)!r}{_flags(name)}: {text}'
+
+
+def _type_problems(config):
+    """The fields whose values have the right types, and (field, line) for the others."""
+    hints = typing.get_type_hints(TrainConfig)
+    typed, found = set(), []
+    for field in dataclasses.fields(config):
+        value, allowed = getattr(config, field.name), _field_types(hints[field.name])
+        if _has_type(value, allowed):
+            typed.add(field.name)
+        else:
+            found.append((field.name, _line(config, field.name, f'expected {_type_names(allowed)}'
+                                                                f', got {type(value).__name__}.')))
+    return typed, found
+
+
+def _value_problems(config, typed):
+    """
+    (field, line) for the values of the right type that cannot work: not among the choices,
+    out of range, NaN or inf (such a field leaves `typed`: one line for it is enough), or
+    clashing with the optimizer.
+    """
+    found = []
+
+    def check(name, ok, text):
+        value = getattr(config, name)
+        if name in typed and value is not None and not ok(value):
+            found.append((name, _line(config, name, text)))
+
+    for name, options in CHOICES.items():
+        check(name, lambda v, options=options: v in options,
+              f'choose one of {", ".join(options)}.')
+    for name in ('batch_size', 'hidden', 'num_train', 'num_val', 'step_size'):
+        check(name, lambda v: v >= 1, 'must be at least 1.')
+    for name in ('epochs', 'layers'):
+        check(name, lambda v: v >= 0, 'must be 0 or more.')
+    check('seed', lambda v: 0 <= v < 2 ** 32, f'must lie in 0 .. {2 ** 32 - 1} (or none).')
+    for name in ('lr', 'momentum', 'weight_decay', 'gamma', 'dropout'):
+        value = getattr(config, name)
+        if name in typed and value is not None and not math.isfinite(value):
+            found.append((name, _line(config, name, 'must be a finite number, not nan or inf.')))
+            typed.discard(name)      # -- one line for it is enough
+    check('lr', lambda v: v > 0, 'the learning rate must be above 0 (e.g. 0.01; 0.0001 '
+          'for MNIST with the summed loss).')
+    check('momentum', lambda v: 0 <= v < 1, 'must lie in [0, 1) (e.g. 0.9).')
+    check('weight_decay', lambda v: v >= 0, 'must be 0 or more (e.g. 0.0001).')
+    check('gamma', lambda v: v > 0, 'the step schedule multiplies the learning rate by '
+          'gamma: it must be above 0 (e.g. 0.1).')
+    check('dropout', lambda v: 0 <= v < 1, 'must lie in [0, 1).')
+    return found + _optimizer_problems(config, typed)
+
+
+def _takes(optimizer, setting):
+    """Whether the optimizer named `optimizer` (a row of OPTIMIZERS) takes the setting."""
+    row = OPTIMIZERS.get(optimizer) if isinstance(optimizer, str) else None
+    return row is not None and setting in row.settings
+
+
+def _optimizer_problems(config, typed):
+    """(field, line) for momentum and Nesterov where they cannot work."""
+    found = []
+    if {'nesterov', 'momentum'} <= typed and config.nesterov and not config.momentum > 0:
+        found.append(('nesterov', _line(config, 'nesterov', 'Nesterov momentum needs a '
+                                        'momentum above 0 (e.g. --momentum 0.9).')))
+    if {'optimizer', 'momentum', 'nesterov'} <= typed and config.optimizer in OPTIMIZERS and \
+            any(getattr(config, name) and not _takes(config.optimizer, name)
+                for name in ('momentum', 'nesterov')):
+        found.append(('optimizer', _line(config, 'optimizer', 'momentum and nesterov are SGD '
+                                         f'settings; {config.optimizer} has its own (betas): '
+                                         'leave them out, or use --optimizer sgd.')))
+    return found
 
 
 def _model_problems(config, typed):
@@ -265,27 +412,45 @@ def _model_problems(config, typed):
     if model in CNN_MODELS:
         shape, datasets = MODEL_INPUTS[model]
         if data not in datasets:
-            have = 'flat feature vectors' if data == 'synth' else (
-                '3x32x32 images' if data == 'cifar10' else '1x28x28 images')
-            other = {'synth': 'mlp', 'cifar10': 'blitz'}.get(data, 'lenet')
-            out.append(('model', (f'model={model!r} (--model): {model} takes '
-                                  f'{"x".join(map(str, shape))} images ({" or ".join(datasets)}), '
-                                  f'but data={data!r} has {have}: use -D {datasets[0]}, or '
-                                  f'--model {other}.')))
+            # -- the model that takes this data set's instances (the MLP: flat vectors)
+            other = next((name for name in CNN_MODELS if data in MODELS[name].datasets), 'mlp')
+            have = ('flat feature vectors' if other == 'mlp' else
+                    f'{_shape_text(MODELS[other].shape)} images')
+            out.append(('model', _line(config, 'model', f'{model} takes {_shape_text(shape)} '
+                                       f'images ({" or ".join(datasets)}), but data={data!r} '
+                                       f'has {have}: use -D {datasets[0]}, or --model {other}.')))
         for name, given in (('hidden', config.hidden is not None),
                             ('layers', not is_default(config.layers)),
                             ('init', not is_default(config.init)),
                             ('dropout', 'dropout' in typed and config.dropout != 0)):
             if given:
-                out.append((name, (f'{name}={getattr(config, name)!r}{_flags(name)}: a setting '
-                                   f'of the MLP; the {model} network has its own layers (and '
-                                   "PyTorch's default initialization): leave it out, or use "
-                                   '--model mlp.')))
+                out.append((name, _line(config, name, f'a setting of the MLP; the {model} '
+                                        "network has its own layers (and PyTorch's default "
+                                        'initialization): leave it out, or use --model mlp.')))
     elif 'batchnorm' in typed and config.batchnorm:
         out.append(('batchnorm', (f'batchnorm=True{_flags("batchnorm")}: batch normalization '
-                                  'is part of the CNNs (--model lenet or blitz), not of the '
-                                  'MLP.')))
+                                  f'is part of the CNNs (--model {" or ".join(CNN_MODELS)}), '
+                                  'not of the MLP.')))
     return out
+
+
+def _shape_text(shape):
+    return 'x'.join(map(str, shape))
+
+
+def _path_problems(config, typed):
+    """(field, line) for an --out or --save path that no file can be made at."""
+    found = []
+    for name, ends in (('out', ('.json', '.csv')), ('save', ('.npz',))):
+        path = getattr(config, name)
+        if name not in typed or path is None:
+            continue
+        if not path.endswith(ends):
+            found.append((name, _line(config, name, f'the file name must end in '
+                                                    f'{" or ".join(ends)}.')))
+        elif problem := path_problem(path):
+            found.append((name, _line(config, name, problem)))
+    return found
 
 
 CHOICES = {
@@ -296,15 +461,15 @@ CHOICES = {
 }
 
 
-def _kinds(hint):
+def _field_types(hint):
     """The types a field may hold: int | None -> (int, NoneType)."""
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
         return typing.get_args(hint)
     return (hint,)
 
 
-def _has_kind(value, kinds):
-    for kind in kinds:
+def _has_type(value, allowed):
+    for kind in allowed:
         if value is None and kind is type(None):
             return True
         if kind is bool and isinstance(value, (bool, np.bool_)):
@@ -320,10 +485,10 @@ def _has_kind(value, kinds):
     return False
 
 
-def _kind_names(kinds):
+def _type_names(allowed):
     words = {str: 'text', bool: 'true or false', int: 'a whole number', float: 'a number',
              type(None): 'none'}
-    return ' or '.join(words[k] for k in kinds)
+    return ' or '.join(words[k] for k in allowed)
 
 
 def path_problem(path, folder=False):
@@ -394,9 +559,17 @@ def add_train_arguments(parser):
     Add the training options to an argparse parser: the course's -D -b -e -l and the rest. The
     defaults come from TrainConfig, and each option's dest is the name of its field.
     """
-    d = TrainConfig()
-    add = parser.add_argument
-    c = RECIPES['cifar10']
+    add, d, c = parser.add_argument, TrainConfig(), RECIPES['cifar10']
+    # -- in this order (the order of --help): d holds the defaults, c cifar10's recipe
+    _add_course_arguments(add, d, c)
+    add_model_arguments(parser)
+    _add_optimization_arguments(add, d, c)
+    _add_run_arguments(add, d, c)
+    return parser
+
+
+def _add_course_arguments(add, d, c):
+    """The course's options: -D -b -e -l."""
     add('-D', '--dataset', dest='data', default=d.data, choices=DATASETS,
         help='the data set (default: %(default)s); cifar10 defaults to the recipe of '
              "PyTorch's 60-minute blitz: " + ', '.join(f'{k}={v}' for k, v in c.items())
@@ -410,7 +583,10 @@ def add_train_arguments(parser):
     add('-l', '--learning-rate', dest='lr', default=d.lr, type=float,
         help=f'the learning rate (default: %(default)s; 0.0001 for MNIST with the summed loss; '
              f'cifar10: {c["lr"]})')
-    add_model_arguments(parser)
+
+
+def _add_optimization_arguments(add, d, c):
+    """The optimizer, its schedule, the loss and the batches."""
     add('--optimizer', default=d.optimizer, choices=OPTIMIZERS,
         help='the optimizer (default: %(default)s)')
     add('--momentum', default=d.momentum, type=float, metavar='F',
@@ -433,6 +609,10 @@ def add_train_arguments(parser):
              f'{c["reduction"]})')
     add('--no-shuffle', dest='shuffle', action='store_false', default=d.shuffle,
         help='visit the training data in the same order every epoch')
+
+
+def _add_run_arguments(add, d, c):
+    """The run's randomness, precision, backend, data files and sizes, and outputs."""
     add('--seed', default=d.seed, type=int, metavar='N',
         help='random seed, for a reproducible run (default: none)')
     add('--dtype', default=d.dtype, choices=('float32', 'float64'),
@@ -458,7 +638,6 @@ def add_train_arguments(parser):
     add('--save', default=d.save, metavar='FILE', help='save the trained parameters (.npz)')
     add('--progress', action=argparse.BooleanOptionalAction, default=d.progress,
         help='show a progress bar per epoch (default: when stderr is a terminal or in a notebook)')
-    return parser
 
 
 def config_from_args(args):

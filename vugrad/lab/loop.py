@@ -6,6 +6,7 @@ both backends (vugrad.lab.train and vugrad.lab.torch_backend):
     build_model(config, in_shape, classes)  -> vugrad's MLP or CNN (vugrad.lab.models); the
                                                torch backend copies its weights, so both
                                                start from the same draws
+    model_to_train(config, model, data, ..) -> that model, or the one a run was given
     per_class_accuracy(predicted, y, classes) -> the accuracy of each class (NaN: no examples)
     load_and_log(config, log)               -> the data, with the config and the sizes logged
                                                (the folders of --out and --save made first)
@@ -42,6 +43,7 @@ __all__ = [
     'load_and_log',
     'load_data',
     'make_folders',
+    'model_to_train',
     'per_class_accuracy',
     'run_batches',
     'run_epochs',
@@ -93,6 +95,23 @@ def build_model(config, in_shape, num_classes):
     return MLP(int(np.prod(shape)), num_classes, hidden=config.hidden, layers=config.layers,
                activation=config.activation, residual=config.residual, init=config.init,
                dropout=config.dropout, dtype=np.dtype(config.dtype))
+
+
+def model_to_train(config, model, data, is_model):
+    """
+    The model a run trains on `data` (as load_data gives it): build_model(config, ...) where
+    `model` is None; model(config, num_features, num_classes) where it is a function that
+    makes one (callable, and not is_model(model)); else `model` itself. num_features is the
+    number of features of flat data, and the shape of one instance (C, H, W) for images.
+    """
+    (xtrain, _), _, num_classes = data
+    in_shape = tuple(xtrain.shape[1:])
+    features = in_shape[0] if len(in_shape) == 1 else in_shape
+    if model is None:
+        return build_model(config, features, num_classes)
+    if callable(model) and not is_model(model):
+        return model(config, features, num_classes)
+    return model
 
 
 def evaluate_in_chunks(x, y, batch_size, forward, num_classes=None):
@@ -208,16 +227,9 @@ def run_epochs(config, model, optimizer, schedule, data, *, train_epoch, evaluat
     metrics = []
     for epoch in range(1, config.epochs + 1):
         lr = get_lr(optimizer)
-        bar = _progress_bar(len(loader), f'epoch {epoch}/{config.epochs}') if progress else None
-        start = time.perf_counter()
-        try:
-            train_loss = train_epoch(model, optimizer, loader, config.reduction, bar)
-        except DivergedError as e:
-            raise _diverged(e, config, epoch, len(loader), metrics) from None
-        finally:
-            if bar is not None:
-                bar.close()
-        seconds = time.perf_counter() - start
+        train_loss, seconds = _timed_epoch(
+            config, epoch, len(loader), metrics, progress,
+            lambda bar: train_epoch(model, optimizer, loader, config.reduction, bar))
         val_loss, val_acc, *per_class = evaluate(model, xval, yval)
         row = {'epoch': epoch, 'train_loss': train_loss, 'val_loss': val_loss,
                'val_acc': val_acc, 'seconds': seconds, 'lr': lr}
@@ -231,7 +243,31 @@ def run_epochs(config, model, optimizer, schedule, data, *, train_epoch, evaluat
         if callback is not None and callback(row, model):
             log('## stopped by the callback')
             break
+    _write_outputs(config, model, metrics, save, log)
+    _log_final_accuracy(config, metrics, lambda: evaluate(model, xval, yval), num_classes, log)
+    return metrics
 
+
+def _timed_epoch(config, epoch, batches, metrics, progress, train):
+    """
+    One epoch of training, train(progress bar or None) -> the mean loss, under a progress bar
+    where asked: (the mean loss, the seconds it took). A DivergedError gains the epoch, the
+    advice and the metrics so far.
+    """
+    bar = _progress_bar(batches, f'epoch {epoch}/{config.epochs}') if progress else None
+    start = time.perf_counter()
+    try:
+        train_loss = train(bar)
+    except DivergedError as e:
+        raise _diverged(e, config, epoch, batches, metrics) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    return train_loss, time.perf_counter() - start
+
+
+def _write_outputs(config, model, metrics, save, log):
+    """After the epochs: warn of a rising loss, write the metrics and the parameters if asked."""
     if len(metrics) > 1 and metrics[-1]['train_loss'] > metrics[0]['train_loss']:
         log(f'## warning: the training loss rose from {metrics[0]["train_loss"]:.4g} in epoch 1 '
             f'to {metrics[-1]["train_loss"]:.4g}: the run may be diverging (try a lower '
@@ -244,20 +280,27 @@ def run_epochs(config, model, optimizer, schedule, data, *, train_epoch, evaluat
         log(f'## saved the parameters to {config.save}')
     if config.final:
         log('## (with --final, the validation set is the test set)')
+
+
+def _log_final_accuracy(config, metrics, evaluate, num_classes, log):
+    """
+    State the final validation accuracy, and that of each class where there is one: the last
+    epoch's, or evaluate() -> (loss, accuracy[, per class]) for a run of no epochs.
+    """
     if metrics:
         final, per_class = metrics[-1]['val_acc'], metrics[-1].get('val_acc_per_class')
     else:
-        final, _, *per_class = evaluate(model, xval, yval)
+        final, _, *per_class = evaluate()
         per_class = per_class[0] if per_class else None
     if per_class is not None:
-        names = _class_names(config, num_classes)
+        names = _class_labels(config, num_classes)
         log('validation accuracy per class: ' + '  '.join(
             f'{name} {"-" if math.isnan(a) else f"{a:.3f}"}' for name, a in zip(names, per_class)))
     log(f'final validation accuracy: {final:.4f}')
-    return metrics
 
 
-def _class_names(config, num_classes):
+def _class_labels(config, num_classes):
+    """The names of the classes in the log: CIFAR-10's, else 0, 1, ..."""
     if config.data == 'cifar10' and num_classes == 10:
         from ..data.cifar10 import CLASSES
         return list(CLASSES)

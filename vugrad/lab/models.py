@@ -4,7 +4,8 @@ built only from vugrad.nn modules and vugrad functions, with exact layer lists t
 backend mirrors one for one.
 
     build_cnn(config, in_shape, num_classes)  -> a vugrad.nn.Sequential that outputs logits
-    loss_of(config)                           -> (logits, targets, reduction) -> a loss node
+    loss_of(config)                           -> (logits, targets, reduction) -> a loss node:
+                                                 the function that config.LOSSES names
 
 blitz (PyTorch's 60-minute blitz CIFAR-10 net, for 3x32x32 images), with [..] only under
 --batchnorm / --residual, and act the module of --activation:
@@ -23,10 +24,13 @@ default for nn.Linear), so the weights are drawn as PyTorch would draw them (fro
 global random state, in layer order).
 """
 
+import sys
+
 import numpy as np
 
 from .. import functions as F
 from ..errors import InvalidArgumentError
+from ..functions import cross_entropy  # noqa: F401 - the loss of --loss cross-entropy (LOSSES)
 from ..nn import (
     BatchNorm1d,
     BatchNorm2d,
@@ -38,7 +42,7 @@ from ..nn import (
     Sequential,
     get_activation,
 )
-from .config import MODEL_INPUTS
+from .config import MODEL_INPUTS, twin_in
 
 __all__ = ['build_cnn', 'hinge_loss', 'loss_of', 'mse_loss']
 
@@ -132,13 +136,9 @@ def hinge_loss(logits, targets, reduction='sum'):
     return _reduce(margins * (1.0 / classes), reduction, n)
 
 
-LOSSES = {'cross-entropy': F.cross_entropy, 'mse': mse_loss, 'hinge': hinge_loss}
-
-
 def loss_of(config):
-    """The loss function of config.loss: (logits node, integer targets, reduction) -> node."""
-    try:
-        return LOSSES[config.loss]
-    except KeyError:
-        raise InvalidArgumentError(f'loss={config.loss!r}: choose one of '
-                                   f'{", ".join(LOSSES)}.') from None
+    """
+    The loss function of config.loss, (logits node, integer targets, reduction) -> node: the
+    function of this module that its row of vugrad.lab.config.LOSSES names.
+    """
+    return twin_in(sys.modules[__name__], 'loss', config.loss, column='vugrad')

@@ -21,9 +21,12 @@ What is the same as vugrad.lab.train.train, by construction:
     the data         vugrad's load_data and DataLoader with the same seed: the same batches,
                      in the same order, every epoch
     the optimizer    torch.optim.SGD / Adam / AdamW with the same settings (vugrad's
-                     optimizers follow PyTorch's update rules), torch's StepLR / cosine schedule
+                     optimizers follow PyTorch's update rules), torch's StepLR / cosine schedule:
+                     the torch column of their rows in vugrad.lab.config's OPTIMIZERS and
+                     SCHEDULES, which the vugrad backend builds from too
     the loss         --loss: F.cross_entropy, F.mse_loss on one-hot targets or
-                     F.multi_margin_loss, with the same reduction (sum or mean); torch_loss
+                     F.multi_margin_loss, with the same reduction (sum or mean); torch_loss,
+                     from the rows of LOSSES
     the metrics      the same rows, per-class validation accuracy included
     checkpoints      --save writes parameters and buffers under vugrad's names and shapes
                      (vugrad_state_dict), so vugrad's Module.load reads them; a vugrad
@@ -51,11 +54,12 @@ except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError('the torch backend needs PyTorch (pip install torch); vugrad itself '
                       'does not.') from e
 
+from .. import nn as vnn
 from ..errors import InvalidArgumentError
 from ..fileio import save_arrays
-from .config import TrainConfig
-from .loop import (build_model, default_progress, evaluate_in_chunks, load_and_log, run_batches,
-                   run_epochs)
+from .config import TrainConfig, choice, twin_in
+from .loop import (default_progress, evaluate_in_chunks, load_and_log, model_to_train,
+                   run_batches, run_epochs)
 
 __all__ = [
     'TorchMLP',
@@ -157,59 +161,38 @@ def to_torch(module, dtype=None):
 
     :raises InvalidArgumentError: for a module it cannot convert.
     """
-    from .. import nn as vnn
     if dtype is None:
         params = module.parameters()
         dtype = TORCH_DTYPES[str(params[0].value.dtype)] if params else torch.get_default_dtype()
-    names = {}
+    conversion = _Conversion(dtype)
+    tmodel = conversion.convert(module, '', '')
+    tmodel.vugrad_names = conversion.names
+    return tmodel
 
-    def param(tname, vname, node):
-        names[tname] = (vname, tuple(node.value.shape))
 
-    def weight_and_bias(out, m, vpre, tpre):
-        """Copy a Conv2d's or Linear's w and b (vugrad's (1, out) bias flattened) into out."""
-        with torch.no_grad():
-            out.weight.copy_(_array(m.w.value))
-            param(f'{tpre}weight', f'{vpre}w', m.w)
-            if m.b is not None:
-                out.bias.copy_(_array(m.b.value).reshape(-1))
-                param(f'{tpre}bias', f'{vpre}b', m.b)
+class _Conversion:
+    """
+    One call of to_torch: the torch twin of each vugrad module, in `dtype`, and `names`, the
+    twin's state_dict names -> (vugrad's name, vugrad's shape), filled on the way. In each
+    method, vpre and tpre are the prefixes of the module's names in vugrad and in torch.
+    """
 
-    def convert(m, vpre, tpre):
+    def __init__(self, dtype):
+        self.dtype, self.names = dtype, {}
+
+    def convert(self, m, vpre, tpre):
+        """The torch twin of the vugrad module `m`, and of every module inside it."""
         if isinstance(m, vnn.Sequential):
-            out = nn.Sequential(*[convert(layer, f'{vpre}layers.{i}.', f'{tpre}{i}.')
+            out = nn.Sequential(*[self.convert(layer, f'{vpre}layers.{i}.', f'{tpre}{i}.')
                                   for i, layer in enumerate(m.layers)])
         elif isinstance(m, vnn.Residual):
-            block = convert(m.block, f'{vpre}block.', f'{tpre}block.')
-            act = (None if m.activation is None else
-                   convert(m.activation, f'{vpre}activation.', f'{tpre}activation.'))
-            out = TorchResidual(block, act)
-        elif isinstance(m, vnn.Conv2d):
-            o, c, kh, kw = m.w.value.shape
-            out = nn.Conv2d(c, o, (kh, kw), stride=tuple(m.stride), padding=tuple(m.padding),
-                            bias=m.b is not None, dtype=dtype)
-            weight_and_bias(out, m, vpre, tpre)
-        elif isinstance(m, vnn.Linear):
-            o, i = m.w.value.shape
-            out = nn.Linear(i, o, bias=m.b is not None, dtype=dtype)
-            weight_and_bias(out, m, vpre, tpre)
+            out = self.residual(m, vpre, tpre)
+        elif isinstance(m, (vnn.Conv2d, vnn.Linear)):
+            out = self.weight_and_bias(self.layer(m), m, vpre, tpre)
         elif isinstance(m, (vnn.BatchNorm1d, vnn.BatchNorm2d)):
-            cls = nn.BatchNorm1d if isinstance(m, vnn.BatchNorm1d) else nn.BatchNorm2d
-            out = cls(m.num_features, eps=m.eps, momentum=m.momentum, dtype=dtype)
-            with torch.no_grad():
-                out.weight.copy_(_array(m.w.value))
-                out.bias.copy_(_array(m.b.value))
-                out.running_mean.copy_(_array(m.running_mean))
-                out.running_var.copy_(_array(m.running_var))
-            param(f'{tpre}weight', f'{vpre}w', m.w)
-            param(f'{tpre}bias', f'{vpre}b', m.b)
-            for name in ('running_mean', 'running_var'):
-                names[f'{tpre}{name}'] = (f'{vpre}{name}', tuple(np.shape(getattr(m, name))))
+            out = self.batchnorm(m, vpre, tpre)
         elif isinstance(m, vnn.MLP):
-            out = _mlp_to_torch(m, dtype)
-            for tname, (vname, shape) in out.vugrad_names.items():
-                names[f'{tpre}{tname}'] = (f'{vpre}{vname}', shape)
-            del out.vugrad_names
+            out = self.mlp(m, vpre, tpre)
         elif isinstance(m, (vnn.MaxPool2d, vnn.AvgPool2d)):
             cls = nn.MaxPool2d if isinstance(m, vnn.MaxPool2d) else nn.AvgPool2d
             out = cls(m.kernel_size, stride=m.stride)
@@ -223,9 +206,57 @@ def to_torch(module, dtype=None):
         out.training = bool(m.training)    # -- this module's mode only, as vugrad's
         return out
 
-    tmodel = convert(module, '', '')
-    tmodel.vugrad_names = names
-    return tmodel
+    def param(self, tname, vname, node):
+        """Record torch's name `tname` as vugrad's `vname`, of the shape of `node`."""
+        self.names[tname] = (vname, tuple(node.value.shape))
+
+    def residual(self, m, vpre, tpre):
+        block = self.convert(m.block, f'{vpre}block.', f'{tpre}block.')
+        act = (None if m.activation is None else
+               self.convert(m.activation, f'{vpre}activation.', f'{tpre}activation.'))
+        return TorchResidual(block, act)
+
+    def layer(self, m):
+        """The torch Conv2d or Linear of the shape of `m` (weight_and_bias copies m's in)."""
+        if isinstance(m, vnn.Conv2d):
+            o, c, kh, kw = m.w.value.shape
+            return nn.Conv2d(c, o, (kh, kw), stride=tuple(m.stride), padding=tuple(m.padding),
+                             bias=m.b is not None, dtype=self.dtype)
+        o, i = m.w.value.shape
+        return nn.Linear(i, o, bias=m.b is not None, dtype=self.dtype)
+
+    def weight_and_bias(self, out, m, vpre, tpre):
+        """Copy a Conv2d's or Linear's w and b (vugrad's (1, out) bias flattened) into out."""
+        with torch.no_grad():
+            out.weight.copy_(_array(m.w.value))
+            self.param(f'{tpre}weight', f'{vpre}w', m.w)
+            if m.b is not None:
+                out.bias.copy_(_array(m.b.value).reshape(-1))
+                self.param(f'{tpre}bias', f'{vpre}b', m.b)
+        return out
+
+    def batchnorm(self, m, vpre, tpre):
+        """A BatchNorm1d or 2d, with a copy of its weight, bias and running statistics."""
+        cls = nn.BatchNorm1d if isinstance(m, vnn.BatchNorm1d) else nn.BatchNorm2d
+        out = cls(m.num_features, eps=m.eps, momentum=m.momentum, dtype=self.dtype)
+        with torch.no_grad():
+            out.weight.copy_(_array(m.w.value))
+            out.bias.copy_(_array(m.b.value))
+            out.running_mean.copy_(_array(m.running_mean))
+            out.running_var.copy_(_array(m.running_var))
+        self.param(f'{tpre}weight', f'{vpre}w', m.w)
+        self.param(f'{tpre}bias', f'{vpre}b', m.b)
+        for name in ('running_mean', 'running_var'):
+            self.names[f'{tpre}{name}'] = (f'{vpre}{name}', tuple(np.shape(getattr(m, name))))
+        return out
+
+    def mlp(self, m, vpre, tpre):
+        """The course's MLP as a TorchMLP, its names under the prefixes."""
+        out = _mlp_to_torch(m, self.dtype)
+        for tname, (vname, shape) in out.vugrad_names.items():
+            self.names[f'{tpre}{tname}'] = (f'{vpre}{vname}', shape)
+        del out.vugrad_names
+        return out
 
 
 def _mlp_to_torch(model, dtype):
@@ -306,35 +337,33 @@ def load_vugrad_state(tmodel, state):
 
 
 def build_torch_optimizer(config, params):
-    """The torch optimizer that vugrad.lab.train.build_optimizer builds for `config`."""
-    extra = {} if config.weight_decay is None else {'weight_decay': config.weight_decay}
-    if config.optimizer == 'sgd':
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
-                               nesterov=config.nesterov, **extra)
-    cls = torch.optim.Adam if config.optimizer == 'adam' else torch.optim.AdamW
-    return cls(params, lr=config.lr, **extra)
+    """
+    The torch optimizer that vugrad.lab.train.build_optimizer builds for `config`: the class of
+    torch.optim that its row of vugrad.lab.config.OPTIMIZERS names, with the same keyword
+    arguments.
+    """
+    row = choice('optimizer', config.optimizer)
+    cls = twin_in(torch.optim, 'optimizer', config.optimizer)
+    return cls(params, **row.keywords(config))
 
 
 def build_torch_schedule(config, optimizer):
     """The torch schedule that vugrad.lab.train.build_schedule builds for `config`, or None."""
-    if config.schedule == 'step':
-        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.step_size,
-                                               gamma=config.gamma)
-    if config.schedule == 'cosine':
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(config.epochs, 1))
-    return None
+    row = choice('schedule', config.schedule)
+    if row is None:
+        return None
+    cls = twin_in(torch.optim.lr_scheduler, 'schedule', config.schedule)
+    return cls(optimizer, **row.keywords(config))
 
 
 def _tensors(x, y):
     return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.asarray(y, np.int64))
 
 
-LOSSES = ('cross-entropy', 'mse', 'hinge')
-
-
 def torch_loss(name='cross-entropy'):
     """
     The torch loss (logits, targets, reduction) -> loss of the config's `loss`, as vugrad's:
+    the function of torch.nn.functional that its row of vugrad.lab.config.LOSSES names,
 
         cross-entropy   F.cross_entropy(logits, targets)
         mse             F.mse_loss(logits, one_hot(targets)): the squared error over every
@@ -342,17 +371,14 @@ def torch_loss(name='cross-entropy'):
         hinge           F.multi_margin_loss(logits, targets) (margin 1, p 1): per instance
                         sum over i != y of max(0, 1 - x[y] + x[i]), divided by C
     """
-    functional = nn.functional
-    if name == 'cross-entropy':
-        return lambda logits, y, reduction: functional.cross_entropy(logits, y,
-                                                                     reduction=reduction)
-    if name == 'mse':
-        return lambda logits, y, reduction: functional.mse_loss(
-            logits, functional.one_hot(y, logits.shape[1]).to(logits.dtype), reduction=reduction)
-    if name == 'hinge':
-        return lambda logits, y, reduction: functional.multi_margin_loss(
-            logits, y, p=1, margin=1.0, reduction=reduction)
-    raise InvalidArgumentError(f'unknown loss {name!r}; choose one of {", ".join(LOSSES)}.')
+    row = choice('loss', name)
+    function = twin_in(nn.functional, 'loss', name)
+
+    def loss(logits, y, reduction):
+        if row.one_hot:
+            y = nn.functional.one_hot(y, logits.shape[1]).to(logits.dtype)
+        return function(logits, y, reduction=reduction, **row.torch_keywords)
+    return loss
 
 
 def torch_evaluate(model, x, y, batch_size=None, loss='cross-entropy', num_classes=None):
@@ -429,16 +455,11 @@ def train(config=None, *, model=None, callback=None, progress=None, log=print, *
 
     log(f'## backend: torch {torch.__version__}, {torch.get_num_threads()} threads')
     data = load_and_log(config, log)
-    (xtrain, _), _, num_classes = data
-
-    in_shape = tuple(xtrain.shape[1:])
-    features = in_shape[0] if len(in_shape) == 1 else in_shape   # -- as vugrad's train()
-    if model is None:
-        # -- build vugrad's model (the same draws from the same seed), then copy its weights
-        #    and buffers
-        model = build_model(config, features, num_classes)
-    elif not isinstance(model, (nn.Module, Module)) and callable(model):
-        model = model(config, features, num_classes)
+    num_classes = data[2]
+    # -- vugrad's model by default (the same draws from the same seed, as vugrad's train()),
+    #    then its weights and buffers copied into torch's
+    model = model_to_train(config, model, data,
+                           is_model=lambda m: isinstance(m, (nn.Module, Module)))
     if isinstance(model, Module):
         model = to_torch(model, TORCH_DTYPES[config.dtype])
     optimizer = build_torch_optimizer(config, model.parameters())

@@ -17,7 +17,9 @@ A run is described by one TrainConfig (vugrad.lab.config: every default visible 
 
 The loss (loss_of(config): cross-entropy by default, or mse, hinge) of the logits is summed
 over the batch as in the course (so SGD's learning rate depends on the batch size: lr 0.0001
-with batches of 128 for MNIST), or averaged with reduction='mean'.
+with batches of 128 for MNIST), or averaged with reduction='mean'. The optimizer, the schedule
+and the loss are those that the config's rows of OPTIMIZERS, SCHEDULES and LOSSES
+(vugrad.lab.config) name, as in the torch backend.
 
 This module is the vugrad backend only. The same run in PyTorch is vugrad.lab.torch_backend;
 `vugrad.lab.run(config)` (vugrad.lab.runner) picks between the two by `config.backend`.
@@ -31,17 +33,17 @@ import numpy as np
 from .. import functions as F
 from ..core import no_grad
 from ..errors import InvalidArgumentError
-from ..optim import SGD, Adam, AdamW, CosineAnnealingLR, StepLR
-from .config import TrainConfig
+from .config import TrainConfig, choice
 
 # -- load_data, build_model and write_metrics live in vugrad.lab.loop (both backends use them);
 #    they are named here too: `from vugrad.lab.train import TrainConfig, load_data, train`
 from .loop import (
-    build_model,
+    build_model,  # noqa: F401 - named here too (see above)
     default_progress,
     evaluate_in_chunks,
     load_and_log,
     load_data,  # noqa: F401 - named here too (see above)
+    model_to_train,
     run_batches,
     run_epochs,
     write_metrics,  # noqa: F401 - named here too (see above)
@@ -51,21 +53,21 @@ from .models import loss_of
 # ---------------------------------------------------------------------- building blocks
 
 def build_optimizer(config, params):
-    """The optimizer of `config` for the parameters `params`."""
-    extra = {} if config.weight_decay is None else {'weight_decay': config.weight_decay}
-    if config.optimizer == 'sgd':
-        return SGD(params, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov,
-                   **extra)
-    return (Adam if config.optimizer == 'adam' else AdamW)(params, lr=config.lr, **extra)
+    """
+    The optimizer of `config` for the parameters `params`: the vugrad class of its row of
+    vugrad.lab.config.OPTIMIZERS, with the keyword arguments the row takes from the config.
+    """
+    row = choice('optimizer', config.optimizer)
+    return row.vugrad(params, **row.keywords(config))
 
 
 def build_schedule(config, optimizer):
-    """The learning-rate schedule of `config` (stepped once per epoch), or None."""
-    if config.schedule == 'step':
-        return StepLR(optimizer, step_size=config.step_size, gamma=config.gamma)
-    if config.schedule == 'cosine':
-        return CosineAnnealingLR(optimizer, T_max=max(config.epochs, 1))
-    return None
+    """
+    The learning-rate schedule of `config` (stepped once per epoch), from its row of
+    vugrad.lab.config.SCHEDULES, or None (schedule 'none').
+    """
+    row = choice('schedule', config.schedule)
+    return None if row is None else row.vugrad(optimizer, **row.keywords(config))
 
 
 def evaluate(model, x, y, batch_size=None, loss=None, num_classes=None):
@@ -156,13 +158,9 @@ def train(config=None, *, model=None, callback=None, progress=None, log=print, *
         np.random.seed(config.seed)   # -- the weights (and dropout masks) come from here
 
     data = load_and_log(config, log)
-    (xtrain, ytrain), (xval, yval), num_classes = data
-
-    in_shape = xtrain.shape[1:]
-    if model is None:
-        model = build_model(config, in_shape, num_classes)
-    elif callable(model) and not hasattr(model, 'parameters'):
-        model = model(config, in_shape[0] if len(in_shape) == 1 else in_shape, num_classes)
+    num_classes = data[2]
+    # -- a vugrad Module has parameters; a function that makes one does not
+    model = model_to_train(config, model, data, is_model=lambda m: hasattr(m, 'parameters'))
     optimizer = build_optimizer(config, model.parameters())
     schedule = build_schedule(config, optimizer)
     count = sum(p.value.size for p in model.parameters())
