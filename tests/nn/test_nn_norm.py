@@ -110,3 +110,7 @@ def test_bad_shapes_and_settings():
         BatchNorm1d(0)
     with pytest.raises(InvalidArgumentError):
         BatchNorm1d(3, momentum=2.0)
+    with pytest.raises(InvalidArgumentError, match="BatchNorm2d: eps='a'; expected a number"):
+        BatchNorm2d(3, eps='a')
+    with pytest.raises(InvalidArgumentError, match="BatchNorm1d: momentum='a'; expected"):
+        BatchNorm1d(3, momentum='a')

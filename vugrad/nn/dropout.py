@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..core import Module
-from ..errors import InvalidArgumentError
+from ._base import fraction
 
 
 class Dropout(Module):
@@ -19,9 +19,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5):
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise InvalidArgumentError(f'Dropout: p must lie in [0, 1], got {p}.')
-        self.p = float(p)
+        self.p = fraction('Dropout', 'p', p)
 
     def forward(self, x):
         if not self.training or self.p == 0.0:

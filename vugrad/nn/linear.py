@@ -2,10 +2,11 @@
 
 import numpy as np
 
-from ..core import Module, TensorNode, get_default_dtype
+from ..core import Module, TensorNode
 from ..ops import BatchMM
 from ..ops import Linear as LinearOp
 from . import init as initializers
+from ._base import count, float_dtype
 
 
 class Linear(Module):
@@ -26,7 +27,9 @@ class Linear(Module):
 
     def __init__(self, input_size, output_size, init='glorot', bias=True, dtype=None):
         super().__init__()
-        dtype = dtype or get_default_dtype()
+        input_size = count('Linear', 'input_size', input_size)
+        output_size = count('Linear', 'output_size', output_size)
+        dtype = float_dtype('Linear', dtype)
         scheme = initializers.get_scheme(init)
         self.input_size, self.output_size = input_size, output_size
         self.w = TensorNode(scheme((output_size, input_size), dtype=dtype), name='w')

@@ -4,6 +4,7 @@ import itertools
 
 from ..core import Module
 from ..errors import InvalidArgumentError
+from ._base import count, fraction
 from .activation import get_activation
 from .dropout import Dropout
 from .linear import Linear
@@ -40,19 +41,17 @@ class MLP(Module):
     def __init__(self, input_size, output_size, hidden=None, layers=1, activation='sigmoid',
                  residual=False, init='glorot', dropout=0.0, dtype=None):
         super().__init__()
+        input_size = count('MLP', 'input_size', input_size)
+        output_size = count('MLP', 'output_size', output_size)
         if isinstance(hidden, (list, tuple)):
-            widths = [int(h) for h in hidden]
+            widths = [count('MLP', 'hidden', h) for h in hidden]
             if layers is not None and layers != len(widths):
                 raise InvalidArgumentError(
                     f'MLP: hidden lists {len(widths)} widths but layers={layers}.')
         else:
-            if layers is None:
-                layers = 1
-            if layers < 0:
-                raise InvalidArgumentError(f'MLP: layers must be 0 or more, got {layers}.')
-            widths = [4 * input_size if hidden is None else int(hidden)] * layers
-        if any(w < 1 for w in widths):
-            raise InvalidArgumentError(f'MLP: hidden widths must be positive, got {widths}.')
+            layers = 1 if layers is None else count('MLP', 'layers', layers, smallest=0)
+            widths = [4 * input_size if hidden is None else count('MLP', 'hidden', hidden)] * layers
+        dropout = fraction('MLP', 'dropout', dropout)
 
         self.residual = bool(residual)
         sizes = [input_size] + widths

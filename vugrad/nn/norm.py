@@ -2,9 +2,10 @@
 
 import numpy as np
 
-from ..core import Module, TensorNode, get_default_dtype
-from ..errors import InvalidArgumentError, ShapeError
+from ..core import Module, TensorNode
+from ..errors import ShapeError
 from ..ops.norm import BatchNorm, batch_axes
+from ._base import count, float_dtype, fraction, positive_number
 
 
 class _BatchNorm(Module):
@@ -26,18 +27,16 @@ class _BatchNorm(Module):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, dtype=None):
         super().__init__()
-        if not (isinstance(num_features, (int, np.integer)) and num_features > 0):
-            raise InvalidArgumentError(f'{type(self).__name__}: num_features must be a positive '
-                                       f'integer, got {num_features!r}.')
-        if not 0.0 <= momentum <= 1.0 or not eps > 0:
-            raise InvalidArgumentError(f'{type(self).__name__}: momentum must lie in [0, 1] and '
-                                       f'eps be positive, got momentum={momentum}, eps={eps}.')
-        dtype = dtype or get_default_dtype()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.w = TensorNode(np.ones(num_features, dtype=dtype), name='w')
-        self.b = TensorNode(np.zeros(num_features, dtype=dtype), name='b')
-        self.register_buffer('running_mean', np.zeros(num_features, dtype=dtype))
-        self.register_buffer('running_var', np.ones(num_features, dtype=dtype))
+        name = type(self).__name__
+        self.num_features = count(name, 'num_features', num_features)
+        self.eps = positive_number(name, 'eps', eps)
+        self.momentum = fraction(name, 'momentum', momentum)
+        dtype = float_dtype(name, dtype)
+        c = self.num_features
+        self.w = TensorNode(np.ones(c, dtype=dtype), name='w')
+        self.b = TensorNode(np.zeros(c, dtype=dtype), name='b')
+        self.register_buffer('running_mean', np.zeros(c, dtype=dtype))
+        self.register_buffer('running_var', np.ones(c, dtype=dtype))
 
     def forward(self, x):
         x = x if isinstance(x, TensorNode) else TensorNode(x, requires_grad=False)
@@ -52,8 +51,8 @@ class _BatchNorm(Module):
             return (x - self.running_mean.reshape(shape)) * scale.reshape(shape) \
                 + self.b.reshape(shape)
         axes = batch_axes(x.value, name)
-        count = x.value.size // self.num_features
-        if count < 2:
+        per_channel = x.value.size // self.num_features
+        if per_channel < 2:
             raise ShapeError(f'{name}: training mode needs more than one value per channel to '
                              f'estimate a variance, got input of shape {x.value.shape}; use a '
                              'larger batch, or model.eval().')
@@ -61,7 +60,8 @@ class _BatchNorm(Module):
         var = x.value.var(axis=axes)
         m = self.momentum
         self.running_mean = ((1 - m) * self.running_mean + m * mean).astype(self.running_mean.dtype)
-        self.running_var = ((1 - m) * self.running_var + m * var * count / (count - 1)).astype(
+        unbiased = var * per_channel / (per_channel - 1)
+        self.running_var = ((1 - m) * self.running_var + m * unbiased).astype(
             self.running_var.dtype)
         return BatchNorm.do_forward(x, self.w, self.b, mean=mean, var=var, eps=self.eps)
 
