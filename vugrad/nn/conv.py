@@ -87,4 +87,5 @@ class Flatten(Module):
         if not shape:
             raise ShapeError('Flatten: expects a batch (N, ...), got a single number (shape ()); '
                              'pass an array whose first axis is the batch.')
-        return x.reshape(shape[0], -1)
+        return x.reshape(shape[0], int(np.prod(shape[1:])))
+        # -- the size of the rest, not -1: NumPy cannot infer -1 for an empty batch (N = 0)
