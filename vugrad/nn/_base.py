@@ -1,5 +1,13 @@
 """
-What the modules of vugrad.nn share: the checks of their arguments.
+What the modules of vugrad.nn share: PyTorch's repr, and the checks of their arguments.
+
+A module prints as PyTorch prints its own: `Name(settings)`, and a module made of modules with
+its children below it, one per line, under their names:
+
+    Sequential(
+      (0): Conv2d(3, 6, kernel_size=(5, 5), stride=(1, 1))
+      (1): ReLU()
+    )
 
 The checks turn a bad argument into a typed error (vugrad.errors) that names the module, the
 argument and what it should be, rather than a TypeError from deep inside NumPy.
@@ -9,9 +17,55 @@ import numbers
 
 import numpy as np
 
-from ..core import get_default_dtype
+from ..core import Module, get_default_dtype
 from ..errors import InputTypeError, InvalidArgumentError
 
+
+class ModuleRepr:
+    """
+    Mixin for the modules of vugrad.nn: `repr(module)` as PyTorch writes it, from the
+    module's settings (`extra_repr()`) and its sub-modules (`repr_children()`).
+    """
+
+    def extra_repr(self):
+        """The module's settings, as PyTorch shows them: '3, 6, kernel_size=(5, 5)' ('' if none)."""
+        return ''
+
+    def repr_children(self):
+        """(name, module) for every sub-module, in the order they were assigned."""
+        return submodules(self)
+
+    def __repr__(self):
+        return module_repr(self)
+
+
+def submodules(module):
+    """(name, module) for the sub-modules of any Module: 'block', 'hidden.0', ..."""
+    return [(name, m) for name, m in module._children() if isinstance(m, Module)]
+
+
+def module_repr(module):
+    """
+    The repr of a Module as PyTorch writes it: 'Name(settings)', or with sub-modules
+    'Name(\\n  settings\\n  (name): child\\n)', each child's own lines indented by two more spaces.
+    Any Module can be written so: one without extra_repr (a learner's own vg.Module subclass)
+    shows its sub-modules only.
+    """
+    extra = module.extra_repr() if hasattr(module, 'extra_repr') else ''
+    children = (module.repr_children() if hasattr(module, 'repr_children')
+                else submodules(module))
+    lines = extra.split('\n') if extra else []
+    for name, child in children:
+        text = module_repr(child) if type(child).__repr__ is object.__repr__ else repr(child)
+        # -- a learner's module that keeps object's repr is written out like ours
+        lines.append(f'({name}): ' + text.replace('\n', '\n  '))
+    name = type(module).__name__
+    if len(lines) == 1 and not children:
+        return f'{name}({lines[0]})'
+    return f'{name}(' + ''.join(f'\n  {line}' for line in lines) + ('\n)' if lines else ')')
+
+
+# ---------------------------------------------------------------------- argument checks
 
 def _is_number(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)

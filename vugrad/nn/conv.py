@@ -6,10 +6,10 @@ from .. import functions as F
 from ..core import Module, TensorNode
 from ..errors import InvalidArgumentError, ShapeError
 from ..ops.conv import as_pair
-from ._base import count, float_dtype
+from ._base import ModuleRepr, count, float_dtype
 
 
-class Conv2d(Module):
+class Conv2d(ModuleRepr, Module):
     """
     A 2D convolution layer, as torch.nn.Conv2d: input (N, in_channels, H, W), output
     (N, out_channels, OH, OW).
@@ -46,9 +46,16 @@ class Conv2d(Module):
     def forward(self, x):
         return F.conv2d(x, self.w, self.b, stride=self.stride, padding=self.padding)
 
+    def extra_repr(self):
+        text = (f'{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, '
+                f'stride={self.stride}')
+        text += f', padding={self.padding}' if self.padding != (0, 0) else ''
+        return text + (', bias=False' if self.b is None else '')
+        # -- as torch.nn.Conv2d: the padding only when there is some, the bias only when not
 
-class _Pool2d(Module):
-    """What the pooling layers share: kernel_size and stride, checked as PyTorch's."""
+
+class _Pool2d(ModuleRepr, Module):
+    """What the pooling layers share: kernel_size and stride, checked and printed as PyTorch's."""
 
     function = None     # -- F.max_pool2d or F.avg_pool2d, as a staticmethod
 
@@ -65,6 +72,11 @@ class _Pool2d(Module):
     def forward(self, x):
         return self.function(x, self.kernel_size, self.stride)
 
+    def extra_repr(self):
+        stride = self.kernel_size if self.stride is None else self.stride
+        return f'kernel_size={self.kernel_size}, stride={stride}, padding=0'
+        # -- stride None is the kernel size, which PyTorch prints
+
 
 class MaxPool2d(_Pool2d):
     """Max pooling over kernel_size windows, as torch.nn.MaxPool2d (stride: the kernel size)."""
@@ -78,7 +90,7 @@ class AvgPool2d(_Pool2d):
     function = staticmethod(F.avg_pool2d)
 
 
-class Flatten(Module):
+class Flatten(ModuleRepr, Module):
     """(N, ...) -> (N, everything else), as torch.nn.Flatten: from feature maps to a layer."""
 
     def forward(self, x):

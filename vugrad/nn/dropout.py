@@ -3,10 +3,10 @@
 import numpy as np
 
 from ..core import Module
-from ._base import fraction
+from ._base import ModuleRepr, fraction
 
 
-class Dropout(Module):
+class Dropout(ModuleRepr, Module):
     """
     Inverted dropout. In training mode each element of the input is zeroed with probability p
     and the survivors are scaled by 1 / (1 - p), so the expected value of every element stays
@@ -33,5 +33,5 @@ class Dropout(Module):
             mask = mask.astype(dtype) * dtype.type(1.0 / (1.0 - self.p))
         return x * mask
 
-    def __repr__(self):
-        return f'Dropout(p={self.p})'
+    def extra_repr(self):
+        return f'p={self.p}'

@@ -4,13 +4,13 @@ import itertools
 
 from ..core import Module
 from ..errors import InvalidArgumentError
-from ._base import count, fraction
+from ._base import ModuleRepr, count, fraction
 from .activation import get_activation
 from .dropout import Dropout
 from .linear import Linear
 
 
-class MLP(Module):
+class MLP(ModuleRepr, Module):
     """
     A multilayer perceptron: `layers` hidden layers, each a Linear layer and an activation,
     then a Linear output layer.
@@ -72,9 +72,13 @@ class MLP(Module):
             h = h + a if skip else a
         return self.output(h)
 
-    def __repr__(self):
-        sizes = [self.hidden[0].input_size] if self.hidden else [self.output.input_size]
-        sizes += [layer.output_size for layer in self.hidden] + [self.output.output_size]
-        act = type(self.activations[0]).__name__.lower() if self.activations else 'none'
-        return (f'MLP({" -> ".join(map(str, sizes))}, activation={act}, '
-                f'residual={self.residual}, dropout={len(self.dropouts) > 0})')
+    def extra_repr(self):
+        return f'residual={self.residual}'
+
+    def repr_children(self):
+        """The layers in the order forward() applies them, under their parameters' names."""
+        out = []
+        for i, (layer, act) in enumerate(zip(self.hidden, self.activations)):
+            out += [(f'hidden.{i}', layer), (f'activations.{i}', act)]
+            out += [(f'dropouts.{i}', self.dropouts[i])] if self.dropouts else []
+        return out + [('output', self.output)]

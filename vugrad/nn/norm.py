@@ -5,10 +5,10 @@ import numpy as np
 from ..core import Module, TensorNode
 from ..errors import ShapeError
 from ..ops.norm import BatchNorm, batch_axes
-from ._base import count, float_dtype, fraction, positive_number
+from ._base import ModuleRepr, count, float_dtype, fraction, positive_number
 
 
-class _BatchNorm(Module):
+class _BatchNorm(ModuleRepr, Module):
     """
     Batch normalization of each channel (feature), as torch.nn.BatchNorm1d/2d.
 
@@ -77,6 +77,9 @@ class _BatchNorm(Module):
         self.running_var = ((1 - m) * self.running_var + m * unbiased).astype(
             self.running_var.dtype)
         return BatchNorm.do_forward(x, self.w, self.b, mean=mean, var=var, eps=self.eps)
+
+    def extra_repr(self):
+        return f'{self.num_features}, eps={self.eps}, momentum={self.momentum}'
 
 
 class BatchNorm1d(_BatchNorm):
