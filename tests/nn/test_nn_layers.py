@@ -25,6 +25,11 @@ from vugrad.nn import (
     init,
 )
 
+try:
+    import torch
+except ImportError:
+    torch = None
+
 
 @pytest.fixture
 def default_float64():
@@ -222,6 +227,21 @@ def test_activation_modules_match_functions():
     np.testing.assert_allclose(Tanh()(x).value, np.tanh(x))
     np.testing.assert_allclose(ReLU()(x).value, np.maximum(x, 0))
 
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+@pytest.mark.parametrize('relu', [vg.relu, vg.ops.ReLU.do_forward, ReLU()],
+                         ids=['function', 'op', 'module'])
+def test_relu_gradient_at_exactly_zero_is_zero_as_in_pytorch(relu, dtype):
+    values = np.array([-1.0, -0.0, 0.0, 1.0], dtype=dtype)
+    x = vg.TensorNode(values.copy())
+    out = relu(x)
+    out.backward(np.full(4, 3.0, dtype=dtype))
+    np.testing.assert_array_equal(out.value, [0, 0, 0, 1])
+    np.testing.assert_array_equal(x.grad, [0, 0, 0, 3])     # -- 0 at 0.0 and at -0.0
+    if torch is not None:
+        t = torch.from_numpy(values.copy()).requires_grad_()
+        torch.relu(t).backward(torch.full((4,), 3.0, dtype=t.dtype))
+        np.testing.assert_array_equal(x.grad, t.grad.numpy())
 
 
 # ---------------------------------------------------------------------- bad arguments

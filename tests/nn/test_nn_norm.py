@@ -75,6 +75,14 @@ def test_buffers_are_saved_loaded_and_not_parameters(tmp_path):
     model = vg.nn.Sequential(vg.nn.Linear(4, 3), BatchNorm1d(3))
     names = [n for n, _ in model.named_parameters()]
     assert not any('running' in n for n in names)
+    # -- parameters(), what an optimizer gets, is exactly the four learned arrays: no buffer,
+    #    not as a node nor as a node that wraps a buffer's array
+    linear, bn = model.layers
+    assert [id(p) for p in model.parameters()] == [id(linear.w), id(linear.b), id(bn.w), id(bn.b)]
+    assert [id(p) for p in bn.parameters()] == [id(bn.w), id(bn.b)]
+    for _, buffer in model.named_buffers():
+        assert isinstance(buffer, np.ndarray)
+        assert not any(np.shares_memory(p.value, buffer) for p in model.parameters())
     assert [n for n, _ in model.named_buffers()] == ['layers.1.running_mean',
                                                      'layers.1.running_var']
     model(vg.TensorNode(np.random.default_rng(0).normal(size=(8, 4))))   # -- moves the stats
