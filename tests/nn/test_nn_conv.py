@@ -81,6 +81,17 @@ def test_flatten_and_pooling_shapes():
     assert Flatten()(x).value.shape == (2, 144)
 
 
+def test_flatten_an_empty_batch_as_pytorch():
+    x = vg.TensorNode(np.zeros((0, 3, 4)))
+    out = Flatten()(x)
+    assert out.value.shape == tuple(torch.nn.Flatten()(torch.zeros(0, 3, 4)).shape) == (0, 12)
+    # -- and the gradient path: through the Flatten and a Linear layer after it
+    layer = Linear(12, 2, dtype=np.float64)
+    loss = layer(out).sum()
+    loss.backward()
+    assert x.grad.shape == (0, 3, 4) and not layer.w.grad.any()
+
+
 def test_a_residual_block_adds_its_input():
     np.random.seed(0)
     from vugrad.nn import Residual

@@ -8,16 +8,27 @@ import pytest
 import vugrad as vg
 from vugrad.nn import (
     MLP,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv2d,
     Dropout,
+    Flatten,
     Identity,
     Linear,
     LogSoftmax,
+    MaxPool2d,
     ReLU,
     Sequential,
     Sigmoid,
     Tanh,
     init,
 )
+
+try:
+    import torch
+except ImportError:
+    torch = None
 
 
 @pytest.fixture
@@ -215,6 +226,53 @@ def test_activation_modules_match_functions():
     np.testing.assert_allclose(Sigmoid()(x).value, 1 / (1 + np.exp(-x)))
     np.testing.assert_allclose(Tanh()(x).value, np.tanh(x))
     np.testing.assert_allclose(ReLU()(x).value, np.maximum(x, 0))
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+@pytest.mark.parametrize('relu', [vg.relu, vg.ops.ReLU.do_forward, ReLU()],
+                         ids=['function', 'op', 'module'])
+def test_relu_gradient_at_exactly_zero_is_zero_as_in_pytorch(relu, dtype):
+    values = np.array([-1.0, -0.0, 0.0, 1.0], dtype=dtype)
+    x = vg.TensorNode(values.copy())
+    out = relu(x)
+    out.backward(np.full(4, 3.0, dtype=dtype))
+    np.testing.assert_array_equal(out.value, [0, 0, 0, 1])
+    np.testing.assert_array_equal(x.grad, [0, 0, 0, 3])     # -- 0 at 0.0 and at -0.0
+    if torch is not None:
+        t = torch.from_numpy(values.copy()).requires_grad_()
+        torch.relu(t).backward(torch.full((4,), 3.0, dtype=t.dtype))
+        np.testing.assert_array_equal(x.grad, t.grad.numpy())
+
+
+# ---------------------------------------------------------------------- bad arguments
+
+BAD = [
+    (lambda: Linear(-1, 3), r'Linear: input_size=-1; expected a whole number'),
+    (lambda: Linear(3, 2.5), r'Linear: output_size=2\.5'),
+    (lambda: Linear(3, 2, dtype='foo'), r"Linear: dtype='foo' is not a float dtype; pass"),
+    (lambda: Linear(3, 2, dtype=np.int64), r'Linear: dtype=.*int64.* is not a float dtype'),
+    (lambda: MLP(4, 'a'), r"MLP: output_size='a'"),
+    (lambda: MLP(4, 2, hidden=[8, '8']), r"MLP: hidden='8'"),
+    (lambda: MLP(4, 2, layers=1.5), r'MLP: layers=1\.5; expected a whole number \(an int\) >= 0'),
+    (lambda: MLP(4, 2, dropout='a'), r"MLP: dropout='a'; expected a number in \[0, 1\]"),
+    (lambda: Dropout(None), r'Dropout: p=None; expected a number in \[0, 1\]'),
+    (lambda: BatchNorm1d(True), r'BatchNorm1d: num_features=True'),
+    (lambda: BatchNorm2d(3, eps=-1), r'BatchNorm2d: eps=-1; expected a number above 0'),
+    (lambda: Conv2d(True, 6, 5), r'Conv2d: in_channels=True'),
+    (lambda: Conv2d(3, 6, 5, dtype='foo'), r"Conv2d: dtype='foo'"),
+    (lambda: MaxPool2d(-1), r'MaxPool2d: kernel_size=-1; expected an int >= 1'),
+    (lambda: AvgPool2d(2, stride=0), r'AvgPool2d: stride=0; expected an int >= 1'),
+    (lambda: Flatten()(np.float64(1.0)), r'Flatten: expects a batch \(N, \.\.\.\)'),
+]
+
+
+@pytest.mark.parametrize('build, match', BAD,
+                         ids=[f'{i}-{match.split(":")[0]}' for i, (_, match) in enumerate(BAD)])
+def test_bad_arguments_raise_typed_errors_naming_the_module(build, match):
+    """A mistake is a vugrad error that names the module and the argument, never a TypeError or
+    ValueError from inside NumPy (and it is raised at once, not at the first forward)."""
+    with pytest.raises(vg.VugradError, match=match):
+        build()
 
 
 # ---------------------------------------------------------------------- Dropout

@@ -218,7 +218,8 @@ def test_gradcheck_pooling():
 # ---------------------------------------------------------------------- mistakes
 
 @pytest.mark.parametrize('xs, ws, match', [
-    ((3, 7, 7), (4, 3, 3, 3), r'conv2d.*\(3, 7, 7\).*\(4, 3, 3, 3\)'),          # no batch axis
+    ((3, 7, 7), (4, 3, 3, 3),                                                   # no batch axis
+     r'conv2d.*\(3, 7, 7\).*\(4, 3, 3, 3\).*add a batch axis: x\.reshape\(1, \*x\.shape\)'),
     ((2, 3, 7, 7), (4, 3, 3), r'conv2d.*\(2, 3, 7, 7\).*\(4, 3, 3\)'),
     ((2, 3, 7, 7), (4, 2, 3, 3), r'conv2d.*\(2, 3, 7, 7\).*\(4, 2, 3, 3\).*same C'),
     ((2, 3, 4, 4), (4, 3, 5, 3), r'conv2d.*5x3.*\(4, 3, 5, 3\).*\(2, 3, 4, 4\)'),
@@ -251,3 +252,20 @@ def test_pooling_errors():
     with pytest.raises(InvalidArgumentError, match='avg_pool2d'):
         vg.avg_pool2d(x, 2, stride=0)
     assert MaxPool2d is vg.MaxPool2d and AvgPool2d is vg.AvgPool2d
+
+
+@pytest.mark.parametrize('pool', [
+    vg.max_pool2d, vg.avg_pool2d,
+    lambda x, k: vg.nn.MaxPool2d(k)(x), lambda x, k: vg.nn.AvgPool2d(k)(x)],
+    ids=['max_pool2d', 'avg_pool2d', 'nn.MaxPool2d', 'nn.AvgPool2d'])
+def test_pooling_an_image_without_its_batch_axis_says_so(pool):
+    # -- the rank is what is wrong (not the window, which fits): the message says what the op
+    #    expected and how to add the missing axes
+    x = np.ones((3, 5, 5))
+    with pytest.raises(ShapeError, match=r'pool2d: the input has shape \(3, 5, 5\); expected '
+                       r'\(N, C, H, W\).*add a batch axis: x\.reshape\(1, \*x\.shape\)') as info:
+        pool(vg.TensorNode(x), 2)
+    assert 'does not fit' not in str(info.value)
+    with pytest.raises(ShapeError, match=r'\(5, 5\).*x\.reshape\(1, 1, \*x\.shape\)'):
+        pool(x[0], 2)
+    assert pool(x.reshape(1, *x.shape), 2).shape == (1, 3, 2, 2)

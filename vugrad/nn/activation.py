@@ -6,37 +6,41 @@ one calls the function of the same name in vugrad.functions; they have no parame
 from .. import functions as F
 from ..core import Module
 from ..errors import InvalidArgumentError
+from ._base import ModuleRepr
 
 
-class Sigmoid(Module):
+class Sigmoid(ModuleRepr, Module):
     """Element-wise sigmoid 1 / (1 + e^-x): the course's hidden-layer nonlinearity."""
 
     def forward(self, x):
         return F.sigmoid(x)
 
 
-class ReLU(Module):
+class ReLU(ModuleRepr, Module):
     """Element-wise rectified linear unit, max(0, x)."""
 
     def forward(self, x):
         return F.relu(x)
 
 
-class Tanh(Module):
+class Tanh(ModuleRepr, Module):
     """Element-wise hyperbolic tangent."""
 
     def forward(self, x):
         return F.tanh(x)
 
 
-class LogSoftmax(Module):
+class LogSoftmax(ModuleRepr, Module):
     """Log-probabilities from logits, over the last axis."""
 
     def forward(self, x):
         return F.logsoftmax(x)
 
+    def extra_repr(self):
+        return 'dim=-1'
 
-class Identity(Module):
+
+class Identity(ModuleRepr, Module):
     """Passes its input through unchanged."""
 
     def forward(self, x):

@@ -2,9 +2,10 @@
 
 from ..core import Module
 from ..errors import InputTypeError
+from ._base import ModuleRepr
 
 
-class Sequential(Module):
+class Sequential(ModuleRepr, Module):
     """
     Modules applied one after the other: Sequential(a, b, c)(x) = c(b(a(x))).
 
@@ -42,12 +43,12 @@ class Sequential(Module):
     def __iter__(self):
         return iter(self.layers)
 
-    def __repr__(self):
-        inner = ''.join(f'\n  ({i}) {m!r}' for i, m in enumerate(self.layers))
-        return f'Sequential({inner}\n)'
+    def repr_children(self):
+        return list(enumerate(self.layers))
+        # -- (0): ..., (1): ..., as PyTorch numbers the modules of a Sequential
 
 
-class Residual(Module):
+class Residual(ModuleRepr, Module):
     """
     A residual connection around a block: y = activation(block(x) + x), as in ResNet's basic
     block (the block must keep the shape of its input).

@@ -3,10 +3,10 @@
 import numpy as np
 
 from ..core import Module
-from ..errors import InvalidArgumentError
+from ._base import ModuleRepr, fraction
 
 
-class Dropout(Module):
+class Dropout(ModuleRepr, Module):
     """
     Inverted dropout. In training mode each element of the input is zeroed with probability p
     and the survivors are scaled by 1 / (1 - p), so the expected value of every element stays
@@ -19,9 +19,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5):
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise InvalidArgumentError(f'Dropout: p must lie in [0, 1], got {p}.')
-        self.p = float(p)
+        self.p = fraction('Dropout', 'p', p)
 
     def forward(self, x):
         if not self.training or self.p == 0.0:
@@ -35,5 +33,5 @@ class Dropout(Module):
             mask = mask.astype(dtype) * dtype.type(1.0 / (1.0 - self.p))
         return x * mask
 
-    def __repr__(self):
-        return f'Dropout(p={self.p})'
+    def extra_repr(self):
+        return f'p={self.p}'

@@ -2,13 +2,14 @@
 
 import numpy as np
 
-from ..core import Module, TensorNode, get_default_dtype
+from ..core import Module, TensorNode
 from ..ops import BatchMM
 from ..ops import Linear as LinearOp
 from . import init as initializers
+from ._base import ModuleRepr, count, float_dtype
 
 
-class Linear(Module):
+class Linear(ModuleRepr, Module):
     """
     A linear layer: y = x W^T + b, for a batch x of shape (n, input_size).
 
@@ -26,7 +27,9 @@ class Linear(Module):
 
     def __init__(self, input_size, output_size, init='glorot', bias=True, dtype=None):
         super().__init__()
-        dtype = dtype or get_default_dtype()
+        input_size = count('Linear', 'input_size', input_size)
+        output_size = count('Linear', 'output_size', output_size)
+        dtype = float_dtype('Linear', dtype)
         scheme = initializers.get_scheme(init)
         self.input_size, self.output_size = input_size, output_size
         self.w = TensorNode(scheme((output_size, input_size), dtype=dtype), name='w')
@@ -46,6 +49,7 @@ class Linear(Module):
         # -- one fused op computes input @ w.T + b (see vugrad.ops.linalg.Linear)
         return LinearOp.do_forward(input, self.w, self.b)
 
-    def __repr__(self):
-        return (f'Linear({self.input_size}, {self.output_size}, bias={self.b is not None}, '
-                f'dtype={self.w.value.dtype})')
+    def extra_repr(self):
+        return (f'in_features={self.input_size}, out_features={self.output_size}, '
+                f'bias={self.b is not None}')
+        # -- PyTorch's names for input_size and output_size, as torch.nn.Linear prints

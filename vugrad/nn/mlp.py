@@ -4,12 +4,13 @@ import itertools
 
 from ..core import Module
 from ..errors import InvalidArgumentError
+from ._base import ModuleRepr, count, fraction
 from .activation import get_activation
 from .dropout import Dropout
 from .linear import Linear
 
 
-class MLP(Module):
+class MLP(ModuleRepr, Module):
     """
     A multilayer perceptron: `layers` hidden layers, each a Linear layer and an activation,
     then a Linear output layer.
@@ -40,19 +41,17 @@ class MLP(Module):
     def __init__(self, input_size, output_size, hidden=None, layers=1, activation='sigmoid',
                  residual=False, init='glorot', dropout=0.0, dtype=None):
         super().__init__()
+        input_size = count('MLP', 'input_size', input_size)
+        output_size = count('MLP', 'output_size', output_size)
         if isinstance(hidden, (list, tuple)):
-            widths = [int(h) for h in hidden]
+            widths = [count('MLP', 'hidden', h) for h in hidden]
             if layers is not None and layers != len(widths):
                 raise InvalidArgumentError(
                     f'MLP: hidden lists {len(widths)} widths but layers={layers}.')
         else:
-            if layers is None:
-                layers = 1
-            if layers < 0:
-                raise InvalidArgumentError(f'MLP: layers must be 0 or more, got {layers}.')
-            widths = [4 * input_size if hidden is None else int(hidden)] * layers
-        if any(w < 1 for w in widths):
-            raise InvalidArgumentError(f'MLP: hidden widths must be positive, got {widths}.')
+            layers = 1 if layers is None else count('MLP', 'layers', layers, smallest=0)
+            widths = [4 * input_size if hidden is None else count('MLP', 'hidden', hidden)] * layers
+        dropout = fraction('MLP', 'dropout', dropout)
 
         self.residual = bool(residual)
         sizes = [input_size] + widths
@@ -73,9 +72,13 @@ class MLP(Module):
             h = h + a if skip else a
         return self.output(h)
 
-    def __repr__(self):
-        sizes = [self.hidden[0].input_size] if self.hidden else [self.output.input_size]
-        sizes += [layer.output_size for layer in self.hidden] + [self.output.output_size]
-        act = type(self.activations[0]).__name__.lower() if self.activations else 'none'
-        return (f'MLP({" -> ".join(map(str, sizes))}, activation={act}, '
-                f'residual={self.residual}, dropout={len(self.dropouts) > 0})')
+    def extra_repr(self):
+        return f'residual={self.residual}'
+
+    def repr_children(self):
+        """The layers in the order forward() applies them, under their parameters' names."""
+        out = []
+        for i, (layer, act) in enumerate(zip(self.hidden, self.activations)):
+            out += [(f'hidden.{i}', layer), (f'activations.{i}', act)]
+            out += [(f'dropouts.{i}', self.dropouts[i])] if self.dropouts else []
+        return out + [('output', self.output)]

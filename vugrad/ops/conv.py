@@ -45,6 +45,13 @@ def _offsets(kh, kw, sh, sw, oh, ow):
             for i in range(kh) for j in range(kw)]
 
 
+def _batch_fix(x):
+    """For an input of one image, where a batch (N, C, H, W) is expected: how to make it one."""
+    return {3: ' For one image (C, H, W), add a batch axis: x.reshape(1, *x.shape).',
+            2: ' For one single-channel image (H, W), add batch and channel axes: '
+               'x.reshape(1, 1, *x.shape).'}.get(x.ndim, '')
+
+
 class Conv2d(Op):
     """
     A 2D convolution (a cross-correlation, as in every deep learning library) of a batch of
@@ -64,7 +71,7 @@ class Conv2d(Op):
         if x.ndim != 4 or w.ndim != 4 or x.shape[1] != w.shape[1]:
             raise ShapeError(
                 f'conv2d: the input has shape {x.shape} and the weights {w.shape}; expected an '
-                'input (N, C, H, W) and weights (O, C, kh, kw) with the same C.')
+                f'input (N, C, H, W) and weights (O, C, kh, kw) with the same C.{_batch_fix(x)}')
         (n, c, h, wd), (o, _, kh, kw) = x.shape, w.shape
         hp, wp = h + 2 * ph, wd + 2 * pw
         if kh < 1 or kw < 1 or kh > hp or kw > wp:
@@ -131,10 +138,12 @@ class Conv2d(Op):
 def _pool_geometry(op, x, kernel_size, stride):
     kh, kw = as_pair(op, 'kernel_size', kernel_size, 1)
     sh, sw = as_pair(op, 'stride', kernel_size if stride is None else stride, 1)
-    if x.ndim != 4 or kh > x.shape[2] or kw > x.shape[3]:
+    if x.ndim != 4:
+        raise ShapeError(f'{op}: the input has shape {x.shape}; expected (N, C, H, W), a batch of '
+                         f'images.{_batch_fix(x)}')
+    if kh > x.shape[2] or kw > x.shape[3]:
         raise ShapeError(f'{op}: a window of {kh}x{kw} does not fit the input of shape {x.shape}; '
-                         'expected an input (N, C, H, W) with H >= kernel height and W >= kernel '
-                         'width.')
+                         'expected H >= kernel height and W >= kernel width.')
     return kh, kw, sh, sw, (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
 
 

@@ -10,16 +10,18 @@ from ..errors import ShapeError
 
 
 def batch_axes(x, op='BatchNorm'):
-    """The axes a batch norm averages over: (0,) for (N, C), (0, 2, 3) for (N, C, H, W)."""
-    if x.ndim == 2:
-        return (0,)
-    if x.ndim == 4:
-        return (0, 2, 3)
-    raise ShapeError(f'{op}: expects a batch of shape (N, C) or (N, C, H, W), got shape {x.shape}.')
+    """
+    The axes a batch norm averages over, all but the channels' (axis 1): (0,) for (N, C),
+    (0, 2) for (N, C, L), (0, 2, 3) for (N, C, H, W).
+    """
+    if x.ndim in (2, 3, 4):
+        return (0,) + tuple(range(2, x.ndim))
+    raise ShapeError(f'{op}: expects a batch of shape (N, C), (N, C, L) or (N, C, H, W), got '
+                     f'shape {x.shape}.')
 
 
 def _channels(a, x):
-    """A per-channel array (C,) shaped to broadcast against x: (1, C) or (1, C, 1, 1)."""
+    """A per-channel array (C,) shaped to broadcast against x: (1, C), (1, C, 1), (1, C, 1, 1)."""
     return a.reshape((1, -1) + (1,) * (x.ndim - 2))
 
 
@@ -34,6 +36,7 @@ class BatchNorm(Op):
 
     @staticmethod
     def forward(context, x, w, b, *, mean, var, eps=1e-5):
+        batch_axes(x)       # -- refuses a shape with no batch or channel axis
         if w.shape != (x.shape[1],) or b.shape != (x.shape[1],):
             raise ShapeError(f'BatchNorm: x of shape {x.shape} has {x.shape[1]} channels, but w '
                              f'and b have shapes {w.shape} and {b.shape}; both must be '
