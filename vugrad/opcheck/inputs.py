@@ -89,7 +89,9 @@ def default_candidates(op, arity):
 
 def _values(shape, domain, rng):
     magnitude = rng.uniform(LOW, HIGH, shape)
-    return magnitude if domain == 'positive' else rng.choice([-1.0, 1.0], size=shape) * magnitude
+    if domain != 'positive':
+        magnitude = rng.choice([-1.0, 1.0], size=shape) * magnitude
+    return np.array(magnitude, dtype=np.float64)      # -- an array also for shape ()
 
 
 def _arrays(spec, domain, rng):

@@ -69,12 +69,15 @@ def _death(code):
 def _child(writer, op, inputs, constants, seed, memory):
     """In the child: check the op and send back the report as plain data."""
     os.dup2(2, 1)           # -- the op's prints go to stderr: stdout carries the reports
+    sys.stdout = sys.stderr
     _cap_memory(memory)
     try:
         data = check_op(op, *inputs, constants=constants, seed=seed).to_dict()
     except BaseException as e:     # noqa: BLE001 - sys.exit in the op, an error of the checker
         report = OpReport(op.__name__)
-        report.add(crashed(f'The check stopped: {calls.describe(e, op)}'))
+        what = ('The op ended the process' if isinstance(e, SystemExit) else
+                'The checker stopped on an error (an op it cannot handle, or a bug in vugrad)')
+        report.add(crashed(f'{what}: {calls.describe(e, op)}'))
         data = report.to_dict()
     writer.send(data)
     writer.close()
