@@ -125,3 +125,10 @@ def test_large_inputs_are_checked_along_random_directions_and_located(op, shapes
     if index is not None:
         assert f.index == index         # -- found by bisection: 1200 elements, one of them wrong
     assert any('random directions' in n for n in report.notes)
+
+
+def test_the_guide_lists_every_kind_diagnosis_and_trap():
+    from pathlib import Path
+    page = (Path(__file__).resolve().parents[2] / 'docs' / 'check-your-op.md').read_text()
+    for name in [*KINDS, *DIAGNOSES, *TRAPS]:
+        assert f'| `{name}` |' in page, name

@@ -63,7 +63,8 @@ class Finding:
     :ivar fix: the likely fix, in words.
     :ivar input: the position of the input concerned (None when it is not about one input).
     :ivar index: the element of that input, a tuple (None when not about one element).
-    :ivar backward, numerical: the op's backward and finite differences at that element.
+    :ivar backward: what the op's backward gives at that element.
+    :ivar numerical: what finite differences give there.
     :ivar rel_error: |backward - numerical| / |numerical| there.
     :ivar diagnosis: a key of DIAGNOSES, or None.
     :ivar trap: a key of TRAPS when the finding came from one of the small graphs, else None.
