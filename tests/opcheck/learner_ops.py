@@ -244,7 +244,7 @@ class ChangesSaved(Tanh):           # -- modifies-input, in backward (a saved ar
 class Noisy(Tanh):                  # -- not-deterministic
     @staticmethod
     def backward(context, go):
-        return go * (1 - context['y'] ** 2) * (1 + 1e-12 * np.random.rand())
+        return go * (1 - context['y'] ** 2) * (1 + 1e-8 * np.random.rand())
 
 
 class FailsForward(Op):             # -- forward-fails

@@ -182,3 +182,16 @@ def test_directional_derivatives_and_one_sided_ones_see_a_kink():
 def test_finite_differences_need_an_array_they_can_change():
     with pytest.raises(InvalidArgumentError, match='C-contiguous'):
         numerical_jacobian(np.sin, [np.ones((3, 4)).T], 0)
+
+
+def test_an_op_without_inputs_is_told_where_inputs_go():
+    class NoInputs(Op):
+        @staticmethod
+        def forward(context):
+            return np.ones(3)
+
+        @staticmethod
+        def backward(context, go):
+            return ()
+    f = vg.check_op(NoInputs).findings[0]
+    assert f.kind == 'forward-fails' and 'positional arguments' in f.message

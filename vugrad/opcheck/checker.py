@@ -142,6 +142,11 @@ def crashed(what):
 def _check(op, spec, constants, rng, report):
     arity = len(spec) if spec else default_arity(op)
     names = report.input_names = input_names(op, arity)
+    if not arity:
+        report.add(Finding('forward-fails', 'forward takes no inputs: the inputs of an op are '
+                           "forward's positional arguments after the context.",
+                           'Give forward its inputs: def forward(context, x): ...'))
+        return
     sets, failures = plan(op, [spec] if spec else default_candidates(op, arity), constants, rng)
     if not sets:
         report.add(_forward_fails(op, failures, bool(spec)))
@@ -175,10 +180,12 @@ def _forward_fails(op, failures, given):
     if given:
         return Finding('forward-fails', f'forward fails on the inputs given ({tried}).',
                        'Fix the line named, or give inputs forward can take.')
+    name = op.__name__
     return Finding('forward-fails', f'forward fails on every input tried ({tried}).',
-                   f'Make forward work on inputs like these, or give the shapes it takes: '
-                   f'check_op({op.__name__}, (3, 4), (4, 2)) in Python, '
-                   f'--shape {op.__name__}=3x4,4x2 with vugrad check.')
+                   f'Make forward work on inputs like these, or give the shapes it takes '
+                   f'(--shape {name}=3x4,4x2 with vugrad check; check_op({name}, (3, 4), (4, 2)) '
+                   f'in Python) and the constants it needs (--const {name}:alpha=2.0; '
+                   "constants={'alpha': 2.0}).")
 
 
 def _note_inputs(report, sets, failures):

@@ -92,6 +92,15 @@ class Finding:
         return d
 
 
+def numbers(a, b):
+    """Two numbers as text, with as few digits as tell them apart (4 at least)."""
+    for digits in (4, 6, 8, 12, 17):
+        sa, sb = f'{a:.{digits}g}', f'{b:.{digits}g}'
+        if sa != sb:
+            break
+    return sa, sb
+
+
 def _finite(x):
     return float(x) if x is not None and math.isfinite(x) else None
 

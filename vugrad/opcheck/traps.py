@@ -15,7 +15,7 @@ from ..core import TensorNode
 from ..modes import no_grad
 from . import calls
 from .compare import Numerical, first_wrong
-from .findings import TRAPS, Finding
+from .findings import TRAPS, Finding, numbers
 
 CHAIN = 1000
 CHAIN_ELEMENTS = 4096      # -- the chain keeps 3,000 arrays of the input's size alive
@@ -128,8 +128,9 @@ def _trap_values(name, k, wrong, shape):
                                                                                     shape))
     where = f' At element {list(index)} of input {k}' if index is not None else f' For input {k}'
     n = wrong.numerical
-    return Finding('wrong-values', f'{seen}{where}, backward through the graph gives '
-                   f'{wrong.backward:.4g}; finite differences give {n:.4g}.', fix, input=k,
+    b, d = numbers(wrong.backward, n)
+    return Finding('wrong-values', f'{seen}{where}, backward through the graph gives {b}; '
+                   f'finite differences give {d}.', fix, input=k,
                    index=index, backward=wrong.backward, numerical=n,
                    rel_error=abs(wrong.backward - n) / abs(n) if n else float('inf'), trap=name)
 
@@ -151,10 +152,11 @@ def _backward_twice(op, arrays, constants, weights):
             j = int(np.flatnonzero(~np.isclose(leaf.grad, g, rtol=1e-10, atol=1e-12,
                                                equal_nan=True))[0])
             index = tuple(int(i) for i in np.unravel_index(j, g.shape))
+            second, first = numbers(leaf.grad.reshape(-1)[j], g.reshape(-1)[j])
             return Finding(
                 'wrong-values', f'A second backward over the same graph (after zero_grad) '
                 f'gives other gradients than the first: at element {list(index)} of input {k}, '
-                f'{leaf.grad.reshape(-1)[j]:.4g} instead of {g.reshape(-1)[j]:.4g}.',
+                f'{second} instead of {first}.',
                 'Leave the context as forward left it: backward must not change the arrays in '
                 'it, or take them out.', input=k, index=index,
                 backward=float(leaf.grad.reshape(-1)[j]), trap=name)
@@ -227,6 +229,8 @@ def run_traps(op, runs, constants, rng, report):
             setting = 'fix the findings above first'
         elif kinds and name in _TEXT:
             setting = 'it compares with finite differences: fix the findings above first'
+        elif 'not-deterministic' in kinds and name == 'backward-twice':
+            setting = 'backward is not deterministic (above)'
         elif not any(_is_float(a) for a in runs[0].iset.arrays):
             setting = 'no input needs a gradient'
         if isinstance(setting, str):

@@ -10,7 +10,7 @@ import numpy as np
 from . import calls, contract
 from .compare import Numerical, first_wrong
 from .diagnose import Problem, diagnose, misshapen, zero_text
-from .findings import Finding
+from .findings import Finding, numbers
 
 
 def _flat(gos):
@@ -75,13 +75,14 @@ def wrong_values(p, wrong, num, h, go):
     """The wrong-values finding for a located difference, with a diagnosis where one fits."""
     b, n = wrong.backward, wrong.numerical
     rel = abs(b - n) / abs(n) if n else float('inf')
+    tb, tn = numbers(b, n)
     if wrong.flat is None:
-        index, seen = None, (f'Along a random direction your backward gives {b:.4g}; finite '
-                             f'differences give {n:.4g}. No single element stands out.')
+        index, seen = None, (f'Along a random direction your backward gives {tb}; finite '
+                             f'differences give {tn}. No single element stands out.')
     else:
         index = tuple(int(i) for i in np.unravel_index(wrong.flat, h.shape))
-        seen = (f'At element {list(index)} your backward gives {b:.4g}; finite differences '
-                f'give {n:.4g} (relative error {rel:.3g}).')
+        seen = (f'At element {list(index)} your backward gives {tb}; finite differences '
+                f'give {tn} (relative error {rel:.3g}).')
         if num.full:
             bad = int((num.excess(h, go) > 0).sum())
             seen += f' It is wrong at {bad} of {h.size} elements.'
