@@ -188,7 +188,7 @@ def _setting(name, runs):
                 return r, [a[0]]
         if len(runs[0].iset.arrays) != 2:
             return 'the op does not have two inputs'
-        return 'its two inputs never had one shape'
+        return 'it was never given two float inputs of one shape'
     r = runs[0]
     if name == 'long-chain' and len(r.iset.arrays) != 1:
         return 'the op has more than one input'
