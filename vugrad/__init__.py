@@ -19,6 +19,7 @@ Where things live:
     vugrad.optim       SGD, Adam, AdamW, learning-rate schedules
     vugrad.data        load_synth, load_mnist, load_cifar10, batches
     vugrad.gradcheck   finite-difference gradient checking
+    vugrad.opcheck     check_op: what is wrong with a learner's own Op, and where
     vugrad.trace       trace_backward(loss): backward step by step (text, notebook, a web page)
     vugrad.viz         drawings of the computation graph (to_dot, draw)
     vugrad.errors      the exceptions vugrad raises
@@ -35,6 +36,7 @@ from .functions import (avg_pool2d, celoss, concatenate, conv2d, cross_entropy, 
                         logceloss, logsoftmax, matmul, max, max_pool2d, mean, relu, sigmoid,
                         softmax, sqrt, stack, sum, tanh)
 from .gradcheck import gradcheck
+from .opcheck import OpReport, check_op
 from .trace import trace_backward
 from .malloc import tune_malloc
 from .nn import Linear
@@ -59,8 +61,8 @@ __all__ = [
     'celoss', 'concatenate', 'cross_entropy', 'exp', 'log', 'logceloss', 'logsoftmax', 'matmul',
     'max', 'mean', 'relu', 'sigmoid', 'softmax', 'sqrt', 'stack', 'sum', 'tanh',
     'conv2d', 'max_pool2d', 'avg_pool2d',
-    'gradcheck', 'trace_backward', 'tune_malloc', 'Linear', 'draw', 'load_synth', 'load_mnist',
-    'load_fashion_mnist', 'load_cifar10',
+    'gradcheck', 'check_op', 'OpReport', 'trace_backward', 'tune_malloc', 'Linear', 'draw',
+    'load_synth', 'load_mnist', 'load_fashion_mnist', 'load_cifar10',
     # ops
     'Add', 'BatchMM', 'Concatenate', 'CrossEntropy', 'Divide', 'Exp', 'Expand', 'GetItem', 'Id',
     'Log', 'LogSoftmax', 'MatrixMultiply', 'Max', 'Mean', 'Multiply', 'Negate', 'NLLLoss',

@@ -39,6 +39,8 @@ COMMANDS = {
               'run a grid of training runs'),
     'plot': ('vugrad.lab.report_command', 'add_plot_arguments', 'plot_command',
              'plot the metrics of training runs'),
+    'check': ('vugrad.lab.check', 'add_check_arguments', 'check_command',
+              'check your own ops: what is wrong with their backward, and where'),
 }
 
 
