@@ -132,3 +132,17 @@ def test_the_guide_lists_every_kind_diagnosis_and_trap():
     page = (Path(__file__).resolve().parents[2] / 'docs' / 'check-your-op.md').read_text()
     for name in [*KINDS, *DIAGNOSES, *TRAPS]:
         assert f'| `{name}` |' in page, name
+
+
+def test_a_shape_error_in_backward_names_the_shapes_to_fit():
+    """A product that does not fit in backward: the fix says the shapes of go and the inputs."""
+    class NoTranspose(L.MatMul):
+        @staticmethod
+        def backward(context, go):
+            return go @ context['b'], context['a'].T @ go     # -- (3, 2) @ (4, 2) fails
+
+    report = vg.check_op(NoTranspose, (3, 4), (4, 2))
+    (finding,) = report.findings
+    assert finding.kind == 'backward-fails' and 'ValueError' in finding.message
+    assert 'go has shape (3, 2)' in finding.fix and 'a (3, 4), b (4, 2)' in finding.fix
+    assert "must have that input's shape" in finding.fix

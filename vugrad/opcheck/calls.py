@@ -16,11 +16,15 @@ from ..core import TensorNode
 
 
 class OpFailure(Exception):
-    """The learner's forward or backward raised: `phase` says which, `text` is one line."""
+    """
+    The learner's forward or backward raised: `phase` says which, `text` is one line;
+    `shapes_of_go` holds the upstream gradients' shapes when backward raised a ValueError (the
+    error NumPy raises for shapes that do not fit).
+    """
 
-    def __init__(self, phase, text):
+    def __init__(self, phase, text, shapes_of_go=None):
         super().__init__(text)
-        self.phase, self.text = phase, text
+        self.phase, self.text, self.shapes_of_go = phase, text, shapes_of_go
 
 
 def source_file(op):
@@ -91,7 +95,8 @@ def backward(op, context, gradients):
     except MemoryError:
         raise
     except Exception as e:      # noqa: BLE001
-        raise OpFailure('backward', describe(e, op)) from None
+        shapes = [np.shape(g) for g in gradients] if isinstance(e, ValueError) else None
+        raise OpFailure('backward', describe(e, op), shapes) from None
     if type(result) is not tuple:
         result = tuple(result) if isinstance(result, list) else (result,)
     return result

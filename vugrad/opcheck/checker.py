@@ -159,7 +159,7 @@ def _check(op, spec, constants, rng, report):
             run, found = contract.run(op, iset, constants, rng, names)
         except calls.OpFailure as e:
             report.add(Finding(f'{e.phase}-fails', f'{e.phase} raises {e.text}.',
-                               'Fix the line named.', shapes=iset.shapes))
+                               _fix_for(e, iset, names), shapes=iset.shapes))
             continue
         more, compare, wrong_shape = contract.gradient_findings(op, run, names)
         found += more
@@ -173,6 +173,18 @@ def _check(op, spec, constants, rng, report):
         runs.append(run)
     if runs:
         run_traps(op, runs, constants, rng, report)
+
+
+def _fix_for(failure, iset, names):
+    """The fix for an error in forward or backward: the line; for shapes, the shapes to fit."""
+    if failure.shapes_of_go is None:
+        return 'Fix the line named.'
+    gos = ' & '.join(str(tuple(s)) for s in failure.shapes_of_go)
+    inputs = ', '.join(f'{n} {tuple(a.shape)}' for n, a in zip(names, iset.arrays))
+    return (f'The shapes on that line do not fit together. In this call go has shape {gos}, '
+            f'and the inputs are {inputs}: the gradient for each input must have that '
+            "input's shape. Print the shapes of the arrays on that line (x.shape) to see "
+            'which product or sum does not fit.')
 
 
 def _forward_fails(op, failures, given):
