@@ -10,7 +10,8 @@ from nbrun import NOTEBOOKS, notebook_paths
 
 #: The notebooks the README points to. A notebook added or removed must be added or removed here
 #: (and in the README), so that none is left out of the suite by accident.
-EXPECTED = ['01_graphs.ipynb', '02_custom_op.ipynb', '03_training.ipynb', '04_cnn.ipynb']
+EXPECTED = ['01_graphs.ipynb', '02_custom_op.ipynb', '03_training.ipynb', '04_cnn.ipynb',
+            '05_check_and_step.ipynb']
 
 
 def test_the_suite_runs_every_notebook_in_the_folder():
