@@ -362,6 +362,118 @@ def test_a_scheduler_that_is_not_there_is_an_error_within_the_timeout(tmp_path, 
     assert 'Traceback' not in err
 
 
+#: A server that is not a Dask scheduler, for FOREVER seconds at most: `http` (an http.server,
+#: as on the dashboard's port) or `silent` (accepts connections and never answers). It prints
+#: its port.
+NOT_A_SCHEDULER = '''
+import http.server, os, socket, sys, threading, time
+kind, seconds = sys.argv[1], float(sys.argv[2])
+if kind == 'http':
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
+                                             http.server.SimpleHTTPRequestHandler)
+    port, serve = server.server_address[1], server.serve_forever
+else:
+    listener = socket.create_server(('127.0.0.1', 0))
+    port, held = listener.getsockname()[1], []
+    def serve():
+        while True:
+            held.append(listener.accept()[0])
+threading.Thread(target=serve, daemon=True).start()
+print(port, flush=True)
+time.sleep(seconds)
+os._exit(0)
+'''
+
+
+@pytest.fixture(params=['http', 'silent'])
+def not_a_scheduler(request, tmp_path):
+    """The address of a server that is not a Dask scheduler (stopped by its pid at the end)."""
+    proc = subprocess.Popen([sys.executable, '-c', NOT_A_SCHEDULER, request.param, '120'],
+                            stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        yield f'tcp://127.0.0.1:{int(proc.stdout.readline())}'
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        proc.stdout.close()
+
+
+def _sweep_process(address, out, timeout='3s'):
+    """`vugrad sweep` of one tiny run on the cluster `address`, in a process of its own."""
+    return subprocess.Popen(
+        [sys.executable, '-m', 'vugrad.lab.cli', 'sweep', *TINY, '--cluster', address,
+         '--out', str(out)],
+        cwd=ROOT, env=_env(PYTHONUNBUFFERED='1', DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=timeout),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@needs_dask
+def test_an_address_that_is_not_a_scheduler_is_named_within_the_timeout(not_a_scheduler,
+                                                                         tmp_path):
+    start = time.monotonic()
+    proc = _sweep_process(not_a_scheduler, tmp_path / 'out')
+    try:
+        _, err = proc.communicate(timeout=3 + 10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    assert time.monotonic() - start < 3 + 10
+    assert proc.returncode == 2, err
+    assert 'Traceback' not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f'vugrad: error: no Dask scheduler answers at {not_a_scheduler} (is that the '
+        'dashboard port?)'), err
+
+
+@needs_dask
+def test_a_workers_address_is_named_as_such(scheduler, tmp_path, capsys):
+    with distributed.Client(scheduler, timeout=30, set_as_default=False) as client:
+        worker = next(iter(client.scheduler_info()['workers']))
+    assert main(SWEEP + ['--cluster', worker, '--out', str(tmp_path / 'out')]) == 2
+    err = capsys.readouterr().err
+    assert err == (f'vugrad: error: a Dask worker answers at {worker}, not a scheduler: its '
+                   f'scheduler is {scheduler}.\n')
+
+    async def in_a_notebook():        # -- where an event loop runs already (Jupyter's)
+        with pytest.raises(ClusterError, match='a Dask worker answers'):
+            ClusterPool(worker).open(log=None)
+    import asyncio
+    asyncio.run(in_a_notebook())
+
+
+@needs_dask
+@pytest.mark.parametrize('there', ['silent', 'nothing'])
+def test_sigterm_while_waiting_for_the_scheduler_stops_at_once(there, tmp_path):
+    import socket
+    server = None
+    if there == 'silent':
+        server = subprocess.Popen([sys.executable, '-c', NOT_A_SCHEDULER, 'silent', '120'],
+                                  stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+        port = int(server.stdout.readline())
+    else:
+        with socket.socket() as s:      # -- a port where nothing listens
+            s.bind(('127.0.0.1', 0))
+            port = s.getsockname()[1]
+    proc = _sweep_process(f'tcp://127.0.0.1:{port}', tmp_path / 'out', timeout='60s')
+    try:
+        assert proc.stdout.readline().startswith('## sweep: 1 run')
+        time.sleep(1)                    # -- waiting for the scheduler now
+        start = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        assert time.monotonic() - start < 10
+        assert proc.returncode == 143, err
+        assert err.strip().splitlines() == ['vugrad: stopped by SIGTERM'], err
+        assert not (tmp_path / 'out' / 'sweep.lock').exists()
+    finally:
+        for p in (proc, server):
+            if p is not None and p.poll() is None:
+                os.kill(p.pid, signal.SIGKILL)
+                p.communicate(timeout=10)
+
+
 def test_without_dask_the_command_says_what_to_install(tmp_path):
     code = ('import sys; sys.modules["distributed"] = None; '
             'from vugrad.lab.cli import main; '

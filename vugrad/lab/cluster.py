@@ -42,6 +42,7 @@ workers, and the workers' results are trusted. Use it on machines you trust, wit
 machines.
 """
 
+import concurrent.futures
 import contextlib
 import functools
 import hashlib
@@ -50,6 +51,7 @@ import logging
 import os
 import pathlib
 import platform
+import socket
 import sys
 import tempfile
 import threading
@@ -83,8 +85,9 @@ CHECKED = ('vugrad', 'vugrad source', 'numpy', 'dask', 'distributed', 'python')
 
 class ClusterError(SweepError):
     """
-    A sweep cannot use its cluster: Dask is not installed, the scheduler cannot be reached, or
-    the workers run other versions. Raised before any run starts (a SweepError: exit status 2).
+    A sweep cannot use its cluster: Dask is not installed, the scheduler cannot be reached, what
+    answers at its address is no Dask scheduler, or the workers run other versions. Raised
+    before any run starts (a SweepError: exit status 2).
     """
 
 
@@ -229,7 +232,6 @@ def _worker_name():
         from distributed import get_worker
         return get_worker().address
     except (ImportError, ValueError):
-        import socket
         return socket.gethostname()
 
 
@@ -292,6 +294,85 @@ def _fail(task, text):
     write_text(os.path.join(task['folder'], 'error.txt'), text.rstrip('\n') + '\n')
 
 
+def _unreachable(address, timeout, reason):
+    """The ClusterError of a scheduler that nothing answers for at `address`."""
+    return ClusterError(f'cannot reach the Dask scheduler at {address} (waited up to {timeout}, '
+                        f'distributed.comm.timeouts.connect): {reason}. Is it running '
+                        '(`dask scheduler`), and is the address right?')
+
+
+def _wait_for_port(address, deadline, timeout):
+    """
+    Wait until something takes connections at `address` (a scheduler may be starting), until
+    `deadline` (of time.monotonic()); then a ClusterError that names `timeout`, the setting.
+    """
+    from distributed.comm import parse_address, parse_host_port
+    host, port = parse_host_port(parse_address(address)[1])
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            with socket.create_connection((host, port), timeout=max(left, 0.1)):
+                return
+        except OSError as e:
+            if time.monotonic() >= deadline:
+                raise _unreachable(address, timeout, e.strerror or e) from None
+        time.sleep(min(0.1, max(left, 0)))
+
+
+async def _identity(address, seconds, connection_args):
+    """What the Dask server at `address` says it is (Server.identity: a dict with its type)."""
+    from distributed.comm import connect
+    comm = await connect(address, timeout=seconds, **connection_args)
+    try:
+        await comm.write({'op': 'identity'})
+        return await comm.read()
+    finally:
+        comm.abort()
+
+
+def _run(coroutine):
+    """asyncio.run(coroutine); in a thread of its own where this one runs a loop (Jupyter)."""
+    import asyncio
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def _ask_identity(address, deadline, timeout, connection_args):
+    """
+    Make sure that a Dask scheduler answers at `address` by `deadline` (or within a second):
+    a ClusterError where nothing answers as Dask does (a web server, the dashboard's port),
+    or a Dask worker or nanny does.
+    """
+    import asyncio
+    seconds = max(deadline - time.monotonic(), 1.0)
+    why = None
+    try:
+        identity = _run(asyncio.wait_for(_identity(address, seconds, connection_args), seconds))
+    except asyncio.TimeoutError:
+        why = f'something takes connections there, but did not answer within {timeout}'
+    except TypeError as e:       # -- tls:// without Dask's TLS settings, say
+        raise ClusterError(f'cannot connect to {address}: {e}') from None
+    except Exception as e:   # noqa: BLE001 - it closed, or sent what Dask cannot read
+        why = f'what answers there does not speak Dask ({type(e).__name__})'
+    else:
+        kind = identity.get('type') if isinstance(identity, dict) else None
+        if kind in ('Worker', 'Nanny'):
+            scheduler = identity.get('scheduler')
+            raise ClusterError(f'a Dask {kind.lower()} answers at {address}, not a scheduler: '
+                               + (f'its scheduler is {scheduler}.' if scheduler else
+                                  "give the scheduler's address (`dask scheduler` prints it)."))
+        if not isinstance(kind, str):
+            why = f'what answers there is not a Dask server ({identity!r:.60})'
+    if why:
+        raise ClusterError(f'no Dask scheduler answers at {address} (is that the dashboard '
+                           f'port?): {why}. Give the address that `dask scheduler` prints '
+                           '(port 8786 unless set otherwise).')
+
+
 class ClusterPool:
     """
     The pool of a sweep on a Dask cluster (see vugrad.lab.sweep.pool.LocalPool for what a pool
@@ -329,24 +410,28 @@ class ClusterPool:
 
     def _connect(self, distributed):
         import dask
+        from dask.utils import parse_timedelta
         if self.workers is not None:
             single = {k: '1' for k in THREAD_VARIABLES}
             self.cluster = distributed.LocalCluster(
                 n_workers=self.workers, threads_per_worker=1, processes=True,
                 dashboard_address=':0', silence_logs=logging.ERROR, env=single)
             self.client = distributed.Client(self.cluster, set_as_default=False)
-        else:
-            timeout = dask.config.get('distributed.comm.timeouts.connect')
-            try:
-                self.client = distributed.Client(self.address, set_as_default=False)
-            except (OSError, TimeoutError) as e:
-                raise ClusterError(
-                    f'cannot reach the Dask scheduler at {self.address} (waited up to '
-                    f'{timeout}, distributed.comm.timeouts.connect): {e}. Is it running '
-                    '(`dask scheduler`), and is the address right?') from None
-            except Exception as e:   # noqa: BLE001 - tls:// without Dask's TLS settings, say
-                raise ClusterError(f'cannot connect to {self.address}: '
-                                   f'{type(e).__name__}: {e}') from None
+            return
+        timeout = dask.config.get('distributed.comm.timeouts.connect')
+        deadline = time.monotonic() + parse_timedelta(timeout, default='seconds')
+        # -- who answers there, first: distributed.Client waits for ever on a port that takes
+        #    the connection and never answers as Dask does (the dashboard's, 8787)
+        _wait_for_port(self.address, deadline, timeout)
+        _ask_identity(self.address, deadline, timeout,
+                      distributed.Security().get_connection_args('client'))
+        try:
+            self.client = distributed.Client(self.address, set_as_default=False)
+        except (OSError, TimeoutError) as e:
+            raise _unreachable(self.address, timeout, e) from None
+        except Exception as e:   # noqa: BLE001 - tls:// without Dask's TLS settings, say
+            raise ClusterError(f'cannot connect to {self.address}: '
+                               f'{type(e).__name__}: {e}') from None
 
     def _check(self, log):
         """Check the versions of the workers (and of Dask on the scheduler); log the cluster."""
