@@ -21,7 +21,7 @@ PACKAGE = ROOT / 'vugrad'
 #: the local pool's thread variables, and the driver imports it (only for --cluster).
 LAB_ORDER = ['vugrad.lab.config', 'vugrad.lab.models', 'vugrad.lab.loop', 'vugrad.lab.train',
              'vugrad.lab.torch_backend', 'vugrad.lab.runner', 'vugrad.lab.report',
-             'vugrad.lab.report_command', 'vugrad.lab.sweep.grid', 'vugrad.lab.sweep.lock',
+             'vugrad.lab.sweep.grid', 'vugrad.lab.sweep.lock', 'vugrad.lab.report_command',
              'vugrad.lab.sweep.runs', 'vugrad.lab.sweep.pool', 'vugrad.lab.cluster',
              'vugrad.lab.sweep.driver', 'vugrad.lab.sweep.command', 'vugrad.lab.sweep',
              'vugrad.lab.graph', 'vugrad.lab.cli']
