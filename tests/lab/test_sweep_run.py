@@ -16,13 +16,49 @@ import pytest
 from vugrad.fileio import write_json
 from vugrad.lab.cli import main
 from vugrad.lab.report import group_runs, load_runs, plot_curves
-from vugrad.lab.sweep import LOCK_NAME, SweepError, make_grid, outcome, run_sweep
+from vugrad.lab.sweep import (LOCK_NAME, SweepError, make_grid, outcome, run_sweep, run_task,
+                              start_run)
 
 TINY = {'data': 'synth', 'num_train': 200, 'num_val': 100, 'epochs': 1, 'hidden': 8,
         'batch_size': 50}
 VARY = {'activation': ['sigmoid', 'relu']}
 IDS = ['activation=sigmoid,seed=0', 'activation=sigmoid,seed=1', 'activation=relu,seed=0',
        'activation=relu,seed=1']
+
+
+class HerePool:
+    """
+    A pool that runs each run in this process, in the order it is given them (train=True:
+    run_task; else a finished metrics.json of one epoch, written at once), recording their ids.
+    """
+
+    stopped = 'its runs were stopped'
+
+    def __init__(self, train=False):
+        self.train, self.ran = train, []
+
+    def describe(self, count):
+        return 'here, one at a time'
+
+    def open(self, log):
+        pass
+
+    def close(self):
+        pass
+
+    def run(self, tasks, done):
+        for task in tasks:
+            self.ran.append(task['id'])
+            start_run(task)
+            if self.train:
+                run_task(task)
+            else:
+                write_json(os.path.join(task['folder'], 'metrics.json'), {
+                    'id': task['id'], 'index': task['index'], 'status': 'ok',
+                    'config': task['settings'], 'metrics': [
+                        {'epoch': 1, 'train_loss': 0.5, 'val_loss': 0.5, 'val_acc': 0.9,
+                         'seconds': 0.1, 'lr': task['settings']['lr']}]})
+            done(task, *outcome(task, 0), 0.0)
 
 
 @pytest.fixture(scope='module')
@@ -142,6 +178,30 @@ def test_a_sweep_resumes_and_skips_finished_runs(sweep):
     # -- a finished run with other settings is not silently reused
     with pytest.raises(SweepError, match='other settings'):
         run_sweep(str(out), fixed={**TINY, 'epochs': 2}, vary=VARY, seeds=2, log=None)
+
+
+def test_numbers_in_folder_names_resume(tmp_path):
+    """A sweep run again finds its finished runs, whatever numbers name their folders."""
+    out = tmp_path / 'numbers'
+    vary = {'lr': [1e-05, 0.1 + 0.2, 0.5, 1e10, 1e30, 123456789.5],
+            'batch_size': [7, 10 ** 7]}
+    first = HerePool()
+    results = run_sweep(str(out), fixed=TINY, vary=vary, log=None, pool=first)
+    assert [r['status'] for r in results] == ['ok'] * 12
+    names = sorted(os.listdir(out))
+    assert 'lr=1e+10,batch_size=10000000,seed=0' in names
+    assert 'lr=0.30000000000000004,batch_size=7,seed=0' in names
+    again = HerePool()
+    results = run_sweep(str(out), fixed=TINY, vary=vary, log=None, pool=again)
+    assert [r['status'] for r in results] == ['skipped'] * 12 and again.ran == []
+    assert sorted(os.listdir(out)) == names
+
+    # -- a folder named as vugrad 0.2 named it (10000000000.0, not 1e+10) is found too
+    os.rename(out / 'lr=1e+10,batch_size=7,seed=0', out / 'lr=10000000000.0,batch_size=7,seed=0')
+    results = run_sweep(str(out), fixed=TINY, vary=vary, log=None, pool=again)
+    assert [r['status'] for r in results] == ['skipped'] * 12 and again.ran == []
+    assert 'lr=10000000000.0,batch_size=7,seed=0' in [r['id'] for r in results]
+    assert not (out / 'lr=1e+10,batch_size=7,seed=0').exists()
 
 
 def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path):
