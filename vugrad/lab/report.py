@@ -56,6 +56,7 @@ __all__ = [
     'write_json',
     'write_outputs',
     'write_report',
+    'written_files',
 ]
 
 METRICS = ('epoch', 'train_loss', 'val_loss', 'val_acc', 'seconds', 'lr')
@@ -526,7 +527,10 @@ def _seconds(x):
 
 
 def write_report(folder, runs, groups, plot_name='curves.png', command=None):
-    """Write folder/report.md: what was run, the table, the plot, the failed runs."""
+    """
+    Write folder/report.md: what was run, the table, the plot (folder/`plot_name`, where there
+    is such a file; None: no plot), the failed runs.
+    """
     lines = _report_head(folder, runs, groups, command)
     lines += ['', *report_table(groups), '']
     lines.append('*final val. acc.*: the validation accuracy after the last epoch, mean ± '
@@ -536,7 +540,7 @@ def write_report(folder, runs, groups, plot_name='curves.png', command=None):
                  'run stopped there (try a smaller learning rate). *diverging*: the training loss '
                  "ended above its first epoch's (the run may be diverging: try a smaller learning "
                  'rate).')
-    if os.path.exists(os.path.join(folder, plot_name)):
+    if plot_name and os.path.exists(os.path.join(folder, plot_name)):
         lines += ['', f'![Validation accuracy and training loss per epoch]({plot_name})']
     per_class = per_class_table(groups)
     if per_class:
@@ -602,9 +606,10 @@ def _runs_that_did_not_finish(runs):
 def write_outputs(folder, title=None, log=None, warn=None):
     """
     (Re)make folder/metrics.csv, folder/curves.png and folder/report.md from the run folders
-    under `folder`. The plot is left out, with a note, when matplotlib is not installed.
-    A run whose files are malformed is left out, with a warning: `warn(message)` (default: `log`
-    when given, else warnings.warn). Returns (runs, groups, figure or None).
+    under `folder`. The plot is left out (and report.md shows none) when no run finished, or,
+    with a note, when matplotlib is not installed: written_files(figure) names what was
+    written. A run whose files are malformed is left out, with a warning: `warn(message)`
+    (default: `log` when given, else warnings.warn). Returns (runs, groups, figure or None).
     """
     warn = warn or log
     log = log or (lambda *args, **kwargs: None)
@@ -619,5 +624,12 @@ def write_outputs(folder, title=None, log=None, warn=None):
         except ImportError:
             log('## matplotlib is not installed (pip install matplotlib): no curves.png')
     info = _read_json(os.path.join(folder, 'sweep.json')) or {}
-    write_report(folder, runs, groups, command=info.get('command'))
+    write_report(folder, runs, groups, plot_name='curves.png' if fig is not None else None,
+                 command=info.get('command'))
     return runs, groups, fig
+
+
+def written_files(fig):
+    """The files that write_outputs wrote, for a message, from the figure it returned."""
+    return ('metrics.csv, curves.png and report.md' if fig is not None else
+            'metrics.csv and report.md')

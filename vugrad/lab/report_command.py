@@ -10,6 +10,7 @@ import os
 import sys
 
 from . import report
+from .sweep.grid import plural
 from .sweep.lock import SweepLockedError, folder_lock
 
 __all__ = ['add_plot_arguments', 'plot_command']
@@ -36,7 +37,7 @@ def plot_command(args):
     try:
         with folder_lock(args.folder, log=print, instead='Wait for it to end (it remakes '
                          'these outputs itself as it ends)'):
-            runs, groups, _ = report.write_outputs(
+            runs, groups, fig = report.write_outputs(
                 args.folder, title=args.title, log=print,
                 warn=lambda text: print(text, file=sys.stderr))
     except SweepLockedError as e:
@@ -46,6 +47,6 @@ def plot_command(args):
         print(f'vugrad: error: no runs in {args.folder} (no subfolder with a metrics.json or '
               'config.json)', file=sys.stderr)
         return 1
-    print(f'## {len(runs)} runs, {len(groups)} configurations: wrote metrics.csv, '
-          f'curves.png and report.md in {args.folder}')
+    print(f'## {plural(len(runs), "run")}, {plural(len(groups), "configuration")}: wrote '
+          f'{report.written_files(fig)} in {args.folder}')
     return 0

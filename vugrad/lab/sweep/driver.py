@@ -201,14 +201,14 @@ def _finish(out, results, log):
     The end of a sweep: its metrics.csv, curves.png and report.md written (from the files of
     all its runs), the per-class table logged, and the runs that failed or diverged named.
     """
-    _, groups, _ = report.write_outputs(out, log=log)
+    _, groups, fig = report.write_outputs(out, log=log)
     per_class = report.per_class_table(groups)
     if per_class:
         log('## validation accuracy per class (%), after the last epoch, mean over seeds:')
         for line in per_class:
             log(line)
     failed = [r for r in results if r['status'] == 'failed']
-    log(f'## wrote {os.path.join(out, "metrics.csv")}, curves.png and report.md')
+    log(f'## wrote {report.written_files(fig)} in {out}')
     if failed:
         log(f'## {len(failed)} run{"s" * (len(failed) != 1)} failed: see error.txt in '
             + ', '.join(r['folder'] for r in failed))
