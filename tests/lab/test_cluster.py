@@ -529,6 +529,40 @@ def test_files_outside_the_runs_folder_are_refused(tmp_path):
     assert re.search(r'"id": "seed=0"', (tmp_path / 'seed=0' / 'config.json').read_text())
 
 
+def _task(tmp_path):
+    return {'id': 'seed=0', 'index': 0, 'folder': str(tmp_path / 'seed=0'),
+            'settings': {'data': 'synth', 'seed': 0}, 'save': None}
+
+
+def test_the_files_a_worker_sends_are_written_whole_then_renamed(tmp_path, monkeypatch):
+    task, renamed, failing, replace = _task(tmp_path), [], set(), os.replace
+
+    def recording(source, target, **kwargs):
+        if os.path.basename(target) in failing:
+            raise OSError(28, 'No space left on device')
+        replace(source, target, **kwargs)
+        renamed.append(os.path.abspath(target))
+    monkeypatch.setattr(os, 'replace', recording)
+    metrics = json.dumps({'id': 'seed=0', 'index': 0, 'status': 'ok',
+                          'config': task['settings'], 'metrics': []}).encode()
+    files = {'log.txt': b'epoch 001\n', 'metrics.json': metrics, 'params.npz': b'PK\x03\x04',
+             'plots/loss.txt': b'0.5\n'}
+    cluster_module._receive(task, {'files': files})
+    folder = tmp_path / 'seed=0'
+    written = {p.relative_to(folder).as_posix() for p in folder.rglob('*') if p.is_file()}
+    assert written == set(files) | {'config.json'}
+    assert {n for n in written if str(folder / n) not in renamed} == set()
+    assert renamed[-1] == str(folder / 'metrics.json')      # -- the mark of a finished run last
+
+    # -- a write that fails leaves the file of the earlier try as it was, and no temporary file
+    failing.add('log.txt')
+    (folder / 'log.txt').write_bytes(b'the earlier try\n')
+    with pytest.raises(OSError, match='No space left'):
+        cluster_module._receive(task, {'files': files})
+    assert (folder / 'log.txt').read_bytes() == b'the earlier try\n'
+    assert not [p for p in folder.rglob('.*')]
+
+
 # ---------------------------------------------------------------------- the module itself
 
 def test_the_cluster_uses_only_public_names_of_the_sweep():

@@ -346,6 +346,46 @@ def test_a_sweep_stopped_by_sigterm_stops_its_workers_and_says_so(tmp_path):
         _kill_all(proc, workers)
 
 
+# ---------------------------------------------------------------------- atomic writes
+
+def _renames(monkeypatch):
+    """Record every os.replace (the last step of vugrad.fileio.atomic_write): its targets."""
+    targets, replace = [], os.replace
+
+    def recording(source, target, **kwargs):
+        replace(source, target, **kwargs)
+        targets.append(os.path.abspath(target))
+    monkeypatch.setattr(os, 'replace', recording)
+    return targets
+
+
+def test_every_file_of_a_sweep_is_written_whole_then_renamed(tmp_path, monkeypatch):
+    out = tmp_path / 'atomic'
+    renamed = _renames(monkeypatch)
+    results = run_sweep(str(out), fixed=TINY, seeds=1, save='params.npz', log=None,
+                        pool=HerePool(train=True))
+    assert [r['status'] for r in results] == ['ok']
+    written = {p.relative_to(out).as_posix() for p in out.rglob('*') if p.is_file()}
+    assert written == {'sweep.json', 'metrics.csv', 'curves.png', 'report.md',
+                       'seed=0/config.json', 'seed=0/metrics.json', 'seed=0/params.npz',
+                       'seed=0/log.txt'}
+    # -- log.txt grows as the run goes; every other file appears whole, under its name
+    assert {name for name in written if str(out / name) not in renamed} == {'seed=0/log.txt'}
+
+
+def test_a_json_file_whose_rename_fails_is_left_as_it_was(tmp_path, monkeypatch):
+    path = tmp_path / 'metrics.json'
+    write_json(path, {'epochs': 1})
+
+    def fail(source, target, **kwargs):
+        raise OSError(28, 'No space left on device')
+    monkeypatch.setattr(os, 'replace', fail)
+    with pytest.raises(OSError, match='No space left'):
+        write_json(path, {'epochs': 2, 'more': list(range(1000))})
+    assert json.loads(path.read_text()) == {'epochs': 1}
+    assert os.listdir(tmp_path) == ['metrics.json']          # -- no temporary file left
+
+
 # ---------------------------------------------------------------------- strict JSON
 
 def _strict(text):
