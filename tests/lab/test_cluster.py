@@ -509,6 +509,61 @@ def test_version_problems_name_what_differs_and_where():
         assert mine['distributed'] == distributed.__version__
 
 
+@pytest.fixture(scope='module')
+def threads_cluster():
+    """A Dask cluster in this process, one worker thread on tcp: yields its scheduler's address."""
+    import logging
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                       protocol='tcp://', host='127.0.0.1',
+                                       dashboard_address=':0', silence_logs=logging.ERROR)
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
+
+
+@needs_dask
+@pytest.mark.parametrize('package', ['vugrad', 'vugrad source', 'numpy', 'dask', 'python'])
+def test_the_sweep_refuses_workers_with_other_versions(threads_cluster, package, tmp_path,
+                                                       monkeypatch):
+    import threading
+    here = versions()
+
+    def on_the_workers_another(*args):
+        # -- the driver asks in this (the main) thread; the workers in their own
+        other = threading.current_thread() is not threading.main_thread()
+        return {**here, package: '0.0.1'} if other else dict(here)
+    monkeypatch.setattr(cluster_module, 'versions', on_the_workers_another)
+    out = tmp_path / 'refused'
+    with pytest.raises(ClusterError) as e:
+        run_sweep(str(out), fixed={'data': 'synth', 'epochs': 1}, cluster=threads_cluster,
+                  log=None)
+    what = 'source files (digest)' if package == 'vugrad source' else package
+    assert str(e.value).startswith(f'the cluster at {threads_cluster} runs other versions')
+    assert f'\n  {what}: {here[package]} here, 0.0.1 on tcp://127.0.0.1:' in str(e.value)
+    assert not list(out.glob('seed=*'))                      # -- no run started
+
+
+def test_the_source_digest_follows_the_files_contents(tmp_path):
+    import shutil
+    package = pathlib.Path(cluster_module.__file__).resolve().parents[1]
+    copy = tmp_path / 'vugrad'
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns('__pycache__'))
+    digest = cluster_module._tree_digest(copy)
+    assert digest == versions()['vugrad source']
+    train = copy / 'lab' / 'train.py'
+    text = train.read_bytes()
+    train.write_bytes(text.replace(b'def ', b'def  ', 1))   # -- one byte more, same name
+    assert cluster_module._tree_digest(copy) != digest
+    train.write_bytes(text)
+    assert cluster_module._tree_digest(copy) == digest
+    train.rename(copy / 'lab' / 'training.py')              # -- same bytes, another name
+    assert cluster_module._tree_digest(copy) != digest
+    (copy / 'lab' / 'training.py').rename(train)
+    (copy / 'notes.txt').write_text('not code')              # -- only .py files count
+    assert cluster_module._tree_digest(copy) == digest
+
+
 def test_a_worker_with_other_versions_records_the_run_as_failed(tmp_path):
     task = {'id': 'seed=0', 'index': 0, 'folder': str(tmp_path / 'seed=0'),
             'settings': {'data': 'synth'}, 'save': None}

@@ -106,7 +106,12 @@ def import_distributed():
 @functools.lru_cache(maxsize=1)
 def _source_digest():
     """A digest of vugrad's .py files (names and bytes): the same code, not just the version."""
-    root = pathlib.Path(__file__).resolve().parents[1]
+    return _tree_digest(pathlib.Path(__file__).resolve().parents[1])
+
+
+def _tree_digest(root):
+    """A digest of the .py files under the folder `root`: their paths and their bytes."""
+    root = pathlib.Path(root)
     digest = hashlib.sha256()
     for path in sorted(root.rglob('*.py')):
         if '__pycache__' in path.parts:
