@@ -618,6 +618,52 @@ def test_the_files_a_worker_sends_are_written_whole_then_renamed(tmp_path, monke
     assert not [p for p in folder.rglob('.*')]
 
 
+def test_what_a_run_sends_back_is_capped_on_the_worker_and_on_the_driver(tmp_path, monkeypatch):
+    from vugrad.lab.sweep import make_grid
+    monkeypatch.setattr(cluster_module, 'MAX_RUN_BYTES', 2000)   # -- a tiny run writes ~3 kB
+    settings = make_grid({'data': 'synth', 'num_train': 200, 'num_val': 100, 'epochs': 1,
+                          'hidden': 8, 'batch_size': 50})[0][1]
+    task = {**_task(tmp_path), 'settings': settings, 'save': 'params.npz'}
+    # -- on the worker: over the cap, only the end of log.txt and an error.txt that says so
+    result = _remote_run(task, versions())
+    assert set(result['files']) == {'log.txt', 'error.txt'}
+    assert sum(map(len, result['files'].values())) <= 2000
+    error = result['files']['error.txt'].decode()
+    assert 'MAX_RUN_BYTES' in error and 'params.npz' in error and 'metrics.json' in error
+    cluster_module._receive(task, result)
+    folder = tmp_path / 'seed=0'
+    assert sorted(os.listdir(folder)) == ['config.json', 'error.txt', 'log.txt']
+    status, message = cluster_module.outcome(task, None)
+    assert status == 'failed' and 'MAX_RUN_BYTES' in message
+
+    # -- on the driver: a worker that sends more is refused, whatever it sends
+    task, folder = {**task, 'folder': str(tmp_path / 'driver')}, tmp_path / 'driver'
+    cluster_module._receive(task, {'files': {'log.txt': b'x' * 1000, 'params.npz': b'x' * 1001}})
+    assert sorted(os.listdir(folder)) == ['config.json', 'error.txt']
+    assert 'nothing was written' in (folder / 'error.txt').read_text()
+    cluster_module._receive(task, {'files': {'log.txt': b'x' * 1000, 'params.npz': b'x' * 1000}})
+    assert sorted(os.listdir(folder)) == ['config.json', 'log.txt', 'params.npz']
+
+
+@pytest.mark.parametrize('names', [
+    ['config.json'], ['Config.JSON'],                 # -- the driver's (any case: macOS, Windows)
+    ['.metrics.json.12.x3.tmp'], ['plots/.hidden'],    # -- hidden: atomic_write's temporary files
+    ['NUL'], ['plots/com1.txt'], ['aux.npz'],          # -- Windows's devices
+    ['plots', 'plots/loss.txt'], ['log.txt', 'LOG.TXT'],   # -- one name a folder of, or another
+    ['../escape.txt'], ['/tmp/abs.txt'], ['plots/../../x'], ['plots/'], [''], ['a\\b']])
+def test_names_a_worker_must_not_send_are_refused(names, tmp_path):
+    task = _task(tmp_path)
+    metrics = json.dumps({'id': 'seed=0', 'index': 0, 'status': 'ok',
+                          'config': task['settings'], 'metrics': []}).encode()
+    cluster_module._receive(task, {'files': {**{n: b'{"x": 1}' for n in names},
+                                             'metrics.json': metrics}})
+    folder = tmp_path / 'seed=0'
+    assert sorted(os.listdir(folder)) == ['config.json', 'error.txt']
+    assert json.loads((folder / 'config.json').read_text())['config'] == task['settings']
+    assert 'something other than the files of a run' in (folder / 'error.txt').read_text()
+    assert sorted(os.listdir(tmp_path)) == ['seed=0']
+
+
 # ---------------------------------------------------------------------- the module itself
 
 def test_the_cluster_uses_only_public_names_of_the_sweep():

@@ -264,13 +264,31 @@ def _remote_run(task, expected):
 
 # ---------------------------------------------------------------------- on the driver
 
+#: The names that Windows keeps for its devices (NUL, COM1.txt): no file of a run is one.
+_DEVICES = {'CON', 'PRN', 'AUX', 'NUL', *(f'{port}{i}' for port in ('COM', 'LPT')
+                                          for i in range(1, 10))}
+
+
 def _safe_name(name):
-    """Whether `name`, a path a worker sent, stays inside the run's folder."""
+    """
+    Whether `name`, a path a worker sent, stays inside the run's folder and is a name a run
+    writes: not config.json (the driver's, in any letter case: some file systems ignore it),
+    no hidden file (atomic_write's temporary files are), no device of Windows.
+    """
     if not isinstance(name, str) or not name or '\\' in name or '\0' in name \
-            or name.startswith('/') or name == 'config.json':
+            or name.startswith('/') or name.casefold() == 'config.json':
         return False
-    parts = name.split('/')
-    return all(part not in ('', '.', '..') for part in parts)
+    return all(part and not part.startswith('.') and part.split('.')[0].upper() not in _DEVICES
+               for part in name.split('/'))
+
+
+def _clash(names):
+    """Whether two of `names` are one file where letter case is ignored, or one is a folder of
+    another (plots, plots/loss.txt)."""
+    folded = [name.casefold() for name in names]
+    folders = {'/'.join(parts[:i]) for parts in (n.split('/') for n in folded)
+               for i in range(1, len(parts))}
+    return len(set(folded)) < len(folded) or not folders.isdisjoint(folded)
 
 
 def _receive(task, result):
@@ -280,11 +298,11 @@ def _receive(task, result):
     files = result.get('files') if isinstance(result, dict) else None
     if not isinstance(files, dict) or not all(
             _safe_name(n) and isinstance(d, bytes) for n, d in files.items()) \
-            or sum(len(d) for d in files.values()) > MAX_RUN_BYTES:
+            or _clash(list(files)) or sum(len(d) for d in files.values()) > MAX_RUN_BYTES:
         write_text(os.path.join(task['folder'], 'error.txt'),
                     'the worker sent back something other than the files of a run (names '
-                    f"outside the run's folder, or over {MAX_RUN_BYTES // 2 ** 20} MiB): "
-                    'nothing was written\n')
+                    "outside the run's folder or not for it, or over "
+                    f'{MAX_RUN_BYTES // 2 ** 20} MiB): nothing was written\n')
         return
     for name in sorted(files, key=lambda n: n == 'metrics.json'):
         path = os.path.join(task['folder'], *name.split('/'))
