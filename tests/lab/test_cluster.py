@@ -50,6 +50,11 @@ def patch(_run):
         if config is not None and config.num_val == 77:
             time.sleep(1)    # -- dies partway through: the worker's earlier messages (a run it
             os._exit(3)      #    finished just before) reach the scheduler first
+        if config is not None and str(config.data_dir).endswith('markers'):
+            # -- a run of the synthetic data (which has no folder) that says it started, then
+            #    takes a second and a half
+            open(os.path.join(config.data_dir, f'seed={config.seed}'), 'w').close()
+            time.sleep(1.5)
         return _run(config, **kwargs)
     run.dies_at_77 = True
     return run
@@ -204,6 +209,54 @@ def test_ctrl_c_cancels_the_queue_and_abandons_started_runs(scheduler, tmp_path)
     assert not (out / 'epochs=60,seed=0').exists() and not (out / 'epochs=61,seed=0').exists()
     assert any('interrupted' in line and 'abandoned' in line for line in lines), lines
     assert (out / 'report.md').is_file() and not (out / 'sweep.lock').exists()
+
+
+@needs_dask
+def test_sigterm_cancels_the_runs_waiting_in_the_queue(scheduler, tmp_path):
+    markers = tmp_path / 'markers'     # -- each run of this sweep leaves a file here as it starts
+    markers.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'vugrad.lab.cli', 'sweep', *TINY, '--seeds', '6', '--data-dir',
+         str(markers), '--cluster', scheduler, '--out', str(tmp_path / 'out')],
+        cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not os.listdir(markers) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        started = sorted(os.listdir(markers))
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 143, err
+        assert started == ['seed=0'] and 'runs waiting in the queue were cancelled' in out
+        time.sleep(2.5)                  # -- the started run ends; no other may start after it
+        assert sorted(os.listdir(markers)) == started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
+
+
+@needs_dask
+def test_an_interrupted_pool_cancels_its_queue_before_it_closes(scheduler, tmp_path):
+    from vugrad.lab.sweep import make_grid
+    markers = tmp_path / 'markers'
+    markers.mkdir()
+    grid = make_grid({'data': 'synth', 'num_train': 200, 'hidden': 8, 'batch_size': 50,
+                      'epochs': 1, 'data_dir': str(markers)}, seeds=6)
+    tasks = [{'id': id_, 'index': i, 'folder': str(tmp_path / id_), 'settings': settings,
+              'save': None} for i, (id_, settings) in enumerate(grid)]
+
+    def done(task, status, message, seconds):
+        raise KeyboardInterrupt          # -- Ctrl-C as the first run ends
+    pool = ClusterPool(scheduler)
+    pool.open(log=lambda *args: None)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            pool.run(tasks, done)
+        time.sleep(2.5)                  # -- the client is still there: the queue is not
+        assert sorted(os.listdir(markers)) in (['seed=0'], ['seed=0', 'seed=1'])
+    finally:
+        pool.close()
 
 
 @needs_dask
