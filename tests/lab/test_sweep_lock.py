@@ -144,3 +144,33 @@ def test_plot_refuses_a_folder_that_a_sweep_runs_into(tmp_path, capsys):
     assert 'took over the stale lock' in printed
     assert {'metrics.csv', 'curves.png', 'report.md'} <= set(os.listdir(out))
     assert not (out / LOCK_NAME).exists()
+
+
+def test_the_lock_is_released_only_by_its_holder(tmp_path):
+    from vugrad.lab.sweep import folder_lock
+    with folder_lock(tmp_path, log=None):
+        # -- meanwhile the lock file was deleted by hand, and another sweep took the folder:
+        #    the lock stays that sweep's
+        (tmp_path / LOCK_NAME).unlink()
+        hold_lock(tmp_path, os.getppid(), started='2024-05-02 11:00:00')
+    assert json.loads((tmp_path / LOCK_NAME).read_text())['pid'] == os.getppid()
+
+
+@pytest.mark.skipif(not os.path.isdir('/proc/self'), reason='needs Linux /proc')
+def test_a_holder_that_ended_but_was_not_reaped_counts_as_gone(tmp_path):
+    from vugrad.lab.sweep import folder_lock
+    proc = subprocess.Popen([sys.executable, '-c', 'pass'])
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:      # -- until it is a zombie (not waited for yet)
+            with open(f'/proc/{proc.pid}/stat') as f:
+                if f.read().rpartition(')')[2].split()[0] == 'Z':
+                    break
+            time.sleep(0.01)
+        hold_lock(tmp_path, proc.pid)
+        lines = []
+        with folder_lock(tmp_path, log=lines.append) as path:
+            assert json.loads(open(path).read())['pid'] == os.getpid()
+        assert len(lines) == 1 and 'stale' in lines[0] and f'pid {proc.pid}' in lines[0]
+    finally:
+        proc.wait(timeout=60)
