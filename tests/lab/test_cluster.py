@@ -698,6 +698,17 @@ def test_what_a_run_sends_back_is_capped_on_the_worker_and_on_the_driver(tmp_pat
     assert sorted(os.listdir(folder)) == ['config.json', 'log.txt', 'params.npz']
 
 
+def test_a_failed_run_that_ran_again_on_a_worker_keeps_no_error_txt(tmp_path):
+    task, folder = _task(tmp_path), tmp_path / 'seed=0'
+    cluster_module._receive(task, {'files': {'log.txt': b'...', 'error.txt': b'OSError: full'}})
+    assert cluster_module.outcome(task, None) == ('failed', 'OSError: full')
+    metrics = json.dumps({'id': 'seed=0', 'index': 0, 'status': 'ok',
+                          'config': task['settings'], 'metrics': []}).encode()
+    cluster_module._receive(task, {'files': {'log.txt': b'epoch 001', 'metrics.json': metrics}})
+    assert sorted(os.listdir(folder)) == ['config.json', 'log.txt', 'metrics.json']
+    assert cluster_module.outcome(task, None) == ('ok', '(no epochs)')
+
+
 @pytest.mark.parametrize('names', [
     ['config.json'], ['Config.JSON'],                 # -- the driver's (any case: macOS, Windows)
     ['.metrics.json.12.x3.tmp'], ['plots/.hidden'],    # -- hidden: atomic_write's temporary files

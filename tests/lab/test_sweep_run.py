@@ -234,6 +234,20 @@ def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path):
     assert (out / 'activation=relu,seed=0' / 'error.txt').is_file()
 
 
+def test_a_failed_run_that_runs_again_keeps_no_error_txt(tmp_path):
+    out = tmp_path / 'again'
+    (id_, settings), = make_grid(TINY)
+    (out / id_).mkdir(parents=True)
+    write_json(out / id_ / 'config.json', {'id': id_, 'index': 0, 'config': settings})
+    (out / id_ / 'error.txt').write_text('Traceback (most recent call last):\nOSError: full\n')
+    assert [r['status'] for r in load_runs(out)] == ['failed']
+    results = run_sweep(str(out), fixed=TINY, jobs=1, log=None)     # -- in a process of its own
+    assert [r['status'] for r in results] == ['ok']
+    assert sorted(os.listdir(out / id_)) == ['config.json', 'log.txt', 'metrics.json']
+    assert [r['status'] for r in load_runs(out)] == ['ok']
+    assert 'Failed runs' not in (out / 'report.md').read_text()
+
+
 def test_a_run_whose_process_dies_is_recorded(tmp_path):
     folder = tmp_path / 'run'
     folder.mkdir()
