@@ -597,6 +597,23 @@ def test_the_sweep_refuses_workers_with_other_versions(threads_cluster, package,
     assert not list(out.glob('seed=*'))                      # -- no run started
 
 
+@needs_dask
+def test_a_cluster_runs_the_runs_in_the_order_given(threads_cluster, tmp_path):
+    from vugrad.lab.sweep import make_grid
+    grid = make_grid({'data': 'synth', 'num_train': 200, 'num_val': 100, 'hidden': 8,
+                      'batch_size': 50, 'epochs': 1}, seeds=[5, 2, 9, 0, 7])
+    tasks = [{'id': id_, 'index': i, 'folder': str(tmp_path / id_), 'settings': settings,
+              'save': None} for i, (id_, settings) in enumerate(grid)][::-1]
+    ended = []
+    pool = ClusterPool(threads_cluster)        # -- one worker thread: one run at a time
+    pool.open(log=lambda *args: None)
+    try:
+        pool.run(tasks, lambda task, status, message, seconds: ended.append((task['id'], status)))
+    finally:
+        pool.close()
+    assert ended == [(task['id'], 'ok') for task in tasks]
+
+
 def test_the_source_digest_follows_the_files_contents(tmp_path):
     import shutil
     package = pathlib.Path(cluster_module.__file__).resolve().parents[1]

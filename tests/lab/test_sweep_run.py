@@ -204,6 +204,26 @@ def test_numbers_in_folder_names_resume(tmp_path):
     assert not (out / 'lr=1e+10,batch_size=7,seed=0').exists()
 
 
+def test_the_first_seed_of_every_configuration_runs_first(tmp_path):
+    out = tmp_path / 'order'
+    vary = {'activation': ['sigmoid', 'relu'], 'init': ['glorot', 'normal']}
+    pool = HerePool()
+    results = run_sweep(str(out), fixed=TINY, vary=vary, seeds=[3, 1, 2], log=None, pool=pool)
+    grid = [r['id'] for r in results]                    # -- the grid's order: seeds innermost
+    assert grid[:3] == ['activation=sigmoid,init=glorot,seed=3',
+                        'activation=sigmoid,init=glorot,seed=1',
+                        'activation=sigmoid,init=glorot,seed=2']
+    configurations = grid[::3]
+    assert pool.ran == [c.replace('seed=3', f'seed={s}') for s in (3, 1, 2)
+                        for c in configurations]
+    # -- resumed: the runs left, in the same order
+    for id_ in pool.ran[1::2]:
+        (out / id_ / 'metrics.json').unlink()
+    again = HerePool()
+    run_sweep(str(out), fixed=TINY, vary=vary, seeds=[3, 1, 2], log=None, pool=again)
+    assert again.ran == pool.ran[1::2]
+
+
 def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path):
     # -- settings that cannot work are refused before any run (check_sweep); a run fails when
     #    its process does: here the relu run cannot save its parameters (a folder is in the way)
