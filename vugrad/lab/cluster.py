@@ -324,22 +324,14 @@ def _unreachable(address, timeout, reason):
                         '(`dask scheduler`), and is the address right?')
 
 
-def _wait_for_port(address, deadline, timeout):
-    """
-    Wait until something takes connections at `address` (a scheduler may be starting), until
-    `deadline` (of time.monotonic()); then a ClusterError that names `timeout`, the setting.
-    """
+def _refused(address):
+    """Why nothing takes connections at `address` (a second's try), or None where something does."""
     from distributed.comm import parse_address, parse_host_port
-    host, port = parse_host_port(parse_address(address)[1])
-    while True:
-        left = deadline - time.monotonic()
-        try:
-            with socket.create_connection((host, port), timeout=max(left, 0.1)):
-                return
-        except OSError as e:
-            if time.monotonic() >= deadline:
-                raise _unreachable(address, timeout, e.strerror or e) from None
-        time.sleep(min(0.1, max(left, 0)))
+    try:
+        with socket.create_connection(parse_host_port(parse_address(address)[1]), timeout=1):
+            return None
+    except OSError as e:
+        return e.strerror or str(e) or type(e).__name__
 
 
 async def _identity(address, seconds, connection_args):
@@ -364,22 +356,29 @@ def _run(coroutine):
         return pool.submit(asyncio.run, coroutine).result()
 
 
-def _ask_identity(address, deadline, timeout, connection_args):
+def _ask_identity(address, timeout, connection_args):
     """
-    Make sure that a Dask scheduler answers at `address` by `deadline` (or within a second):
-    a ClusterError where nothing answers as Dask does (a web server, the dashboard's port),
-    or a Dask worker or nanny does.
+    Make sure that a Dask scheduler answers at `address` within `timeout` (Dask's setting
+    distributed.comm.timeouts.connect, a scheduler that is starting waited for): a ClusterError
+    where nothing takes connections there, where what does answers not as Dask does (a web
+    server, the dashboard's port), or where a Dask worker or nanny answers.
     """
     import asyncio
-    seconds = max(deadline - time.monotonic(), 1.0)
-    why = None
+
+    from dask.utils import parse_timedelta
+    seconds, why = parse_timedelta(timeout, default='seconds'), None
     try:
         identity = _run(asyncio.wait_for(_identity(address, seconds, connection_args), seconds))
-    except asyncio.TimeoutError:
-        why = f'something takes connections there, but did not answer within {timeout}'
     except TypeError as e:       # -- tls:// without Dask's TLS settings, say
         raise ClusterError(f'cannot connect to {address}: {e}') from None
-    except Exception as e:   # noqa: BLE001 - it closed, or sent what Dask cannot read
+    except (OSError, asyncio.TimeoutError) as e:
+        refused = _refused(address)
+        if refused:
+            raise _unreachable(address, timeout, refused) from None
+        why = (f'something takes connections there, but did not answer within {timeout}'
+               if isinstance(e, asyncio.TimeoutError) else
+               f'what answers there does not speak Dask ({type(e).__name__})')
+    except Exception as e:   # noqa: BLE001 - it sent what Dask cannot read
         why = f'what answers there does not speak Dask ({type(e).__name__})'
     else:
         kind = identity.get('type') if isinstance(identity, dict) else None
@@ -433,7 +432,6 @@ class ClusterPool:
 
     def _connect(self, distributed):
         import dask
-        from dask.utils import parse_timedelta
         if self.workers is not None:
             single = {k: '1' for k in THREAD_VARIABLES}
             self.cluster = distributed.LocalCluster(
@@ -442,11 +440,9 @@ class ClusterPool:
             self.client = distributed.Client(self.cluster, set_as_default=False)
             return
         timeout = dask.config.get('distributed.comm.timeouts.connect')
-        deadline = time.monotonic() + parse_timedelta(timeout, default='seconds')
         # -- who answers there, first: distributed.Client waits for ever on a port that takes
         #    the connection and never answers as Dask does (the dashboard's, 8787)
-        _wait_for_port(self.address, deadline, timeout)
-        _ask_identity(self.address, deadline, timeout,
+        _ask_identity(self.address, timeout,
                       distributed.Security().get_connection_args('client'))
         try:
             self.client = distributed.Client(self.address, set_as_default=False)
