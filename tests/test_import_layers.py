@@ -20,11 +20,11 @@ PACKAGE = ROOT / 'vugrad'
 #: The sweep's Dask pool (cluster) sits inside the sweep package's order: it uses the runs and
 #: the local pool's thread variables, and the driver imports it (only for --cluster).
 LAB_ORDER = ['vugrad.lab.config', 'vugrad.lab.models', 'vugrad.lab.loop', 'vugrad.lab.train',
-             'vugrad.lab.torch_backend', 'vugrad.lab.runner', 'vugrad.lab.report',
-             'vugrad.lab.report_command', 'vugrad.lab.sweep.grid', 'vugrad.lab.sweep.lock',
-             'vugrad.lab.sweep.runs', 'vugrad.lab.sweep.pool', 'vugrad.lab.cluster',
-             'vugrad.lab.sweep.driver', 'vugrad.lab.sweep.command', 'vugrad.lab.sweep',
-             'vugrad.lab.graph', 'vugrad.lab.cli']
+             'vugrad.lab.torch_backend', 'vugrad.lab.runner', 'vugrad.lab.per_class',
+             'vugrad.lab.report', 'vugrad.lab.sweep.grid', 'vugrad.lab.sweep.lock',
+             'vugrad.lab.report_command', 'vugrad.lab.sweep.runs', 'vugrad.lab.sweep.pool',
+             'vugrad.lab.cluster', 'vugrad.lab.sweep.driver', 'vugrad.lab.sweep.command',
+             'vugrad.lab.sweep', 'vugrad.lab.graph', 'vugrad.lab.cli']
 
 
 def module_name(path, root=PACKAGE):

@@ -50,6 +50,11 @@ def patch(_run):
         if config is not None and config.num_val == 77:
             time.sleep(1)    # -- dies partway through: the worker's earlier messages (a run it
             os._exit(3)      #    finished just before) reach the scheduler first
+        if config is not None and str(config.data_dir).endswith('markers'):
+            # -- a run of the synthetic data (which has no folder) that says it started, then
+            #    takes a second and a half
+            open(os.path.join(config.data_dir, f'seed={config.seed}'), 'w').close()
+            time.sleep(1.5)
         return _run(config, **kwargs)
     run.dies_at_77 = True
     return run
@@ -204,6 +209,54 @@ def test_ctrl_c_cancels_the_queue_and_abandons_started_runs(scheduler, tmp_path)
     assert not (out / 'epochs=60,seed=0').exists() and not (out / 'epochs=61,seed=0').exists()
     assert any('interrupted' in line and 'abandoned' in line for line in lines), lines
     assert (out / 'report.md').is_file() and not (out / 'sweep.lock').exists()
+
+
+@needs_dask
+def test_sigterm_cancels_the_runs_waiting_in_the_queue(scheduler, tmp_path):
+    markers = tmp_path / 'markers'     # -- each run of this sweep leaves a file here as it starts
+    markers.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'vugrad.lab.cli', 'sweep', *TINY, '--seeds', '6', '--data-dir',
+         str(markers), '--cluster', scheduler, '--out', str(tmp_path / 'out')],
+        cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not os.listdir(markers) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        started = sorted(os.listdir(markers))
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 143, err
+        assert started == ['seed=0'] and 'runs waiting in the queue were cancelled' in out
+        time.sleep(2.5)                  # -- the started run ends; no other may start after it
+        assert sorted(os.listdir(markers)) == started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
+
+
+@needs_dask
+def test_an_interrupted_pool_cancels_its_queue_before_it_closes(scheduler, tmp_path):
+    from vugrad.lab.sweep import make_grid
+    markers = tmp_path / 'markers'
+    markers.mkdir()
+    grid = make_grid({'data': 'synth', 'num_train': 200, 'hidden': 8, 'batch_size': 50,
+                      'epochs': 1, 'data_dir': str(markers)}, seeds=6)
+    tasks = [{'id': id_, 'index': i, 'folder': str(tmp_path / id_), 'settings': settings,
+              'save': None} for i, (id_, settings) in enumerate(grid)]
+
+    def done(task, status, message, seconds):
+        raise KeyboardInterrupt          # -- Ctrl-C as the first run ends
+    pool = ClusterPool(scheduler)
+    pool.open(log=lambda *args: None)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            pool.run(tasks, done)
+        time.sleep(2.5)                  # -- the client is still there: the queue is not
+        assert sorted(os.listdir(markers)) in (['seed=0'], ['seed=0', 'seed=1'])
+    finally:
+        pool.close()
 
 
 @needs_dask
@@ -362,6 +415,118 @@ def test_a_scheduler_that_is_not_there_is_an_error_within_the_timeout(tmp_path, 
     assert 'Traceback' not in err
 
 
+#: A server that is not a Dask scheduler, for FOREVER seconds at most: `http` (an http.server,
+#: as on the dashboard's port) or `silent` (accepts connections and never answers). It prints
+#: its port.
+NOT_A_SCHEDULER = '''
+import http.server, os, socket, sys, threading, time
+kind, seconds = sys.argv[1], float(sys.argv[2])
+if kind == 'http':
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
+                                             http.server.SimpleHTTPRequestHandler)
+    port, serve = server.server_address[1], server.serve_forever
+else:
+    listener = socket.create_server(('127.0.0.1', 0))
+    port, held = listener.getsockname()[1], []
+    def serve():
+        while True:
+            held.append(listener.accept()[0])
+threading.Thread(target=serve, daemon=True).start()
+print(port, flush=True)
+time.sleep(seconds)
+os._exit(0)
+'''
+
+
+@pytest.fixture(params=['http', 'silent'])
+def not_a_scheduler(request, tmp_path):
+    """The address of a server that is not a Dask scheduler (stopped by its pid at the end)."""
+    proc = subprocess.Popen([sys.executable, '-c', NOT_A_SCHEDULER, request.param, '120'],
+                            stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        yield f'tcp://127.0.0.1:{int(proc.stdout.readline())}'
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        proc.stdout.close()
+
+
+def _sweep_process(address, out, timeout='3s'):
+    """`vugrad sweep` of one tiny run on the cluster `address`, in a process of its own."""
+    return subprocess.Popen(
+        [sys.executable, '-m', 'vugrad.lab.cli', 'sweep', *TINY, '--cluster', address,
+         '--out', str(out)],
+        cwd=ROOT, env=_env(PYTHONUNBUFFERED='1', DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=timeout),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@needs_dask
+def test_an_address_that_is_not_a_scheduler_is_named_within_the_timeout(not_a_scheduler,
+                                                                         tmp_path):
+    start = time.monotonic()
+    proc = _sweep_process(not_a_scheduler, tmp_path / 'out')
+    try:
+        _, err = proc.communicate(timeout=3 + 10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    assert time.monotonic() - start < 3 + 10
+    assert proc.returncode == 2, err
+    assert 'Traceback' not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f'vugrad: error: no Dask scheduler answers at {not_a_scheduler} (is that the '
+        'dashboard port?)'), err
+
+
+@needs_dask
+def test_a_workers_address_is_named_as_such(scheduler, tmp_path, capsys):
+    with distributed.Client(scheduler, timeout=30, set_as_default=False) as client:
+        worker = next(iter(client.scheduler_info()['workers']))
+    assert main(SWEEP + ['--cluster', worker, '--out', str(tmp_path / 'out')]) == 2
+    err = capsys.readouterr().err
+    assert err == (f'vugrad: error: a Dask worker answers at {worker}, not a scheduler: its '
+                   f'scheduler is {scheduler}.\n')
+
+    async def in_a_notebook():        # -- where an event loop runs already (Jupyter's)
+        with pytest.raises(ClusterError, match='a Dask worker answers'):
+            ClusterPool(worker).open(log=None)
+    import asyncio
+    asyncio.run(in_a_notebook())
+
+
+@needs_dask
+@pytest.mark.parametrize('there', ['silent', 'nothing'])
+def test_sigterm_while_waiting_for_the_scheduler_stops_at_once(there, tmp_path):
+    import socket
+    server = None
+    if there == 'silent':
+        server = subprocess.Popen([sys.executable, '-c', NOT_A_SCHEDULER, 'silent', '120'],
+                                  stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+        port = int(server.stdout.readline())
+    else:
+        with socket.socket() as s:      # -- a port where nothing listens
+            s.bind(('127.0.0.1', 0))
+            port = s.getsockname()[1]
+    proc = _sweep_process(f'tcp://127.0.0.1:{port}', tmp_path / 'out', timeout='60s')
+    try:
+        assert proc.stdout.readline().startswith('## sweep: 1 run')
+        time.sleep(1)                    # -- waiting for the scheduler now
+        start = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        assert time.monotonic() - start < 10
+        assert proc.returncode == 143, err
+        assert err.strip().splitlines() == ['vugrad: stopped by SIGTERM'], err
+        assert not (tmp_path / 'out' / 'sweep.lock').exists()
+    finally:
+        for p in (proc, server):
+            if p is not None and p.poll() is None:
+                os.kill(p.pid, signal.SIGKILL)
+                p.communicate(timeout=10)
+
+
 def test_without_dask_the_command_says_what_to_install(tmp_path):
     code = ('import sys; sys.modules["distributed"] = None; '
             'from vugrad.lab.cli import main; '
@@ -397,6 +562,78 @@ def test_version_problems_name_what_differs_and_where():
         assert mine['distributed'] == distributed.__version__
 
 
+@pytest.fixture(scope='module')
+def threads_cluster():
+    """A Dask cluster in this process, one worker thread on tcp: yields its scheduler's address."""
+    import logging
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                       protocol='tcp://', host='127.0.0.1',
+                                       dashboard_address=':0', silence_logs=logging.ERROR)
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
+
+
+@needs_dask
+@pytest.mark.parametrize('package', ['vugrad', 'vugrad source', 'numpy', 'dask', 'python'])
+def test_the_sweep_refuses_workers_with_other_versions(threads_cluster, package, tmp_path,
+                                                       monkeypatch):
+    import threading
+    here = versions()
+
+    def on_the_workers_another(*args):
+        # -- the driver asks in this (the main) thread; the workers in their own
+        other = threading.current_thread() is not threading.main_thread()
+        return {**here, package: '0.0.1'} if other else dict(here)
+    monkeypatch.setattr(cluster_module, 'versions', on_the_workers_another)
+    out = tmp_path / 'refused'
+    with pytest.raises(ClusterError) as e:
+        run_sweep(str(out), fixed={'data': 'synth', 'epochs': 1}, cluster=threads_cluster,
+                  log=None)
+    what = 'source files (digest)' if package == 'vugrad source' else package
+    assert str(e.value).startswith(f'the cluster at {threads_cluster} runs other versions')
+    assert f'\n  {what}: {here[package]} here, 0.0.1 on tcp://127.0.0.1:' in str(e.value)
+    assert not list(out.glob('seed=*'))                      # -- no run started
+
+
+@needs_dask
+def test_a_cluster_runs_the_runs_in_the_order_given(threads_cluster, tmp_path):
+    from vugrad.lab.sweep import make_grid
+    grid = make_grid({'data': 'synth', 'num_train': 200, 'num_val': 100, 'hidden': 8,
+                      'batch_size': 50, 'epochs': 1}, seeds=[5, 2, 9, 0, 7])
+    tasks = [{'id': id_, 'index': i, 'folder': str(tmp_path / id_), 'settings': settings,
+              'save': None} for i, (id_, settings) in enumerate(grid)][::-1]
+    ended = []
+    pool = ClusterPool(threads_cluster)        # -- one worker thread: one run at a time
+    pool.open(log=lambda *args: None)
+    try:
+        pool.run(tasks, lambda task, status, message, seconds: ended.append((task['id'], status)))
+    finally:
+        pool.close()
+    assert ended == [(task['id'], 'ok') for task in tasks]
+
+
+def test_the_source_digest_follows_the_files_contents(tmp_path):
+    import shutil
+    package = pathlib.Path(cluster_module.__file__).resolve().parents[1]
+    copy = tmp_path / 'vugrad'
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns('__pycache__'))
+    digest = cluster_module._tree_digest(copy)
+    assert digest == versions()['vugrad source']
+    train = copy / 'lab' / 'train.py'
+    text = train.read_bytes()
+    train.write_bytes(text.replace(b'def ', b'def  ', 1))   # -- one byte more, same name
+    assert cluster_module._tree_digest(copy) != digest
+    train.write_bytes(text)
+    assert cluster_module._tree_digest(copy) == digest
+    train.rename(copy / 'lab' / 'training.py')              # -- same bytes, another name
+    assert cluster_module._tree_digest(copy) != digest
+    (copy / 'lab' / 'training.py').rename(train)
+    (copy / 'notes.txt').write_text('not code')              # -- only .py files count
+    assert cluster_module._tree_digest(copy) == digest
+
+
 def test_a_worker_with_other_versions_records_the_run_as_failed(tmp_path):
     task = {'id': 'seed=0', 'index': 0, 'folder': str(tmp_path / 'seed=0'),
             'settings': {'data': 'synth'}, 'save': None}
@@ -415,6 +652,97 @@ def test_files_outside_the_runs_folder_are_refused(tmp_path):
     assert 'something other than the files of a run' in \
         (tmp_path / 'seed=0' / 'error.txt').read_text()
     assert re.search(r'"id": "seed=0"', (tmp_path / 'seed=0' / 'config.json').read_text())
+
+
+def _task(tmp_path):
+    return {'id': 'seed=0', 'index': 0, 'folder': str(tmp_path / 'seed=0'),
+            'settings': {'data': 'synth', 'seed': 0}, 'save': None}
+
+
+def test_the_files_a_worker_sends_are_written_whole_then_renamed(tmp_path, monkeypatch):
+    task, renamed, failing, replace = _task(tmp_path), [], set(), os.replace
+
+    def recording(source, target, **kwargs):
+        if os.path.basename(target) in failing:
+            raise OSError(28, 'No space left on device')
+        replace(source, target, **kwargs)
+        renamed.append(os.path.abspath(target))
+    monkeypatch.setattr(os, 'replace', recording)
+    metrics = json.dumps({'id': 'seed=0', 'index': 0, 'status': 'ok',
+                          'config': task['settings'], 'metrics': []}).encode()
+    files = {'log.txt': b'epoch 001\n', 'metrics.json': metrics, 'params.npz': b'PK\x03\x04',
+             'plots/loss.txt': b'0.5\n'}
+    cluster_module._receive(task, {'files': files})
+    folder = tmp_path / 'seed=0'
+    written = {p.relative_to(folder).as_posix() for p in folder.rglob('*') if p.is_file()}
+    assert written == set(files) | {'config.json'}
+    assert {n for n in written if str(folder / n) not in renamed} == set()
+    assert renamed[-1] == str(folder / 'metrics.json')      # -- the mark of a finished run last
+
+    # -- a write that fails leaves the file of the earlier try as it was, and no temporary file
+    failing.add('log.txt')
+    (folder / 'log.txt').write_bytes(b'the earlier try\n')
+    with pytest.raises(OSError, match='No space left'):
+        cluster_module._receive(task, {'files': files})
+    assert (folder / 'log.txt').read_bytes() == b'the earlier try\n'
+    assert not [p for p in folder.rglob('.*')]
+
+
+def test_what_a_run_sends_back_is_capped_on_the_worker_and_on_the_driver(tmp_path, monkeypatch):
+    from vugrad.lab.sweep import make_grid
+    monkeypatch.setattr(cluster_module, 'MAX_RUN_BYTES', 2000)   # -- a tiny run writes ~3 kB
+    settings = make_grid({'data': 'synth', 'num_train': 200, 'num_val': 100, 'epochs': 1,
+                          'hidden': 8, 'batch_size': 50})[0][1]
+    task = {**_task(tmp_path), 'settings': settings, 'save': 'params.npz'}
+    # -- on the worker: over the cap, only the end of log.txt and an error.txt that says so
+    result = _remote_run(task, versions())
+    assert set(result['files']) == {'log.txt', 'error.txt'}
+    assert sum(map(len, result['files'].values())) <= 2000
+    error = result['files']['error.txt'].decode()
+    assert 'MAX_RUN_BYTES' in error and 'params.npz' in error and 'metrics.json' in error
+    cluster_module._receive(task, result)
+    folder = tmp_path / 'seed=0'
+    assert sorted(os.listdir(folder)) == ['config.json', 'error.txt', 'log.txt']
+    status, message = cluster_module.outcome(task, None)
+    assert status == 'failed' and 'MAX_RUN_BYTES' in message
+
+    # -- on the driver: a worker that sends more is refused, whatever it sends
+    task, folder = {**task, 'folder': str(tmp_path / 'driver')}, tmp_path / 'driver'
+    cluster_module._receive(task, {'files': {'log.txt': b'x' * 1000, 'params.npz': b'x' * 1001}})
+    assert sorted(os.listdir(folder)) == ['config.json', 'error.txt']
+    assert 'nothing was written' in (folder / 'error.txt').read_text()
+    cluster_module._receive(task, {'files': {'log.txt': b'x' * 1000, 'params.npz': b'x' * 1000}})
+    assert sorted(os.listdir(folder)) == ['config.json', 'log.txt', 'params.npz']
+
+
+def test_a_failed_run_that_ran_again_on_a_worker_keeps_no_error_txt(tmp_path):
+    task, folder = _task(tmp_path), tmp_path / 'seed=0'
+    cluster_module._receive(task, {'files': {'log.txt': b'...', 'error.txt': b'OSError: full'}})
+    assert cluster_module.outcome(task, None) == ('failed', 'OSError: full')
+    metrics = json.dumps({'id': 'seed=0', 'index': 0, 'status': 'ok',
+                          'config': task['settings'], 'metrics': []}).encode()
+    cluster_module._receive(task, {'files': {'log.txt': b'epoch 001', 'metrics.json': metrics}})
+    assert sorted(os.listdir(folder)) == ['config.json', 'log.txt', 'metrics.json']
+    assert cluster_module.outcome(task, None) == ('ok', '(no epochs)')
+
+
+@pytest.mark.parametrize('names', [
+    ['config.json'], ['Config.JSON'],                 # -- the driver's (any case: macOS, Windows)
+    ['.metrics.json.12.x3.tmp'], ['plots/.hidden'],    # -- hidden: atomic_write's temporary files
+    ['NUL'], ['plots/com1.txt'], ['aux.npz'],          # -- Windows's devices
+    ['plots', 'plots/loss.txt'], ['log.txt', 'LOG.TXT'],   # -- one name a folder of, or another
+    ['../escape.txt'], ['/tmp/abs.txt'], ['plots/../../x'], ['plots/'], [''], ['a\\b']])
+def test_names_a_worker_must_not_send_are_refused(names, tmp_path):
+    task = _task(tmp_path)
+    metrics = json.dumps({'id': 'seed=0', 'index': 0, 'status': 'ok',
+                          'config': task['settings'], 'metrics': []}).encode()
+    cluster_module._receive(task, {'files': {**{n: b'{"x": 1}' for n in names},
+                                             'metrics.json': metrics}})
+    folder = tmp_path / 'seed=0'
+    assert sorted(os.listdir(folder)) == ['config.json', 'error.txt']
+    assert json.loads((folder / 'config.json').read_text())['config'] == task['settings']
+    assert 'something other than the files of a run' in (folder / 'error.txt').read_text()
+    assert sorted(os.listdir(tmp_path)) == ['seed=0']
 
 
 # ---------------------------------------------------------------------- the module itself

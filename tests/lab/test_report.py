@@ -113,7 +113,7 @@ def test_malformed_run_files_are_skipped_with_a_warning_naming_them(tmp_path, ca
     for name in bad:
         assert str(tmp_path / name / 'metrics.json') in captured.err, name
     assert str(tmp_path / 'seed=7' / 'config.json') in captured.err
-    assert '1 runs' in captured.out
+    assert '## 1 run, 1 configuration: wrote' in captured.out
     with pytest.warns(RuntimeWarning) as record:
         runs = load_runs(tmp_path)
     assert [r['id'] for r in runs] == ['seed=0']
@@ -207,3 +207,32 @@ def test_metrics_csv_has_a_column_per_class_empty_where_a_run_has_none(tmp_path)
     assert all(float(r['val_acc_class_0']) == 0.25 and r['val_acc_class_9'] == '' for r in cifar)
     assert all(r[c] == '' for r in synth for c in columns)
     assert 'val_acc_per_class' not in header
+
+
+def test_without_matplotlib_the_messages_say_what_was_written(tmp_path, monkeypatch, capsys):
+    import sys
+
+    from vugrad.lab.cli import main
+    from vugrad.lab.sweep import make_grid, run_sweep
+    for name in [n for n in sys.modules if n == 'matplotlib' or n.startswith('matplotlib.')]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, 'matplotlib', None)        # -- import matplotlib fails
+    fixed = {'data': 'synth', 'epochs': 1}
+    for index, (id_, settings) in enumerate(make_grid(fixed, seeds=2)):
+        make_run(tmp_path, id_, index, settings, rows([0.5], [0.9]))
+
+    assert main(['plot', str(tmp_path)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == ['## matplotlib is not installed (pip install matplotlib): no curves.png',
+                       f'## 2 runs, 1 configuration: wrote metrics.csv and report.md in '
+                       f'{tmp_path}']
+    assert not (tmp_path / 'curves.png').exists()
+    assert 'curves.png' not in (tmp_path / 'report.md').read_text()
+
+    (tmp_path / 'curves.png').write_bytes(b'an old plot')     # -- not this sweep's: not shown
+    lines = []
+    results = run_sweep(str(tmp_path), fixed=fixed, seeds=2, log=lines.append)
+    assert [r['status'] for r in results] == ['skipped', 'skipped']
+    assert lines[-2:] == ['## matplotlib is not installed (pip install matplotlib): no curves.png',
+                          f'## wrote metrics.csv and report.md in {tmp_path}']
+    assert 'curves.png' not in (tmp_path / 'report.md').read_text()

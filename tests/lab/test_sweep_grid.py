@@ -1,7 +1,9 @@
 """vugrad.lab.sweep without running anything: settings, values, the grid, TOML files, options
 (vugrad.lab.sweep.grid), and `vugrad sweep`'s options (vugrad.lab.sweep.command)."""
 
+import math
 import pathlib
+import re
 
 import pytest
 
@@ -82,6 +84,35 @@ def test_run_ids_are_readable_and_safe_as_folder_names():
     assert run_id({'lr': 0.0001, 'hidden': None, 'residual': True, 'seed': 0},
                   ['lr', 'hidden', 'residual']) == 'lr=0.0001,hidden=none,residual=true,seed=0'
     assert run_id({'data_dir': '/a b/c', 'seed': 1}, ['data_dir']) == 'data_dir=_a_b_c,seed=1'
+
+
+def test_numbers_in_folder_names_are_short_exact_and_one_form():
+    from vugrad.lab.sweep.grid import format_setting
+    for value, text in [(1e10, '1e+10'), (1e30, '1e+30'), (1e6, '1e+06'), (-2.5e7, '-2.5e+07'),
+                        (1234567.5, '1.2345675e+06'), (999999.0, '999999.0'), (1e-05, '1e-05'),
+                        (0.0001, '0.0001'), (0.1 + 0.2, '0.30000000000000004'), (0.0, '0.0'),
+                        (-0.0, '-0.0'), (3, '3'), (-7, '-7'), (10 ** 20, '100000000000000000000')]:
+        assert format_setting(value) == text, value
+        assert run_id({'lr': value, 'seed': 0}, ['lr']) == f'lr={text},seed=0'
+    # -- every float reads back from its name as itself, and two floats never share a name
+    import random
+    import struct
+    rng = random.Random(19)
+    values = {struct.unpack('<d', rng.getrandbits(64).to_bytes(8, 'little'))[0]
+              for _ in range(3000)}
+    values |= {sign * rng.uniform(1, 10) * 10.0 ** e for e in range(-30, 31) for sign in (1, -1)
+               for _ in range(20)}
+    values |= {sign * k * 10.0 ** e for k in range(1, 50) for e in range(-8, 20)
+               for sign in (1, -1)} | {0.1 * k for k in range(100)} | {0.0, -0.0}
+    values = [v for v in values if math.isfinite(v)] + [-0.0]
+    names = {}
+    for value in values:
+        name = format_setting(value)
+        assert float(name) == value and math.copysign(1, float(name)) == math.copysign(1, value)
+        assert re.fullmatch(r'-?[0-9.]+(e[+-][0-9]+)?', name), name
+        assert ('e' in name) == (abs(value) >= 1e6 or 0 < abs(value) < 1e-4), name
+        names.setdefault(name, set()).add(struct.pack('<d', value))
+    assert all(len(same) == 1 for same in names.values())
 
 
 def test_toml_file(tmp_path):

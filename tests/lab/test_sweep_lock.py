@@ -116,3 +116,61 @@ def test_an_old_unreadable_lock_is_taken_over(tmp_path):
         assert json.loads(open(path).read())['pid'] == os.getpid()
     assert lines == ['## took over the stale lock of a sweep that is gone (an unreadable lock '
                      'file)']
+
+
+def test_plot_refuses_a_folder_that_a_sweep_runs_into(tmp_path, capsys):
+    from vugrad.lab.sweep import make_grid
+    out = tmp_path / 'busy'
+    for index, (id_, settings) in enumerate(make_grid(TINY, seeds=2)):
+        (out / id_).mkdir(parents=True)
+        (out / id_ / 'metrics.json').write_text(json.dumps({
+            'id': id_, 'index': index, 'status': 'ok', 'config': settings, 'metrics': [
+                {'epoch': 1, 'train_loss': 0.5, 'val_loss': 0.5, 'val_acc': 0.9,
+                 'seconds': 1.0, 'lr': 0.01}]}))
+    hold_lock(out, os.getpid())
+    before = sorted(os.listdir(out))
+    assert main(['plot', str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('vugrad: error: ') and len(err.splitlines()) == 1
+    assert f'pid {os.getpid()}' in err and 'started 2024-05-01 10:00:00' in err
+    assert str(out / LOCK_NAME) in err
+    assert sorted(os.listdir(out)) == before                 # -- nothing written
+    assert json.loads((out / LOCK_NAME).read_text())['pid'] == os.getpid()
+
+    # -- the sweep is gone: plot takes its stale lock over, draws, and lets go
+    hold_lock(out, dead_pid())
+    assert main(['plot', str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert 'took over the stale lock' in printed
+    assert {'metrics.csv', 'curves.png', 'report.md'} <= set(os.listdir(out))
+    assert not (out / LOCK_NAME).exists()
+
+
+def test_the_lock_is_released_only_by_its_holder(tmp_path):
+    from vugrad.lab.sweep import folder_lock
+    with folder_lock(tmp_path, log=None):
+        # -- meanwhile the lock file was deleted by hand, and another sweep took the folder:
+        #    the lock stays that sweep's
+        (tmp_path / LOCK_NAME).unlink()
+        hold_lock(tmp_path, os.getppid(), started='2024-05-02 11:00:00')
+    assert json.loads((tmp_path / LOCK_NAME).read_text())['pid'] == os.getppid()
+
+
+@pytest.mark.skipif(not os.path.isdir('/proc/self'), reason='needs Linux /proc')
+def test_a_holder_that_ended_but_was_not_reaped_counts_as_gone(tmp_path):
+    from vugrad.lab.sweep import folder_lock
+    proc = subprocess.Popen([sys.executable, '-c', 'pass'])
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:      # -- until it is a zombie (not waited for yet)
+            with open(f'/proc/{proc.pid}/stat') as f:
+                if f.read().rpartition(')')[2].split()[0] == 'Z':
+                    break
+            time.sleep(0.01)
+        hold_lock(tmp_path, proc.pid)
+        lines = []
+        with folder_lock(tmp_path, log=lines.append) as path:
+            assert json.loads(open(path).read())['pid'] == os.getpid()
+        assert len(lines) == 1 and 'stale' in lines[0] and f'pid {proc.pid}' in lines[0]
+    finally:
+        proc.wait(timeout=60)

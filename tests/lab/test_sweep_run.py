@@ -16,13 +16,49 @@ import pytest
 from vugrad.fileio import write_json
 from vugrad.lab.cli import main
 from vugrad.lab.report import group_runs, load_runs, plot_curves
-from vugrad.lab.sweep import LOCK_NAME, SweepError, make_grid, outcome, run_sweep
+from vugrad.lab.sweep import (LOCK_NAME, SweepError, make_grid, outcome, run_sweep, run_task,
+                              start_run)
 
 TINY = {'data': 'synth', 'num_train': 200, 'num_val': 100, 'epochs': 1, 'hidden': 8,
         'batch_size': 50}
 VARY = {'activation': ['sigmoid', 'relu']}
 IDS = ['activation=sigmoid,seed=0', 'activation=sigmoid,seed=1', 'activation=relu,seed=0',
        'activation=relu,seed=1']
+
+
+class HerePool:
+    """
+    A pool that runs each run in this process, in the order it is given them (train=True:
+    run_task; else a finished metrics.json of one epoch, written at once), recording their ids.
+    """
+
+    stopped = 'its runs were stopped'
+
+    def __init__(self, train=False):
+        self.train, self.ran = train, []
+
+    def describe(self, count):
+        return 'here, one at a time'
+
+    def open(self, log):
+        pass
+
+    def close(self):
+        pass
+
+    def run(self, tasks, done):
+        for task in tasks:
+            self.ran.append(task['id'])
+            start_run(task)
+            if self.train:
+                run_task(task)
+            else:
+                write_json(os.path.join(task['folder'], 'metrics.json'), {
+                    'id': task['id'], 'index': task['index'], 'status': 'ok',
+                    'config': task['settings'], 'metrics': [
+                        {'epoch': 1, 'train_loss': 0.5, 'val_loss': 0.5, 'val_acc': 0.9,
+                         'seconds': 0.1, 'lr': task['settings']['lr']}]})
+            done(task, *outcome(task, 0), 0.0)
 
 
 @pytest.fixture(scope='module')
@@ -144,6 +180,50 @@ def test_a_sweep_resumes_and_skips_finished_runs(sweep):
         run_sweep(str(out), fixed={**TINY, 'epochs': 2}, vary=VARY, seeds=2, log=None)
 
 
+def test_numbers_in_folder_names_resume(tmp_path):
+    """A sweep run again finds its finished runs, whatever numbers name their folders."""
+    out = tmp_path / 'numbers'
+    vary = {'lr': [1e-05, 0.1 + 0.2, 0.5, 1e10, 1e30, 123456789.5],
+            'batch_size': [7, 10 ** 7]}
+    first = HerePool()
+    results = run_sweep(str(out), fixed=TINY, vary=vary, log=None, pool=first)
+    assert [r['status'] for r in results] == ['ok'] * 12
+    names = sorted(os.listdir(out))
+    assert 'lr=1e+10,batch_size=10000000,seed=0' in names
+    assert 'lr=0.30000000000000004,batch_size=7,seed=0' in names
+    again = HerePool()
+    results = run_sweep(str(out), fixed=TINY, vary=vary, log=None, pool=again)
+    assert [r['status'] for r in results] == ['skipped'] * 12 and again.ran == []
+    assert sorted(os.listdir(out)) == names
+
+    # -- a folder named as vugrad 0.2 named it (10000000000.0, not 1e+10) is found too
+    os.rename(out / 'lr=1e+10,batch_size=7,seed=0', out / 'lr=10000000000.0,batch_size=7,seed=0')
+    results = run_sweep(str(out), fixed=TINY, vary=vary, log=None, pool=again)
+    assert [r['status'] for r in results] == ['skipped'] * 12 and again.ran == []
+    assert 'lr=10000000000.0,batch_size=7,seed=0' in [r['id'] for r in results]
+    assert not (out / 'lr=1e+10,batch_size=7,seed=0').exists()
+
+
+def test_the_first_seed_of_every_configuration_runs_first(tmp_path):
+    out = tmp_path / 'order'
+    vary = {'activation': ['sigmoid', 'relu'], 'init': ['glorot', 'normal']}
+    pool = HerePool()
+    results = run_sweep(str(out), fixed=TINY, vary=vary, seeds=[3, 1, 2], log=None, pool=pool)
+    grid = [r['id'] for r in results]                    # -- the grid's order: seeds innermost
+    assert grid[:3] == ['activation=sigmoid,init=glorot,seed=3',
+                        'activation=sigmoid,init=glorot,seed=1',
+                        'activation=sigmoid,init=glorot,seed=2']
+    configurations = grid[::3]
+    assert pool.ran == [c.replace('seed=3', f'seed={s}') for s in (3, 1, 2)
+                        for c in configurations]
+    # -- resumed: the runs left, in the same order
+    for id_ in pool.ran[1::2]:
+        (out / id_ / 'metrics.json').unlink()
+    again = HerePool()
+    run_sweep(str(out), fixed=TINY, vary=vary, seeds=[3, 1, 2], log=None, pool=again)
+    assert again.ran == pool.ran[1::2]
+
+
 def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path):
     # -- settings that cannot work are refused before any run (check_sweep); a run fails when
     #    its process does: here the relu run cannot save its parameters (a folder is in the way)
@@ -172,6 +252,20 @@ def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path):
                  '--hidden', '8', '-b', '50', '--vary', 'activation=sigmoid,relu',
                  '--save', 'params.npz', '--out', str(out), '-j', '2']) == 1
     assert (out / 'activation=relu,seed=0' / 'error.txt').is_file()
+
+
+def test_a_failed_run_that_runs_again_keeps_no_error_txt(tmp_path):
+    out = tmp_path / 'again'
+    (id_, settings), = make_grid(TINY)
+    (out / id_).mkdir(parents=True)
+    write_json(out / id_ / 'config.json', {'id': id_, 'index': 0, 'config': settings})
+    (out / id_ / 'error.txt').write_text('Traceback (most recent call last):\nOSError: full\n')
+    assert [r['status'] for r in load_runs(out)] == ['failed']
+    results = run_sweep(str(out), fixed=TINY, jobs=1, log=None)     # -- in a process of its own
+    assert [r['status'] for r in results] == ['ok']
+    assert sorted(os.listdir(out / id_)) == ['config.json', 'log.txt', 'metrics.json']
+    assert [r['status'] for r in load_runs(out)] == ['ok']
+    assert 'Failed runs' not in (out / 'report.md').read_text()
 
 
 def test_a_run_whose_process_dies_is_recorded(tmp_path):
@@ -284,6 +378,46 @@ def test_a_sweep_stopped_by_sigterm_stops_its_workers_and_says_so(tmp_path):
         assert (out / 'report.md').is_file()
     finally:
         _kill_all(proc, workers)
+
+
+# ---------------------------------------------------------------------- atomic writes
+
+def _renames(monkeypatch):
+    """Record every os.replace (the last step of vugrad.fileio.atomic_write): its targets."""
+    targets, replace = [], os.replace
+
+    def recording(source, target, **kwargs):
+        replace(source, target, **kwargs)
+        targets.append(os.path.abspath(target))
+    monkeypatch.setattr(os, 'replace', recording)
+    return targets
+
+
+def test_every_file_of_a_sweep_is_written_whole_then_renamed(tmp_path, monkeypatch):
+    out = tmp_path / 'atomic'
+    renamed = _renames(monkeypatch)
+    results = run_sweep(str(out), fixed=TINY, seeds=1, save='params.npz', log=None,
+                        pool=HerePool(train=True))
+    assert [r['status'] for r in results] == ['ok']
+    written = {p.relative_to(out).as_posix() for p in out.rglob('*') if p.is_file()}
+    assert written == {'sweep.json', 'metrics.csv', 'curves.png', 'report.md',
+                       'seed=0/config.json', 'seed=0/metrics.json', 'seed=0/params.npz',
+                       'seed=0/log.txt'}
+    # -- log.txt grows as the run goes; every other file appears whole, under its name
+    assert {name for name in written if str(out / name) not in renamed} == {'seed=0/log.txt'}
+
+
+def test_a_json_file_whose_rename_fails_is_left_as_it_was(tmp_path, monkeypatch):
+    path = tmp_path / 'metrics.json'
+    write_json(path, {'epochs': 1})
+
+    def fail(source, target, **kwargs):
+        raise OSError(28, 'No space left on device')
+    monkeypatch.setattr(os, 'replace', fail)
+    with pytest.raises(OSError, match='No space left'):
+        write_json(path, {'epochs': 2, 'more': list(range(1000))})
+    assert json.loads(path.read_text()) == {'epochs': 1}
+    assert os.listdir(tmp_path) == ['metrics.json']          # -- no temporary file left
 
 
 # ---------------------------------------------------------------------- strict JSON

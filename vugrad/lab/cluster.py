@@ -42,6 +42,7 @@ workers, and the workers' results are trusted. Use it on machines you trust, wit
 machines.
 """
 
+import concurrent.futures
 import contextlib
 import functools
 import hashlib
@@ -50,6 +51,7 @@ import logging
 import os
 import pathlib
 import platform
+import socket
 import sys
 import tempfile
 import threading
@@ -83,8 +85,9 @@ CHECKED = ('vugrad', 'vugrad source', 'numpy', 'dask', 'distributed', 'python')
 
 class ClusterError(SweepError):
     """
-    A sweep cannot use its cluster: Dask is not installed, the scheduler cannot be reached, or
-    the workers run other versions. Raised before any run starts (a SweepError: exit status 2).
+    A sweep cannot use its cluster: Dask is not installed, the scheduler cannot be reached, what
+    answers at its address is no Dask scheduler, or the workers run other versions. Raised
+    before any run starts (a SweepError: exit status 2).
     """
 
 
@@ -103,7 +106,12 @@ def import_distributed():
 @functools.lru_cache(maxsize=1)
 def _source_digest():
     """A digest of vugrad's .py files (names and bytes): the same code, not just the version."""
-    root = pathlib.Path(__file__).resolve().parents[1]
+    return _tree_digest(pathlib.Path(__file__).resolve().parents[1])
+
+
+def _tree_digest(root):
+    """A digest of the .py files under the folder `root`: their paths and their bytes."""
+    root = pathlib.Path(root)
     digest = hashlib.sha256()
     for path in sorted(root.rglob('*.py')):
         if '__pycache__' in path.parts:
@@ -229,7 +237,6 @@ def _worker_name():
         from distributed import get_worker
         return get_worker().address
     except (ImportError, ValueError):
-        import socket
         return socket.gethostname()
 
 
@@ -257,13 +264,31 @@ def _remote_run(task, expected):
 
 # ---------------------------------------------------------------------- on the driver
 
+#: The names that Windows keeps for its devices (NUL, COM1.txt): no file of a run is one.
+_DEVICES = {'CON', 'PRN', 'AUX', 'NUL', *(f'{port}{i}' for port in ('COM', 'LPT')
+                                          for i in range(1, 10))}
+
+
 def _safe_name(name):
-    """Whether `name`, a path a worker sent, stays inside the run's folder."""
+    """
+    Whether `name`, a path a worker sent, stays inside the run's folder and is a name a run
+    writes: not config.json (the driver's, in any letter case: some file systems ignore it),
+    no hidden file (atomic_write's temporary files are), no device of Windows.
+    """
     if not isinstance(name, str) or not name or '\\' in name or '\0' in name \
-            or name.startswith('/') or name == 'config.json':
+            or name.startswith('/') or name.casefold() == 'config.json':
         return False
-    parts = name.split('/')
-    return all(part not in ('', '.', '..') for part in parts)
+    return all(part and not part.startswith('.') and part.split('.')[0].upper() not in _DEVICES
+               for part in name.split('/'))
+
+
+def _clash(names):
+    """Whether two of `names` are one file where letter case is ignored, or one is a folder of
+    another (plots, plots/loss.txt)."""
+    folded = [name.casefold() for name in names]
+    folders = {'/'.join(parts[:i]) for parts in (n.split('/') for n in folded)
+               for i in range(1, len(parts))}
+    return len(set(folded)) < len(folded) or not folders.isdisjoint(folded)
 
 
 def _receive(task, result):
@@ -273,11 +298,11 @@ def _receive(task, result):
     files = result.get('files') if isinstance(result, dict) else None
     if not isinstance(files, dict) or not all(
             _safe_name(n) and isinstance(d, bytes) for n, d in files.items()) \
-            or sum(len(d) for d in files.values()) > MAX_RUN_BYTES:
+            or _clash(list(files)) or sum(len(d) for d in files.values()) > MAX_RUN_BYTES:
         write_text(os.path.join(task['folder'], 'error.txt'),
                     'the worker sent back something other than the files of a run (names '
-                    f"outside the run's folder, or over {MAX_RUN_BYTES // 2 ** 20} MiB): "
-                    'nothing was written\n')
+                    "outside the run's folder or not for it, or over "
+                    f'{MAX_RUN_BYTES // 2 ** 20} MiB): nothing was written\n')
         return
     for name in sorted(files, key=lambda n: n == 'metrics.json'):
         path = os.path.join(task['folder'], *name.split('/'))
@@ -290,6 +315,84 @@ def _fail(task, text):
     """Record `task` as failed with `text` (its error.txt)."""
     start_run(task)
     write_text(os.path.join(task['folder'], 'error.txt'), text.rstrip('\n') + '\n')
+
+
+def _unreachable(address, timeout, reason):
+    """The ClusterError of a scheduler that nothing answers for at `address`."""
+    return ClusterError(f'cannot reach the Dask scheduler at {address} (waited up to {timeout}, '
+                        f'distributed.comm.timeouts.connect): {reason}. Is it running '
+                        '(`dask scheduler`), and is the address right?')
+
+
+def _refused(address):
+    """Why nothing takes connections at `address` (a second's try), or None where something does."""
+    from distributed.comm import parse_address, parse_host_port
+    try:
+        with socket.create_connection(parse_host_port(parse_address(address)[1]), timeout=1):
+            return None
+    except OSError as e:
+        return e.strerror or str(e) or type(e).__name__
+
+
+async def _identity(address, seconds, connection_args):
+    """What the Dask server at `address` says it is (Server.identity: a dict with its type)."""
+    from distributed.comm import connect
+    comm = await connect(address, timeout=seconds, **connection_args)
+    try:
+        await comm.write({'op': 'identity'})
+        return await comm.read()
+    finally:
+        comm.abort()
+
+
+def _run(coroutine):
+    """asyncio.run(coroutine); in a thread of its own where this one runs a loop (Jupyter)."""
+    import asyncio
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def _ask_identity(address, timeout, connection_args):
+    """
+    Make sure that a Dask scheduler answers at `address` within `timeout` (Dask's setting
+    distributed.comm.timeouts.connect, a scheduler that is starting waited for): a ClusterError
+    where nothing takes connections there, where what does answers not as Dask does (a web
+    server, the dashboard's port), or where a Dask worker or nanny answers.
+    """
+    import asyncio
+
+    from dask.utils import parse_timedelta
+    seconds, why = parse_timedelta(timeout, default='seconds'), None
+    try:
+        identity = _run(asyncio.wait_for(_identity(address, seconds, connection_args), seconds))
+    except TypeError as e:       # -- tls:// without Dask's TLS settings, say
+        raise ClusterError(f'cannot connect to {address}: {e}') from None
+    except (OSError, asyncio.TimeoutError) as e:
+        refused = _refused(address)
+        if refused:
+            raise _unreachable(address, timeout, refused) from None
+        why = (f'something takes connections there, but did not answer within {timeout}'
+               if isinstance(e, asyncio.TimeoutError) else
+               f'what answers there does not speak Dask ({type(e).__name__})')
+    except Exception as e:   # noqa: BLE001 - it sent what Dask cannot read
+        why = f'what answers there does not speak Dask ({type(e).__name__})'
+    else:
+        kind = identity.get('type') if isinstance(identity, dict) else None
+        if kind in ('Worker', 'Nanny'):
+            scheduler = identity.get('scheduler')
+            raise ClusterError(f'a Dask {kind.lower()} answers at {address}, not a scheduler: '
+                               + (f'its scheduler is {scheduler}.' if scheduler else
+                                  "give the scheduler's address (`dask scheduler` prints it)."))
+        if not isinstance(kind, str):
+            why = f'what answers there is not a Dask server ({identity!r:.60})'
+    if why:
+        raise ClusterError(f'no Dask scheduler answers at {address} (is that the dashboard '
+                           f'port?): {why}. Give the address that `dask scheduler` prints '
+                           '(port 8786 unless set otherwise).')
 
 
 class ClusterPool:
@@ -335,18 +438,19 @@ class ClusterPool:
                 n_workers=self.workers, threads_per_worker=1, processes=True,
                 dashboard_address=':0', silence_logs=logging.ERROR, env=single)
             self.client = distributed.Client(self.cluster, set_as_default=False)
-        else:
-            timeout = dask.config.get('distributed.comm.timeouts.connect')
-            try:
-                self.client = distributed.Client(self.address, set_as_default=False)
-            except (OSError, TimeoutError) as e:
-                raise ClusterError(
-                    f'cannot reach the Dask scheduler at {self.address} (waited up to '
-                    f'{timeout}, distributed.comm.timeouts.connect): {e}. Is it running '
-                    '(`dask scheduler`), and is the address right?') from None
-            except Exception as e:   # noqa: BLE001 - tls:// without Dask's TLS settings, say
-                raise ClusterError(f'cannot connect to {self.address}: '
-                                   f'{type(e).__name__}: {e}') from None
+            return
+        timeout = dask.config.get('distributed.comm.timeouts.connect')
+        # -- who answers there, first: distributed.Client waits for ever on a port that takes
+        #    the connection and never answers as Dask does (the dashboard's, 8787)
+        _ask_identity(self.address, timeout,
+                      distributed.Security().get_connection_args('client'))
+        try:
+            self.client = distributed.Client(self.address, set_as_default=False)
+        except (OSError, TimeoutError) as e:
+            raise _unreachable(self.address, timeout, e) from None
+        except Exception as e:   # noqa: BLE001 - tls:// without Dask's TLS settings, say
+            raise ClusterError(f'cannot connect to {self.address}: '
+                               f'{type(e).__name__}: {e}') from None
 
     def _check(self, log):
         """Check the versions of the workers (and of Dask on the scheduler); log the cluster."""

@@ -7,8 +7,8 @@ them: vugrad.lab.report_command):
                       configuration (the mean over its seeds), the spread over seeds shaded
     DIR/report.md     a table per configuration: final accuracy (mean ± std over seeds), best
                       epoch, training loss, seconds per epoch; the validation accuracy per
-                      class (of runs that record val_acc_per_class: image data sets); the
-                      plot; the failed runs
+                      class (of runs that record val_acc_per_class: image data sets; its
+                      table is vugrad.lab.per_class's); the plot; the failed runs
 
 A run lives in its own folder DIR/<id>/ (written by vugrad.lab.sweep.runs):
 
@@ -40,6 +40,7 @@ from ..errors import VugradError
 from ..fileio import atomic_write, dumps_json, write_json
 from .config import TrainConfig
 from .loop import per_class_columns
+from .per_class import mean_class_accuracy, per_class_table, percent
 
 __all__ = [
     'METRICS',
@@ -56,6 +57,7 @@ __all__ = [
     'write_json',
     'write_outputs',
     'write_report',
+    'written_files',
 ]
 
 METRICS = ('epoch', 'train_loss', 'val_loss', 'val_acc', 'seconds', 'lr')
@@ -424,10 +426,6 @@ def _colors(n):
     return [cmap(i % cmap.N) for i in range(n)]
 
 
-def _pct(x):
-    return '–' if x is None or (isinstance(x, float) and math.isnan(x)) else f'{100 * x:.2f}'
-
-
 def report_table(groups):
     """The report's Markdown table (a list of lines): one row per configuration."""
     keys = list(groups[0]['settings']) if groups else []
@@ -436,7 +434,7 @@ def report_table(groups):
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for group in groups:
         s = summarize(group)
-        acc = _pct(s['final_acc'])
+        acc = percent(s['final_acc'])
         if not math.isnan(s['final_acc_std']):
             acc += f' ± {100 * s["final_acc_std"]:.2f}'
         runs = f'{s["ok"]}' if s['ok'] == s['runs'] else f'{s["ok"]} of {s["runs"]}'
@@ -445,73 +443,10 @@ def report_table(groups):
         if s['diverging']:
             runs += f' ({s["diverging"]} diverging)'
         cells = [_value_text(v) for v in group['settings'].values()] or [group['label']]
-        cells += [runs, acc, _pct(s['best_acc']), _value_text(s['best_epoch']) if s['ok'] else '–',
+        cells += [runs, acc, percent(s['best_acc']),
+                  _value_text(s['best_epoch']) if s['ok'] else '–',
                   '–' if not s['ok'] else f'{s["final_train_loss"]:.4f}',
                   _seconds(s['seconds_per_epoch'])]
-        lines.append('| ' + ' | '.join(cells) + ' |')
-    return lines
-
-
-def _class_accuracies(row):
-    """A metrics row's val_acc_per_class as a list of floats (null: NaN), or None."""
-    values = row.get('val_acc_per_class')
-    if not isinstance(values, list) or not values:
-        return None
-    out = []
-    for v in values:
-        if v is None:
-            out.append(math.nan)
-        elif isinstance(v, bool) or not isinstance(v, (int, float)):
-            return None
-        else:
-            out.append(float(v))
-    return out
-
-
-def mean_class_accuracy(group):
-    """
-    The validation accuracy per class of a configuration after its last epoch, the mean over
-    its finished runs (seeds) that record it (val_acc_per_class): a list of floats, NaN for a
-    class without validation examples; None when no run records it.
-    """
-    rows = [_class_accuracies(run['metrics'][-1]) for run in group['ok']]
-    rows = [r for r in rows if r is not None]
-    if not rows:
-        return None
-    width = max(len(r) for r in rows)
-    table = np.full((len(rows), width), math.nan)
-    for i, r in enumerate(rows):
-        table[i, :len(r)] = r
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', RuntimeWarning)     # -- a class with no examples
-        return [float(x) for x in np.nanmean(table, axis=0)]
-
-
-def _group_class_names(groups, count):
-    """The names of `count` classes for the groups' runs: CIFAR-10's, else 0, 1, 2, ..."""
-    data = {run['config'].get('data') for g in groups for run in g['ok']}
-    if data == {'cifar10'} and count == 10:
-        from ..data.cifar10 import CLASSES
-        return list(CLASSES)
-    return [str(k) for k in range(count)]
-
-
-def per_class_table(groups):
-    """
-    The report's table of validation accuracy per class (a list of Markdown lines): one row per
-    configuration whose runs record it, one column per class (CIFAR-10's class names), the
-    final epoch, mean over seeds. Empty when no run records it (the MLP on synth).
-    """
-    accs = [(g, mean_class_accuracy(g)) for g in groups]
-    accs = [(g, a) for g, a in accs if a is not None]
-    if not accs:
-        return []
-    count = max(len(a) for _, a in accs)
-    names = _group_class_names([g for g, _ in accs], count)
-    head = ['configuration'] + names
-    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
-    for group, acc in accs:
-        cells = [group['label']] + [_pct(a) for a in acc] + ['–'] * (count - len(acc))
         lines.append('| ' + ' | '.join(cells) + ' |')
     return lines
 
@@ -526,7 +461,10 @@ def _seconds(x):
 
 
 def write_report(folder, runs, groups, plot_name='curves.png', command=None):
-    """Write folder/report.md: what was run, the table, the plot, the failed runs."""
+    """
+    Write folder/report.md: what was run, the table, the plot (folder/`plot_name`, where there
+    is such a file; None: no plot), the failed runs.
+    """
     lines = _report_head(folder, runs, groups, command)
     lines += ['', *report_table(groups), '']
     lines.append('*final val. acc.*: the validation accuracy after the last epoch, mean ± '
@@ -536,7 +474,7 @@ def write_report(folder, runs, groups, plot_name='curves.png', command=None):
                  'run stopped there (try a smaller learning rate). *diverging*: the training loss '
                  "ended above its first epoch's (the run may be diverging: try a smaller learning "
                  'rate).')
-    if os.path.exists(os.path.join(folder, plot_name)):
+    if plot_name and os.path.exists(os.path.join(folder, plot_name)):
         lines += ['', f'![Validation accuracy and training loss per epoch]({plot_name})']
     per_class = per_class_table(groups)
     if per_class:
@@ -602,9 +540,10 @@ def _runs_that_did_not_finish(runs):
 def write_outputs(folder, title=None, log=None, warn=None):
     """
     (Re)make folder/metrics.csv, folder/curves.png and folder/report.md from the run folders
-    under `folder`. The plot is left out, with a note, when matplotlib is not installed.
-    A run whose files are malformed is left out, with a warning: `warn(message)` (default: `log`
-    when given, else warnings.warn). Returns (runs, groups, figure or None).
+    under `folder`. The plot is left out (and report.md shows none) when no run finished, or,
+    with a note, when matplotlib is not installed: written_files(figure) names what was
+    written. A run whose files are malformed is left out, with a warning: `warn(message)`
+    (default: `log` when given, else warnings.warn). Returns (runs, groups, figure or None).
     """
     warn = warn or log
     log = log or (lambda *args, **kwargs: None)
@@ -619,5 +558,12 @@ def write_outputs(folder, title=None, log=None, warn=None):
         except ImportError:
             log('## matplotlib is not installed (pip install matplotlib): no curves.png')
     info = _read_json(os.path.join(folder, 'sweep.json')) or {}
-    write_report(folder, runs, groups, command=info.get('command'))
+    write_report(folder, runs, groups, plot_name='curves.png' if fig is not None else None,
+                 command=info.get('command'))
     return runs, groups, fig
+
+
+def written_files(fig):
+    """The files that write_outputs wrote, for a message, from the figure it returned."""
+    return ('metrics.csv, curves.png and report.md' if fig is not None else
+            'metrics.csv and report.md')

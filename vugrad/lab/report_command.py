@@ -10,6 +10,8 @@ import os
 import sys
 
 from . import report
+from .sweep.grid import plural
+from .sweep.lock import SweepLockedError, folder_lock
 
 __all__ = ['add_plot_arguments', 'plot_command']
 
@@ -25,18 +27,26 @@ def add_plot_arguments(parser):
 
 def plot_command(args):
     """
-    Run `vugrad plot DIR`: remake DIR/metrics.csv, curves.png and report.md. Exit status 0; 1
-    when DIR holds no runs; 2 when it is not a folder.
+    Run `vugrad plot DIR`: remake DIR/metrics.csv, curves.png and report.md, holding the
+    folder's lock (vugrad.lab.sweep.lock) as a sweep does. Exit status 0; 1 when DIR holds no
+    runs; 2 when it is not a folder, or a sweep runs into it.
     """
     if not os.path.isdir(args.folder):
         print(f'vugrad: error: {args.folder} is not a folder', file=sys.stderr)
         return 2
-    runs, groups, _ = report.write_outputs(args.folder, title=args.title, log=print,
-                                           warn=lambda text: print(text, file=sys.stderr))
+    try:
+        with folder_lock(args.folder, log=print, instead='Wait for it to end (it remakes '
+                         'these outputs itself as it ends)'):
+            runs, groups, fig = report.write_outputs(
+                args.folder, title=args.title, log=print,
+                warn=lambda text: print(text, file=sys.stderr))
+    except SweepLockedError as e:
+        print(f'vugrad: error: {e}', file=sys.stderr)
+        return 2
     if not runs:
         print(f'vugrad: error: no runs in {args.folder} (no subfolder with a metrics.json or '
               'config.json)', file=sys.stderr)
         return 1
-    print(f'## {len(runs)} runs, {len(groups)} configurations: wrote metrics.csv, '
-          f'curves.png and report.md in {args.folder}')
+    print(f'## {plural(len(runs), "run")}, {plural(len(groups), "configuration")}: wrote '
+          f'{report.written_files(fig)} in {args.folder}')
     return 0

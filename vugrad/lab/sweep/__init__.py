@@ -51,7 +51,7 @@ on a cluster, between pool and driver):
 
     grid      the settings and their values, the grid (make_grid), run ids, the sweep's own
               options, TOML files; SweepError
-    lock      the folder's lock (folder_lock, SweepLockedError)
+    lock      the folder's lock (folder_lock, SweepLockedError), held by `vugrad plot` too
     runs      one run in its folder: start_run, run_task, outcome
     pool      LocalPool: the runs in processes on this machine
     driver    run_sweep: the grid through a pool (make_pool), then the outputs

@@ -13,7 +13,7 @@ import os
 from ...fileio import write_json
 from .. import report
 from ..config import TrainConfig
-from .grid import SweepError, check_sweep, plural
+from .grid import SweepError, check_sweep, plural, previous_run_id
 from .lock import folder_lock
 from .pool import LocalPool
 from .runs import finished_run
@@ -113,7 +113,11 @@ def _plan(grid, out, save):
     """
     results, todo = [], []
     for index, (id_, settings) in enumerate(grid):
-        folder = os.path.join(out, id_)
+        folder, previous = os.path.join(out, id_), previous_run_id(id_, settings)
+        if previous and not os.path.exists(folder) \
+                and os.path.isdir(os.path.join(out, previous)):
+            # -- a sweep's folder made by vugrad 0.2, which named large numbers otherwise
+            id_, folder = previous, os.path.join(out, previous)
         result = {'id': id_, 'folder': folder, 'status': 'pending', 'message': ''}
         settings = _resolved(settings)   # -- as the run records it: cifar10's recipe applied
         done = finished_run(folder)
@@ -197,14 +201,14 @@ def _finish(out, results, log):
     The end of a sweep: its metrics.csv, curves.png and report.md written (from the files of
     all its runs), the per-class table logged, and the runs that failed or diverged named.
     """
-    _, groups, _ = report.write_outputs(out, log=log)
+    _, groups, fig = report.write_outputs(out, log=log)
     per_class = report.per_class_table(groups)
     if per_class:
         log('## validation accuracy per class (%), after the last epoch, mean over seeds:')
         for line in per_class:
             log(line)
     failed = [r for r in results if r['status'] == 'failed']
-    log(f'## wrote {os.path.join(out, "metrics.csv")}, curves.png and report.md')
+    log(f'## wrote {report.written_files(fig)} in {out}')
     if failed:
         log(f'## {len(failed)} run{"s" * (len(failed) != 1)} failed: see error.txt in '
             + ', '.join(r['folder'] for r in failed))

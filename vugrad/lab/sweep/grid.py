@@ -9,6 +9,7 @@ import argparse
 import dataclasses
 import itertools
 import json
+import math
 import numbers
 import os
 import re
@@ -31,6 +32,7 @@ __all__ = [
     'option_problems',
     'parse_value',
     'plural',
+    'previous_run_id',
     'read_toml',
     'run_id',
     'setting_name',
@@ -164,25 +166,54 @@ def _check_values(name, values):
 
 
 def format_setting(value):
-    """A setting's value as a run's folder name (run_id) and the help show it: true, none, 0.001."""
+    """
+    A setting's value as a run's folder name (run_id) and the help show it: true, none, relu,
+    an int in full (1000000), a float as Python's repr writes it (the shortest text that reads
+    back as the same float: 0.001, 0.30000000000000004, 1e-05), but in the exponent form from
+    1e6 up in size (1e+06, 2.5e+10, as repr has it from 1e16 up and below 1e-4).
+    """
     if isinstance(value, bool):
         return str(value).lower()
     if value is None:
         return 'none'
     if isinstance(value, float):
-        return repr(value)
+        text = repr(value)
+        if not math.isfinite(value) or abs(value) < 1e6 or 'e' in text:
+            return text
+        # -- repr's digits, in the exponent form: 1234567.5 -> 1.2345675e+06
+        whole, _, fraction = text.lstrip('-').partition('.')
+        digits = (whole + fraction).rstrip('0')
+        return (f'{"-" * (value < 0)}{digits[0]}{"." * (len(digits) > 1)}{digits[1:]}'
+                f'e+{len(whole) - 1:02d}')
     return str(value)
 
 
 def run_id(settings, keys):
     """
     A run's folder name from its varied settings `keys` and its seed, stable and readable:
-    'activation=relu,init=normal,seed=1'. Characters other than letters, digits and . _ - + =
-    become _.
+    'activation=relu,init=normal,seed=1', each value as format_setting writes it. Characters
+    other than letters, digits and . _ - + = become _.
     """
     parts = [f'{k}={format_setting(settings[k])}' for k in keys if k != 'seed']
     parts.append(f'seed={format_setting(settings.get("seed"))}')
     return re.sub(r'[^A-Za-z0-9._+=,-]', '_', ','.join(parts))
+
+
+def previous_run_id(id_, settings):
+    """
+    The folder name that vugrad 0.2 gave the run `id_` (of the settings `settings`), where
+    it differs: it wrote floats from 1e6 up to 1e16 in full (lr=10000000000.0, now lr=1e+10).
+    None where it is `id_`.
+    """
+    parts = []
+    for part in id_.split(','):
+        key, _, text = part.partition('=')
+        value = settings.get(key)
+        if isinstance(value, float) and text == format_setting(value):
+            part = f'{key}={value!r}'
+        parts.append(part)
+    previous = ','.join(parts)
+    return previous if previous != id_ else None
 
 
 def _seeds(seeds, first):

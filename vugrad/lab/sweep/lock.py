@@ -50,19 +50,20 @@ def _describe_holder(holder):
 
 
 @contextlib.contextmanager
-def folder_lock(out, log=print):
+def folder_lock(out, log=print, instead='Wait for it to end, or give another --out'):
     """
     Hold the lock of the sweep folder `out` (its file LOCK_NAME, made with O_CREAT | O_EXCL,
     so that only one process can make it) for the `with` block; release it at the end, also
-    on an error or Ctrl-C. Raises SweepLockedError when a live process holds it; takes over the
-    lock of a process that is gone, with a note to `log`.
+    on an error or Ctrl-C. Raises SweepLockedError when a live process holds it (its message
+    says `instead`: what to do); takes over the lock of a process that is gone, with a note
+    to `log`. `vugrad plot` holds it too while it rewrites the sweep's outputs.
     """
     log = log or (lambda *args, **kwargs: None)
     path = os.path.join(out, LOCK_NAME)
     me = {'pid': os.getpid(), 'host': socket.gethostname(),
           'started': time.strftime('%Y-%m-%d %H:%M:%S %z')}
     text = json.dumps(me) + '\n'
-    _acquire(out, path, me, text, log)
+    _acquire(out, path, me, text, log, instead)
     try:
         yield path
     finally:
@@ -73,11 +74,12 @@ def folder_lock(out, log=print):
                 os.remove(path)
 
 
-def _acquire(out, path, me, text, log):
+def _acquire(out, path, me, text, log, instead):
     """
     folder_lock's taking of the lock file `path`, to hold `text` (the json of `me`): made at
     once, or after waiting for the sweep that made it to write it, or after taking over the
-    lock of a sweep that is gone. Raises SweepLockedError when a live sweep holds it.
+    lock of a sweep that is gone. Raises SweepLockedError when a live sweep holds it (saying
+    `instead`).
     """
     deadline = time.monotonic() + 10
     while not _create(path, text):
@@ -92,8 +94,7 @@ def _acquire(out, path, me, text, log):
                                    or _pid_alive(holder.get('pid'))):
             raise SweepLockedError(
                 f'{out} is in use by another sweep ({_describe_holder(holder)}; lock file '
-                f'{path}). Wait for it to end, or give another --out; if no sweep runs there '
-                'any more, delete the lock file.')
+                f'{path}). {instead}; if no sweep runs there any more, delete the lock file.')
         if time.monotonic() > deadline:
             raise SweepLockedError(f'could not take the lock {path} of {out}: delete it if no '
                                    'sweep runs there.')
