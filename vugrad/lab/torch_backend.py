@@ -22,7 +22,7 @@ What is the same as vugrad.lab.train.train, by construction:
                      in the same order, every epoch
     the optimizer    torch.optim.SGD / Adam / AdamW with the same settings (vugrad's
                      optimizers follow PyTorch's update rules), torch's StepLR / cosine schedule:
-                     the torch column of their rows in vugrad.lab.config's OPTIMIZERS and
+                     the torch column of their rows in vugrad.lab.tables' OPTIMIZERS and
                      SCHEDULES, which the vugrad backend builds from too
     the loss         --loss: F.cross_entropy, F.mse_loss on one-hot targets or
                      F.multi_margin_loss, with the same reduction (sum or mean); torch_loss,
@@ -57,9 +57,10 @@ except ImportError as e:  # pragma: no cover - depends on the environment
 from .. import nn as vnn
 from ..errors import InvalidArgumentError
 from ..fileio import save_arrays
-from .config import TrainConfig, choice, twin_in
+from .config import TrainConfig
 from .loop import (default_progress, evaluate_in_chunks, load_and_log, model_to_train,
                    run_batches, run_epochs)
+from .tables import choice, twin_in
 
 __all__ = [
     'TorchMLP',
@@ -339,7 +340,7 @@ def load_vugrad_state(tmodel, state):
 def build_torch_optimizer(config, params):
     """
     The torch optimizer that vugrad.lab.train.build_optimizer builds for `config`: the class of
-    torch.optim that its row of vugrad.lab.config.OPTIMIZERS names, with the same keyword
+    torch.optim that its row of vugrad.lab.tables.OPTIMIZERS names, with the same keyword
     arguments.
     """
     row = choice('optimizer', config.optimizer)
@@ -363,7 +364,7 @@ def _tensors(x, y):
 def torch_loss(name='cross-entropy'):
     """
     The torch loss (logits, targets, reduction) -> loss of the config's `loss`, as vugrad's:
-    the function of torch.nn.functional that its row of vugrad.lab.config.LOSSES names,
+    the function of torch.nn.functional that its row of vugrad.lab.tables.LOSSES names,
 
         cross-entropy   F.cross_entropy(logits, targets)
         mse             F.mse_loss(logits, one_hot(targets)): the squared error over every

@@ -19,7 +19,7 @@ The loss (loss_of(config): cross-entropy by default, or mse, hinge) of the logit
 over the batch as in the course (so SGD's learning rate depends on the batch size: lr 0.0001
 with batches of 128 for MNIST), or averaged with reduction='mean'. The optimizer, the schedule
 and the loss are those that the config's rows of OPTIMIZERS, SCHEDULES and LOSSES
-(vugrad.lab.config) name, as in the torch backend.
+(vugrad.lab.tables) name, as in the torch backend.
 
 This module is the vugrad backend only. The same run in PyTorch is vugrad.lab.torch_backend;
 `vugrad.lab.run(config)` (vugrad.lab.runner) picks between the two by `config.backend`.
@@ -33,7 +33,7 @@ import numpy as np
 from .. import functions as F
 from ..core import no_grad
 from ..errors import InvalidArgumentError
-from .config import TrainConfig, choice
+from .config import TrainConfig
 
 # -- load_data, build_model and write_metrics live in vugrad.lab.loop (both backends use them);
 #    they are named here too: `from vugrad.lab.train import TrainConfig, load_data, train`
@@ -49,13 +49,14 @@ from .loop import (
     write_metrics,  # noqa: F401 - named here too (see above)
 )
 from .models import loss_of
+from .tables import choice
 
 # ---------------------------------------------------------------------- building blocks
 
 def build_optimizer(config, params):
     """
     The optimizer of `config` for the parameters `params`: the vugrad class of its row of
-    vugrad.lab.config.OPTIMIZERS, with the keyword arguments the row takes from the config.
+    vugrad.lab.tables.OPTIMIZERS, with the keyword arguments the row takes from the config.
     """
     row = choice('optimizer', config.optimizer)
     return row.vugrad(params, **row.keywords(config))
@@ -64,7 +65,7 @@ def build_optimizer(config, params):
 def build_schedule(config, optimizer):
     """
     The learning-rate schedule of `config` (stepped once per epoch), from its row of
-    vugrad.lab.config.SCHEDULES, or None (schedule 'none').
+    vugrad.lab.tables.SCHEDULES, or None (schedule 'none').
     """
     row = choice('schedule', config.schedule)
     return None if row is None else row.vugrad(optimizer, **row.keywords(config))
