@@ -12,8 +12,9 @@ both backends (vugrad.lab.train and vugrad.lab.torch_backend):
                                                (the folders of --out and --save made first)
     run_epochs(config, model, ...)          -> the epochs: train, validate, log, step the
                                                schedule; write the metrics and parameters
-    run_batches(loader, step, ...)          -> one pass over the batches: the mean loss
-                                               (DivergedError at the first NaN or inf loss)
+    run_batches(loader, step, ...)          -> one pass over the batches: the mean loss per
+                                               instance (DivergedError at the first NaN or inf
+                                               loss)
     write_metrics(path, metrics, config)    -> a .json or .csv file, written atomically
 
 A backend states only what is its own: its model, optimizer and schedule, one training step,
@@ -181,10 +182,11 @@ def load_and_log(config, log):
     return data
 
 
-def run_batches(loader, step, reduction='sum', bar=None):
+def run_batches(loader, step, bar=None):
     """
-    Call step(xb, yb) -> the batch's loss for every batch of `loader`, ticking the progress bar;
-    return the mean loss per instance (whichever library the step uses).
+    Call step(xb, yb) -> the batch's loss summed over its instances (whatever the reduction the
+    step trains with) for every batch of `loader`, ticking the progress bar; return the mean
+    loss per instance (whichever library the step uses): the scale of the validation loss.
 
     :raises DivergedError: at the first batch whose loss is NaN or infinite (its .batch is the
         batch's number, from 1; run_epochs adds the epoch): no later step can undo it.
@@ -192,7 +194,7 @@ def run_batches(loader, step, reduction='sum', bar=None):
     total, n = 0.0, 0
     for i, (xb, yb) in enumerate(loader):
         loss = float(step(xb, yb))
-        total += loss * (len(yb) if reduction == 'mean' else 1)
+        total += loss
         n += len(yb)
         if not math.isfinite(total):
             raise DivergedError(f'the training loss is {loss}' if not math.isfinite(loss) else
@@ -212,7 +214,8 @@ def run_epochs(config, model, optimizer, schedule, data, *, train_epoch, evaluat
     step the schedule; then write the metrics and the parameters if asked, and state the final
     accuracy.
 
-    :param train_epoch: (model, optimizer, loader, reduction, bar) -> mean training loss.
+    :param train_epoch: (model, optimizer, loader, reduction, bar) -> the mean training loss per
+        instance (run_batches).
     :param evaluate: (model, x, y) -> (mean loss, accuracy, accuracy per class): the row of an
         image data set (not synth) gets the list of per-class accuracies as val_acc_per_class
         (an evaluate that returns only (mean loss, accuracy) leaves it out); the log states

@@ -410,18 +410,25 @@ def torch_evaluate(model, x, y, batch_size=None, loss='cross-entropy', num_class
 
 
 def train_epoch(model, optimizer, loader, reduction='sum', bar=None, loss='cross-entropy'):
-    """vugrad.lab.train.train_epoch in torch: returns the mean training loss per instance."""
+    """
+    vugrad.lab.train.train_epoch in torch: returns the mean training loss per instance (each
+    batch's loss summed over its instances, whatever the reduction of the steps).
+    """
     model.train()
     lossfn = torch_loss(loss)
 
     def step(xb, yb):
         xb, yb = _tensors(xb, yb)
-        value = lossfn(model(xb), yb, reduction)
+        logits = model(xb)
+        value = lossfn(logits, yb, reduction)
         optimizer.zero_grad()
         value.backward()
         optimizer.step()
-        return value.item()
-    return run_batches(loader, step, reduction, bar)
+        if reduction == 'sum':
+            return value.item()
+        with torch.no_grad():
+            return lossfn(logits.detach(), yb, 'sum').item()
+    return run_batches(loader, step, bar)
 
 
 def train(config=None, *, model=None, callback=None, progress=None, log=print, **overrides):

@@ -31,7 +31,7 @@ import functools
 import numpy as np
 
 from .. import functions as F
-from ..core import no_grad
+from ..core import TensorNode, no_grad
 from ..errors import InvalidArgumentError
 from .config import TrainConfig
 
@@ -101,20 +101,30 @@ def evaluate(model, x, y, batch_size=None, loss=None, num_classes=None):
 def train_epoch(model, optimizer, loader, reduction='sum', bar=None, loss=None):
     """
     One pass over `loader`: forward, loss (None: the cross-entropy), backward, optimizer step,
-    for every batch. Returns the mean training loss per instance.
+    for every batch. Returns the mean training loss per instance: each batch's loss summed over
+    its instances, as evaluate's, whatever `reduction` the steps take (MSE's 'mean' divides by
+    every logit, N * C), so the training and the validation loss have one scale.
     """
     model.train()
     loss_function = loss or F.cross_entropy
 
     def step(xb, yb):
         # -- the batch goes in as a plain array: a constant, so no gradient is computed for it
-        loss = loss_function(model(xb), yb, reduction=reduction)
+        logits = model(xb)
+        loss = loss_function(logits, yb, reduction=reduction)
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
+        summed = float(loss.value) if reduction == 'sum' else _summed(loss_function, logits, yb)
         loss.clear()         # -- let go of the graph, so its memory is freed now
-        return float(loss.value)
-    return run_batches(loader, step, reduction, bar)
+        return summed
+    return run_batches(loader, step, bar)
+
+
+def _summed(loss_function, logits, targets):
+    """The loss of the logits summed over the batch, without a graph (for the report only)."""
+    with no_grad():
+        return float(loss_function(TensorNode(logits.value), targets, reduction='sum').value)
 
 
 # ---------------------------------------------------------------------- the run
