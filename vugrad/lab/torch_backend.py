@@ -409,7 +409,8 @@ def torch_evaluate(model, x, y, batch_size=None, loss='cross-entropy', num_class
         model.train(was_training)
 
 
-def train_epoch(model, optimizer, loader, reduction='sum', bar=None, loss='cross-entropy'):
+def train_epoch(model, optimizer, loader, reduction='sum', bar=None, loss='cross-entropy',
+                limit=None):
     """
     vugrad.lab.train.train_epoch in torch: returns the mean training loss per instance (each
     batch's loss summed over its instances, whatever the reduction of the steps).
@@ -428,7 +429,7 @@ def train_epoch(model, optimizer, loader, reduction='sum', bar=None, loss='cross
             return value.item()
         with torch.no_grad():
             return lossfn(logits.detach(), yb, 'sum').item()
-    return run_batches(loader, step, bar)
+    return run_batches(loader, step, bar, limit)
 
 
 def train(config=None, *, model=None, callback=None, progress=None, log=print, **overrides):

@@ -98,12 +98,14 @@ def evaluate(model, x, y, batch_size=None, loss=None, num_classes=None):
         model.train(was_training)
 
 
-def train_epoch(model, optimizer, loader, reduction='sum', bar=None, loss=None):
+def train_epoch(model, optimizer, loader, reduction='sum', bar=None, loss=None, limit=None):
     """
     One pass over `loader`: forward, loss (None: the cross-entropy), backward, optimizer step,
     for every batch. Returns the mean training loss per instance: each batch's loss summed over
     its instances, as evaluate's, whatever `reduction` the steps take (MSE's 'mean' divides by
     every logit, N * C), so the training and the validation loss have one scale.
+
+    :param limit: the run's LossLimit (vugrad.lab.loop.run_batches).
     """
     model.train()
     loss_function = loss or F.cross_entropy
@@ -118,7 +120,7 @@ def train_epoch(model, optimizer, loader, reduction='sum', bar=None, loss=None):
         summed = float(loss.value) if reduction == 'sum' else _summed(loss_function, logits, yb)
         loss.clear()         # -- let go of the graph, so its memory is freed now
         return summed
-    return run_batches(loader, step, bar)
+    return run_batches(loader, step, bar, limit)
 
 
 def _summed(loss_function, logits, targets):
