@@ -2,6 +2,7 @@
 validation accuracy, on tiny synthetic image data (no data files are read)."""
 
 import argparse
+import csv
 import json
 import math
 
@@ -215,6 +216,50 @@ def test_a_cifar10_run_records_the_recipe(fake_cifar, tmp_path):
     assert {k: recorded['config'][k] for k in RECIPE} == {**RECIPE, 'epochs': 1}
     assert len(metrics) == 1 and len(metrics[0]['val_acc_per_class']) == 10
     assert recorded['metrics'][0]['val_acc_per_class'] == metrics[0]['val_acc_per_class']
+
+
+# ---------------------------------------------------------------------- MNIST's recipes
+
+LENET_LR = 5e-5     # -- the course's settings otherwise: raw pixels, summed loss, SGD, batch 128
+
+
+def test_mnist_defaults_to_learning_rates_that_train():
+    for data in ('mnist', 'fashion-mnist'):
+        assert TrainConfig(data=data).validate().lr == 0.0001           # -- the course's MLP
+        assert TrainConfig(data=data, model='lenet').validate().lr == LENET_LR
+        assert TrainConfig(data=data, model='lenet', lr=0.01).validate().lr == 0.01  # -- given
+        assert TrainConfig(data=data, lr=0.003).validate().lr == 0.003
+    assert TrainConfig().validate().lr == 0.01                          # -- synth: as it was
+    assert TrainConfig(data='cifar10').validate().lr == 0.001
+    assert TrainConfig(data='cifar10', model='mlp').validate().lr == 0.001
+    parser = add_train_arguments(argparse.ArgumentParser())
+    config = config_from_args(parser.parse_args(['-D', 'mnist', '-e', '2'])).validate()
+    assert (config.lr, config.pixels, config.reduction) == (0.0001, 'raw', 'sum')
+    config = config_from_args(parser.parse_args(['-D', 'mnist', '--model', 'lenet']))
+    assert config.validate().lr == LENET_LR
+
+
+def test_the_help_of_l_states_every_default(capsys, monkeypatch):
+    monkeypatch.setenv('COLUMNS', '400')          # -- no line breaks inside fashion-mnist
+    with pytest.raises(SystemExit):
+        cli.main(['train', '--help'])
+    text = ' '.join(capsys.readouterr().out.split())
+    assert ('the learning rate (default: 0.01; mnist, fashion-mnist: 0.0001, with --model '
+            'lenet 5e-05; cifar10: 0.001)') in text
+
+
+def test_a_run_records_the_learning_rate_it_used(fake_mnist, tmp_path, capsys):
+    for out in (tmp_path / 'm.json', tmp_path / 'm.csv'):
+        assert cli.main(['train', '-D', 'mnist', '--model', 'lenet', '--num-train', '16',
+                         '--num-val', '8', '-e', '1', '-b', '8', '--seed', '0', '--no-progress',
+                         '--out', str(out)]) == 0
+        config_line = next(line for line in capsys.readouterr().out.splitlines()
+                           if line.startswith('## config:'))
+        assert ' lr=5e-05 ' in config_line
+    recorded = json.loads((tmp_path / 'm.json').read_text())
+    assert recorded['config']['lr'] == LENET_LR and recorded['metrics'][0]['lr'] == LENET_LR
+    with open(tmp_path / 'm.csv', newline='') as f:
+        assert float(next(csv.DictReader(f))['lr']) == LENET_LR
 
 
 # ---------------------------------------------------------------------- refused settings
