@@ -153,14 +153,14 @@ class TrainConfig:
     # -- model
     model: str = _default('mlp')     # mlp | lenet (1x28x28 images) | blitz (3x32x32, cifar10's)
     hidden: int | None = None        # MLP: hidden layer width (None: 4 x the number of features)
-    layers: int = _default(1)        # MLP: number of hidden layers
+    layers: int | None = _default(1)  # MLP: number of hidden layers (CNNs: None)
     activation: str = _default('sigmoid')  # sigmoid | relu | tanh (of every model; CNNs: relu)
     residual: bool = False           # MLP: h = h + act(Linear(h)) between hidden layers; CNN: a
     #                                  residual block after each pooling stage
     batchnorm: bool = False          # CNN: BatchNorm2d after each conv, BatchNorm1d after each
     #                                  hidden Linear, before the activation
-    init: str = _default('glorot')   # MLP: glorot | he | normal | uniform | zeros (CNNs have
-    #                                  PyTorch's default initialization)
+    init: str | None = _default('glorot')  # MLP: glorot | he | normal | uniform | zeros (CNNs:
+    #                                  None, as resolved() records it: PyTorch's default init)
     dropout: float = 0.0             # dropout probability after each hidden activation
     # -- optimization
     optimizer: str = 'sgd'           # sgd | adam | adamw: a name of OPTIMIZERS (above)
@@ -223,7 +223,8 @@ class TrainConfig:
         filling the settings that were not given (those still at a marked default, see
         is_default); the config itself when there is nothing to fill. Momentum is filled only
         for an optimizer that takes it (SGD); a CNN model's activation is ReLU unless one was
-        given.
+        given, and its MLP settings layers and init are None (it has its own layers and PyTorch's
+        initialization), so that what a run records is a config that validates again.
         """
         recipe = RECIPES.get(self.data, {}) if isinstance(self.data, str) else {}
         model = recipe.get('model', self.model) if is_default(self.model) else self.model
@@ -233,8 +234,11 @@ class TrainConfig:
                    if is_default(getattr(self, name))
                    and not (name == 'momentum' and not _takes(self.optimizer, 'momentum'))}
         # -- the CNNs are the blitz's network: ReLU unless an activation was given
-        if model in CNN_MODELS and is_default(self.activation):
-            changes['activation'] = 'relu'
+        if model in CNN_MODELS:
+            if is_default(self.activation):
+                changes['activation'] = 'relu'
+            changes.update({name: None for name in ('layers', 'init')
+                            if is_default(getattr(self, name))})
         return dataclasses.replace(self, **changes) if changes else self
 
 
@@ -331,14 +335,20 @@ def _model_problems(config, typed):
                                        f'images ({" or ".join(datasets)}), but data={data!r} '
                                        f'has {have}: use -D {datasets[0]}, or --model {other}.')))
         for name, given in (('hidden', config.hidden is not None),
-                            ('layers', not is_default(config.layers)),
-                            ('init', not is_default(config.init)),
+                            ('layers', config.layers is not None and not is_default(config.layers)),
+                            ('init', config.init is not None and not is_default(config.init)),
                             ('dropout', 'dropout' in typed and config.dropout != 0)):
             if given:
                 out.append((name, _line(config, name, f'a setting of the MLP; the {model} '
                                         "network has its own layers (and PyTorch's default "
                                         'initialization): leave it out, or use --model mlp.')))
-    elif 'batchnorm' in typed and config.batchnorm:
+    else:
+        # -- None is a CNN's (resolved() records it): the MLP needs a value
+        for name, what in (('layers', 'a number of hidden layers (e.g. 1)'),
+                           ('init', f'an initialization: choose one of {", ".join(SCHEMES)}')):
+            if name in typed and getattr(config, name) is None:
+                out.append((name, _line(config, name, f'the MLP needs {what}.')))
+    if model not in CNN_MODELS and 'batchnorm' in typed and config.batchnorm:
         out.append(('batchnorm', (f'batchnorm=True{_flags("batchnorm")}: batch normalization '
                                   f'is part of the CNNs (--model {" or ".join(CNN_MODELS)}), '
                                   'not of the MLP.')))
@@ -460,7 +470,8 @@ def add_model_arguments(parser):
     add('--batchnorm', action='store_true', default=d.batchnorm,
         help='CNN: batch normalization after each conv and hidden Linear layer')
     add('--init', default=d.init, choices=tuple(SCHEMES),
-        help="MLP: the weight initialization (default: %(default)s; CNNs: PyTorch's)")
+        help="MLP: the weight initialization (default: %(default)s; CNNs: PyTorch's, recorded "
+             'as none)')
     add('--dropout', default=d.dropout, type=float, metavar='P',
         help='MLP: dropout probability after each hidden layer (default: %(default)s)')
 
