@@ -4,6 +4,7 @@ short runs."""
 import csv
 import json
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -325,6 +326,37 @@ def test_the_command_line_makes_the_folders_of_out(tmp_path, capsys):
     (tmp_path / 'file').write_text('')
     assert cli.main(['train', '--out', str(tmp_path / 'file' / 'm.json')]) == 2
     assert 'is a file, not a folder' in capsys.readouterr().err
+
+
+# -- a folder where no file can be made, even by root (tests may run as root, whom chmod does
+#    not stop): /proc's
+UNWRITABLE = '/proc'
+unwritable = pytest.mark.skipif(sys.platform != 'linux' or not os.path.isdir(UNWRITABLE),
+                                reason="needs Linux's /proc")
+
+
+@unwritable
+@pytest.mark.parametrize('name, file', [('out', 'x.json'), ('save', 'x.npz')])
+def test_an_output_that_cannot_be_written_fails_before_any_work(no_data, capsys, name, file):
+    from vugrad.lab import cli
+    path = os.path.join(UNWRITABLE, file)
+    assert cli.main(['train', f'--{name}', path, '-e', '1', '--no-progress']) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"vugrad: error: {name}='{path}': cannot write {path} (")
+    assert err.rstrip().endswith('choose a folder you can write to.')
+    assert '.tmp' not in err and f'.{file}.' not in err and 'Traceback' not in err
+    for backend in ('vugrad', 'torch'):             # -- and from Python, before the data loads
+        if backend == 'torch':
+            pytest.importorskip('torch')
+        from vugrad.lab import run
+        with pytest.raises(InvalidArgumentError, match=f'cannot write {path}'):
+            run(TrainConfig(**{name: path}, backend=backend), log=None)
+
+
+def test_the_check_of_an_output_leaves_nothing_behind(tmp_path):
+    from vugrad.lab.loop import make_folders
+    make_folders(TrainConfig(out=str(tmp_path / 'a' / 'm.csv'), save=str(tmp_path / 'm.npz')))
+    assert sorted(p.name for p in tmp_path.rglob('*')) == ['a']     # -- the folder, made
 
 
 # ---------------------------------------------------------------------- divergence

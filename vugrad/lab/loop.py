@@ -9,7 +9,8 @@ both backends (vugrad.lab.train and vugrad.lab.torch_backend):
     model_to_train(config, model, data, ..) -> that model, or the one a run was given
     per_class_accuracy(predicted, y, classes) -> the accuracy of each class (NaN: no examples)
     load_and_log(config, log)               -> the data, with the config and the sizes logged
-                                               (the folders of --out and --save made first)
+                                               (the folders of --out and --save made and
+                                               checked first)
     run_epochs(config, model, ...)          -> the epochs: train, validate, log, step the
                                                schedule; write the metrics and parameters
     run_batches(loader, step, ...)          -> one pass over the batches: the mean loss per
@@ -26,6 +27,7 @@ import dataclasses
 import math
 import os
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -152,9 +154,10 @@ def per_class_accuracy(predicted, targets, num_classes):
 
 def make_folders(config):
     """
-    Make the missing folders of config.out and config.save now, before any work, so that a run
-    does not end in an error where it should write its results. InvalidArgumentError where a
-    folder cannot be made.
+    Make the missing folders of config.out and config.save now, before any work, and check
+    that a file can be written in each (a probe file, made and removed), so that a run does not
+    end in an error where it should write its results. InvalidArgumentError, naming the path
+    given, where a folder cannot be made or written to.
     """
     for name in ('out', 'save'):
         path = getattr(config, name)
@@ -166,6 +169,13 @@ def make_folders(config):
         except OSError as e:
             raise InvalidArgumentError(f'{name}={path!r}: cannot make the folder {folder} '
                                        f'({e.strerror or e}): choose another path.') from None
+        try:
+            with tempfile.TemporaryFile(dir=folder):
+                pass   # -- the probe: a file without a name where the system allows it, gone now
+        except OSError as e:
+            raise InvalidArgumentError(f'{name}={path!r}: cannot write {path} '
+                                       f'({e.strerror or e}): choose a folder you can write '
+                                       'to.') from None
 
 
 def load_and_log(config, log):
