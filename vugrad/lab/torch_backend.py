@@ -237,7 +237,11 @@ class _Conversion:
         return out
 
     def batchnorm(self, m, vpre, tpre):
-        """A BatchNorm1d or 2d, with a copy of its weight, bias and running statistics."""
+        """
+        A BatchNorm1d or 2d, with a copy of its weight, bias, running statistics and the count
+        of the batches they have seen (num_batches_tracked, which momentum=None averages over:
+        a state name only then, as vugrad's).
+        """
         cls = nn.BatchNorm1d if isinstance(m, vnn.BatchNorm1d) else nn.BatchNorm2d
         out = cls(m.num_features, eps=m.eps, momentum=m.momentum, dtype=self.dtype)
         with torch.no_grad():
@@ -245,9 +249,12 @@ class _Conversion:
             out.bias.copy_(_array(m.b.value))
             out.running_mean.copy_(_array(m.running_mean))
             out.running_var.copy_(_array(m.running_var))
+            out.num_batches_tracked.fill_(int(m.num_batches_tracked))
         self.param(f'{tpre}weight', f'{vpre}w', m.w)
         self.param(f'{tpre}bias', f'{vpre}b', m.b)
-        for name in ('running_mean', 'running_var'):
+        buffers = ('running_mean', 'running_var') + (
+            ('num_batches_tracked',) if m.momentum is None else ())
+        for name in buffers:
             self.names[f'{tpre}{name}'] = (f'{vpre}{name}', tuple(np.shape(getattr(m, name))))
         return out
 
