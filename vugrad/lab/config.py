@@ -41,8 +41,8 @@ from ..errors import InvalidArgumentError
 from ..nn.activation import ACTIVATIONS
 from ..nn.init import SCHEMES
 
-# -- the tables of --optimizer, --schedule, --loss and --model live in vugrad.lab.tables; they
-#    are named here too: `from vugrad.lab.config import OPTIMIZERS`
+# -- the tables of --optimizer, --schedule, --loss and --model live in vugrad.lab.tables (its
+#    __all__); they are named here too: `from vugrad.lab.config import OPTIMIZERS`
 from .tables import (  # noqa: F401 - named here too (see above)
     CNN_MODELS,
     LOSSES,
@@ -60,24 +60,13 @@ from .tables import (  # noqa: F401 - named here too (see above)
 
 __all__ = [
     'BACKENDS',
-    'CNN_MODELS',
     'DATASETS',
-    'LOSSES',
-    'MODELS',
-    'OPTIMIZERS',
-    'SCHEDULES',
-    'LossRow',
-    'ModelInput',
-    'OptimizerRow',
-    'ScheduleRow',
     'TrainConfig',
     'add_model_arguments',
     'add_train_arguments',
-    'choice',
     'config_from_args',
     'is_default',
     'path_problem',
-    'twin_in',
 ]
 
 DATASETS = ('synth', 'mnist', 'fashion-mnist', 'cifar10')
