@@ -19,10 +19,11 @@ PACKAGE = ROOT / 'vugrad'
 #: The kit's modules, each allowed to import only those before it (its __init__ imports runner).
 #: The sweep's Dask pool (cluster) sits inside the sweep package's order: it uses the runs and
 #: the local pool's thread variables, and the driver imports it (only for --cluster).
-LAB_ORDER = ['vugrad.lab.config', 'vugrad.lab.models', 'vugrad.lab.loop', 'vugrad.lab.train',
-             'vugrad.lab.torch_backend', 'vugrad.lab.runner', 'vugrad.lab.per_class',
-             'vugrad.lab.report', 'vugrad.lab.sweep.grid', 'vugrad.lab.sweep.lock',
-             'vugrad.lab.report_command', 'vugrad.lab.sweep.runs', 'vugrad.lab.sweep.pool',
+LAB_ORDER = ['vugrad.lab.tables', 'vugrad.lab.config', 'vugrad.lab.models', 'vugrad.lab.loop',
+             'vugrad.lab.train', 'vugrad.lab.torch_backend', 'vugrad.lab.runner',
+             'vugrad.lab.per_class', 'vugrad.lab.report', 'vugrad.lab.sweep.grid',
+             'vugrad.lab.sweep.lock', 'vugrad.lab.report_command', 'vugrad.lab.sweep.runs',
+             'vugrad.lab.sweep.pool',
              'vugrad.lab.cluster', 'vugrad.lab.sweep.driver', 'vugrad.lab.sweep.command',
              'vugrad.lab.sweep', 'vugrad.lab.graph', 'vugrad.lab.cli']
 

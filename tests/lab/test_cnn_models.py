@@ -2,6 +2,8 @@
 validation accuracy, on tiny synthetic image data (no data files are read)."""
 
 import argparse
+import csv
+import dataclasses
 import json
 import math
 
@@ -215,6 +217,105 @@ def test_a_cifar10_run_records_the_recipe(fake_cifar, tmp_path):
     assert {k: recorded['config'][k] for k in RECIPE} == {**RECIPE, 'epochs': 1}
     assert len(metrics) == 1 and len(metrics[0]['val_acc_per_class']) == 10
     assert recorded['metrics'][0]['val_acc_per_class'] == metrics[0]['val_acc_per_class']
+
+
+# ---------------------------------------------------------------------- MNIST's recipes
+
+LENET_LR = 5e-5     # -- the course's settings otherwise: raw pixels, summed loss, SGD, batch 128
+
+
+def test_mnist_defaults_to_learning_rates_that_train():
+    for data in ('mnist', 'fashion-mnist'):
+        assert TrainConfig(data=data).validate().lr == 0.0001           # -- the course's MLP
+        assert TrainConfig(data=data, model='lenet').validate().lr == LENET_LR
+        assert TrainConfig(data=data, model='lenet', lr=0.01).validate().lr == 0.01  # -- given
+        assert TrainConfig(data=data, lr=0.003).validate().lr == 0.003
+    assert TrainConfig().validate().lr == 0.01                          # -- synth: as it was
+    assert TrainConfig(data='cifar10').validate().lr == 0.001
+    assert TrainConfig(data='cifar10', model='mlp').validate().lr == 0.001
+    parser = add_train_arguments(argparse.ArgumentParser())
+    config = config_from_args(parser.parse_args(['-D', 'mnist', '-e', '2'])).validate()
+    assert (config.lr, config.pixels, config.reduction) == (0.0001, 'raw', 'sum')
+    config = config_from_args(parser.parse_args(['-D', 'mnist', '--model', 'lenet']))
+    assert config.validate().lr == LENET_LR
+
+
+def test_the_help_of_l_states_every_default(capsys, monkeypatch):
+    monkeypatch.setenv('COLUMNS', '400')          # -- no line breaks inside fashion-mnist
+    with pytest.raises(SystemExit):
+        cli.main(['train', '--help'])
+    text = ' '.join(capsys.readouterr().out.split())
+    assert ('the learning rate (default: 0.01; mnist, fashion-mnist: 0.0001, with --model '
+            'lenet 5e-05; cifar10: 0.001)') in text
+
+
+def test_a_run_records_the_learning_rate_it_used(fake_mnist, tmp_path, capsys):
+    for out in (tmp_path / 'm.json', tmp_path / 'm.csv'):
+        assert cli.main(['train', '-D', 'mnist', '--model', 'lenet', '--num-train', '16',
+                         '--num-val', '8', '-e', '1', '-b', '8', '--seed', '0', '--no-progress',
+                         '--out', str(out)]) == 0
+        config_line = next(line for line in capsys.readouterr().out.splitlines()
+                           if line.startswith('## config:'))
+        assert ' lr=5e-05 ' in config_line
+    recorded = json.loads((tmp_path / 'm.json').read_text())
+    assert recorded['config']['lr'] == LENET_LR and recorded['metrics'][0]['lr'] == LENET_LR
+    with open(tmp_path / 'm.csv', newline='') as f:
+        assert float(next(csv.DictReader(f))['lr']) == LENET_LR
+
+
+# ---------------------------------------------------------------------- a CNN's init
+
+def test_a_cnn_records_no_init_and_its_config_round_trips(fake_mnist, tmp_path, capsys):
+    # -- a CNN has its own layers and PyTorch's initialization: the MLP's settings are None
+    lenet = TrainConfig(data='mnist', model='lenet').validate()
+    assert (lenet.init, lenet.layers, lenet.hidden) == (None, None, None)
+    assert TrainConfig(data='cifar10').validate().init is None          # -- blitz, the recipe's
+    mlp = TrainConfig(data='mnist').validate()
+    assert (mlp.init, mlp.layers) == ('glorot', 1)                      # -- the MLP's
+    assert TrainConfig(data='cifar10', model='mlp', init='he').validate().init == 'he'
+    out = tmp_path / 'm.json'
+    assert cli.main(['train', '-D', 'mnist', '--model', 'lenet', '--num-train', '16',
+                     '--num-val', '8', '-e', '1', '-b', '8', '--no-progress',
+                     '--out', str(out)]) == 0
+    config_line = capsys.readouterr().out.splitlines()[0]
+    assert ' layers=None ' in config_line and ' init=None ' in config_line
+    recorded = json.loads(out.read_text())['config']
+    assert recorded['init'] is None
+    again = TrainConfig(**recorded).validate()              # -- what was run, run again
+    assert dataclasses.asdict(again) == recorded
+
+
+def test_an_mlp_needs_an_init_and_layers():
+    with pytest.raises(InvalidArgumentError, match=r"init=None \(--init\): the MLP needs an "
+                                                   r'initialization: choose one of glorot, '):
+        TrainConfig(data='mnist', init=None).validate()
+    with pytest.raises(InvalidArgumentError, match=r'layers=None \(--layers\): the MLP needs a '
+                                                   r'number of hidden layers'):
+        TrainConfig(layers=None).validate()
+    with pytest.raises(InvalidArgumentError, match=r"init='he'.*MLP"):
+        TrainConfig(data='mnist', model='lenet', init='he').validate()
+
+
+def test_a_report_of_cnn_and_mlp_runs_shows_their_settings(tmp_path):
+    from vugrad.lab.report import write_outputs
+    rows = [{'epoch': 1, 'train_loss': 1.0, 'val_loss': 1.0, 'val_acc': 0.5, 'seconds': 1.0,
+             'lr': 0.1}]
+    for index, (model, init) in enumerate([('mlp', 'glorot'), ('lenet', None)]):
+        config = {**dataclasses.asdict(TrainConfig(data='mnist', model=model).validate()),
+                  'seed': 0}
+        assert config['init'] == init
+        run = tmp_path / f'model={model},seed=0'
+        run.mkdir()
+        info = {'id': run.name, 'index': index, 'config': config}
+        (run / 'config.json').write_text(json.dumps(info))
+        (run / 'metrics.json').write_text(json.dumps({**info, 'status': 'ok', 'metrics': rows}))
+    runs, groups, _ = write_outputs(str(tmp_path))
+    assert [g['label'] for g in groups] == [
+        'model=mlp, layers=1, activation=sigmoid, init=glorot, lr=0.0001',
+        'model=lenet, layers=none, activation=relu, init=none, lr=5e-05']
+    with open(tmp_path / 'metrics.csv', newline='') as f:
+        rows = list(csv.DictReader(f))
+    assert [(row['init'], row['layers']) for row in rows] == [('glorot', '1'), ('', '')]
 
 
 # ---------------------------------------------------------------------- refused settings

@@ -1,5 +1,5 @@
 """
-The tables of vugrad.lab.config (OPTIMIZERS, SCHEDULES, LOSSES, MODELS): every command-line
+The tables of vugrad.lab.tables (OPTIMIZERS, SCHEDULES, LOSSES, MODELS): every command-line
 choice is a key, every row builds in both backends and they agree, a name outside the tables is
 refused (never another choice), and a row one backend cannot build fails loudly there.
 """
@@ -11,16 +11,16 @@ import pytest
 
 from vugrad.core import TensorNode
 from vugrad.errors import InvalidArgumentError
-from vugrad.lab import config as cfg
-from vugrad.lab.config import (LossRow, OptimizerRow, ScheduleRow, TrainConfig,
-                               add_train_arguments, config_from_args)
+from vugrad.lab import config, tables
+from vugrad.lab.config import TrainConfig, add_train_arguments, config_from_args
+from vugrad.lab.tables import LossRow, OptimizerRow, ScheduleRow
 from vugrad.lab.models import loss_of
 from vugrad.lab.train import build_optimizer, build_schedule
 from vugrad.nn import Linear
 from vugrad.optim import SGD, StepLR
 
-TABLES = {'optimizer': cfg.OPTIMIZERS, 'schedule': cfg.SCHEDULES, 'loss': cfg.LOSSES,
-          'model': cfg.MODELS}
+TABLES = {'optimizer': tables.OPTIMIZERS, 'schedule': tables.SCHEDULES, 'loss': tables.LOSSES,
+          'model': tables.MODELS}
 
 
 def params():
@@ -37,15 +37,21 @@ def test_every_choice_of_the_command_line_is_a_key_of_its_table():
     choices = choices_of(add_train_arguments(argparse.ArgumentParser()))
     for name, table in TABLES.items():
         assert list(choices[name]) == list(table), name
-        assert list(cfg.CHOICES[name]) == list(table), name
-    assert cfg.CNN_MODELS == ('lenet', 'blitz')
-    assert cfg.MODEL_INPUTS['lenet'] == ((1, 28, 28), ('mnist', 'fashion-mnist'))
+        assert list(config.CHOICES[name]) == list(table), name
+    assert tables.CNN_MODELS == ('lenet', 'blitz')
+    assert tables.MODEL_INPUTS['lenet'] == ((1, 28, 28), ('mnist', 'fashion-mnist'))
+
+
+def test_the_config_names_the_same_tables():
+    # -- `from vugrad.lab.config import OPTIMIZERS` keeps working: the same objects
+    for name in tables.__all__:
+        assert getattr(config, name) is getattr(tables, name), name
 
 
 def test_a_new_row_is_a_choice_that_both_backends_build(monkeypatch):
     torch = pytest.importorskip('torch')
     from vugrad.lab.torch_backend import build_torch_optimizer
-    monkeypatch.setitem(cfg.OPTIMIZERS, 'plain-sgd', OptimizerRow(SGD, 'SGD'))
+    monkeypatch.setitem(tables.OPTIMIZERS, 'plain-sgd', OptimizerRow(SGD, 'SGD'))
     parser = add_train_arguments(argparse.ArgumentParser())
     config = config_from_args(parser.parse_args(['--optimizer', 'plain-sgd', '-l', '0.5']))
     config = config.validate()
@@ -86,10 +92,10 @@ def test_the_torch_builders_refuse_a_name_outside_the_table_too():
 def test_a_row_the_torch_backend_cannot_build_fails_loudly(monkeypatch):
     torch = pytest.importorskip('torch')
     from vugrad.lab import torch_backend as tb
-    monkeypatch.setitem(cfg.OPTIMIZERS, 'lion', OptimizerRow(SGD, 'Lion'))
-    monkeypatch.setitem(cfg.SCHEDULES, 'cyclic', ScheduleRow(StepLR, 'NoSuchLR',
+    monkeypatch.setitem(tables.OPTIMIZERS, 'lion', OptimizerRow(SGD, 'Lion'))
+    monkeypatch.setitem(tables.SCHEDULES, 'cyclic', ScheduleRow(StepLR, 'NoSuchLR',
                                                              lambda c: {'step_size': 1}))
-    monkeypatch.setitem(cfg.LOSSES, 'l1', LossRow('mse_loss', 'no_such_loss'))
+    monkeypatch.setitem(tables.LOSSES, 'l1', LossRow('mse_loss', 'no_such_loss'))
     config = TrainConfig(optimizer='lion', schedule='cyclic', loss='l1').validate()
     assert type(build_optimizer(config, params())) is SGD        # -- vugrad's side is there
     with pytest.raises(InvalidArgumentError, match=r"optimizer='lion' \(--optimizer\): the "
@@ -103,7 +109,7 @@ def test_a_row_the_torch_backend_cannot_build_fails_loudly(monkeypatch):
 
 
 def test_a_loss_the_vugrad_backend_cannot_build_fails_loudly(monkeypatch):
-    monkeypatch.setitem(cfg.LOSSES, 'l1', LossRow('l1_loss', 'l1_loss'))
+    monkeypatch.setitem(tables.LOSSES, 'l1', LossRow('l1_loss', 'l1_loss'))
     with pytest.raises(InvalidArgumentError, match=r"loss='l1' \(--loss\): the vugrad backend "
                                                    r'cannot build it: .* names '
                                                    r'vugrad\.lab\.models\.l1_loss'):
@@ -112,11 +118,11 @@ def test_a_loss_the_vugrad_backend_cannot_build_fails_loudly(monkeypatch):
 
 # ---------------------------------------------------------------------- every row, both backends
 
-@pytest.mark.parametrize('name', list(cfg.OPTIMIZERS))
+@pytest.mark.parametrize('name', list(tables.OPTIMIZERS))
 def test_every_optimizer_builds_in_both_backends_with_the_same_settings(name):
     torch = pytest.importorskip('torch')
     from vugrad.lab.torch_backend import build_torch_optimizer
-    row = cfg.OPTIMIZERS[name]
+    row = tables.OPTIMIZERS[name]
     settings = {'momentum': 0.9, 'nesterov': True} if 'momentum' in row.settings else {}
     for decay in (None, 0.001):
         config = TrainConfig(optimizer=name, lr=0.25, weight_decay=decay, **settings).validate()
@@ -128,7 +134,7 @@ def test_every_optimizer_builds_in_both_backends_with_the_same_settings(name):
         assert ours.weight_decay == theirs.param_groups[0]['weight_decay']   # -- the defaults
 
 
-@pytest.mark.parametrize('name', list(cfg.SCHEDULES))
+@pytest.mark.parametrize('name', list(tables.SCHEDULES))
 def test_every_schedule_builds_in_both_backends_and_they_agree(name):
     torch = pytest.importorskip('torch')
     from vugrad.lab.torch_backend import build_torch_schedule
@@ -136,7 +142,7 @@ def test_every_schedule_builds_in_both_backends_and_they_agree(name):
     ours_opt = SGD(params(), lr=1.0)
     theirs_opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
     ours, theirs = build_schedule(config, ours_opt), build_torch_schedule(config, theirs_opt)
-    assert (ours is None) == (theirs is None) == (cfg.SCHEDULES[name] is None)
+    assert (ours is None) == (theirs is None) == (tables.SCHEDULES[name] is None)
     ours_lr, theirs_lr = [], []
     for _ in range(4):
         ours_lr.append(ours_opt.lr)
@@ -149,7 +155,7 @@ def test_every_schedule_builds_in_both_backends_and_they_agree(name):
     assert len(set(ours_lr)) == (1 if name == 'none' else 4)
 
 
-@pytest.mark.parametrize('name', list(cfg.LOSSES))
+@pytest.mark.parametrize('name', list(tables.LOSSES))
 @pytest.mark.parametrize('reduction', ['sum', 'mean'])
 def test_every_loss_builds_in_both_backends_and_they_agree(name, reduction):
     torch = pytest.importorskip('torch')

@@ -118,9 +118,11 @@ def test_run_and_the_command_line_dispatch_to_the_torch_backend(capsys):
 
 
 @pytest.mark.filterwarnings('ignore::RuntimeWarning')
-def test_a_nan_loss_stops_a_torch_run_too(capsys):
+def test_a_nan_loss_stops_a_torch_run_too(capsys, monkeypatch):
     from vugrad.errors import DivergedError
     from vugrad.lab.cli import main
+    from vugrad.lab.loop import LossLimit
+    monkeypatch.setattr(LossLimit, 'FACTOR', float('inf'))   # -- on to the nan (or inf)
     settings = dict(lr=1e6, activation='relu', num_train=500, num_val=100, epochs=2, seed=0,
                     progress=False)
     with pytest.raises(DivergedError) as e:

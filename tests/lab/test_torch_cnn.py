@@ -201,6 +201,47 @@ def test_checkpoints_go_both_ways(tmp_path):
         tb.load_vugrad_state(other, {})
 
 
+@pytest.mark.parametrize('momentum', [None, 0.1])
+def test_batch_norm_counts_its_batches_across_the_conversion(momentum):
+    # -- momentum=None: the running statistics are the average over every batch seen, which
+    #    needs their count, num_batches_tracked (in vugrad's state only then, as in PyTorch's use)
+    np.random.seed(0)
+    model = Sequential(Conv2d(2, 3, 3, dtype=F64), BatchNorm2d(3, momentum=momentum, dtype=F64),
+                       Flatten(), Linear(300, 4, dtype=F64),
+                       BatchNorm1d(4, momentum=momentum, dtype=F64))
+    data = [x for x, _ in batches(4, size=6)]
+    for x in data[:3]:
+        model(x)                                    # -- three batches seen before converting
+    ours = model.state_dict()
+    assert ('layers.1.num_batches_tracked' in ours) == (momentum is None)
+    tmodel = tb.to_torch(model)
+    assert [int(m.num_batches_tracked) for m in (tmodel[1], tmodel[4])] == [3, 3]
+    theirs = tb.vugrad_state_dict(tmodel)           # -- vugrad -> torch -> vugrad: the same
+    assert sorted(theirs) == sorted(ours)
+    for name, array in ours.items():
+        assert theirs[name].dtype.kind == array.dtype.kind and theirs[name].shape == array.shape
+        np.testing.assert_array_equal(theirs[name], array, err_msg=name)
+    # -- the fourth batch continues the same average in both
+    model(data[3])
+    tmodel(torch.from_numpy(data[3]))
+    after, tafter = model.state_dict(), tb.vugrad_state_dict(tmodel)
+    for name, array in after.items():
+        np.testing.assert_allclose(tafter[name], array, rtol=1e-10, atol=1e-12, err_msg=name)
+    # -- and a vugrad state (a checkpoint) loads into a fresh twin, its count included
+    np.random.seed(1)
+    fresh = tb.to_torch(Sequential(Conv2d(2, 3, 3, dtype=F64),
+                                   BatchNorm2d(3, momentum=momentum, dtype=F64), Flatten(),
+                                   Linear(300, 4, dtype=F64),
+                                   BatchNorm1d(4, momentum=momentum, dtype=F64)))
+    tb.load_vugrad_state(fresh, after)
+    loaded = tb.vugrad_state_dict(fresh)
+    assert sorted(loaded) == sorted(after)
+    for name, array in after.items():
+        np.testing.assert_array_equal(loaded[name], array, err_msg=name)
+    if momentum is None:
+        assert int(fresh[1].num_batches_tracked) == 4
+
+
 def test_the_mlp_converts_too_and_unknown_modules_are_refused():
     np.random.seed(0)
     mlp = MLP(4, 3, hidden=5, layers=2, activation='tanh', residual=True, dtype=F64)

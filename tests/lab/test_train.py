@@ -4,6 +4,7 @@ short runs."""
 import csv
 import json
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -196,6 +197,17 @@ def test_a_short_mnist_run(real_data):
     assert metrics[-1]['val_acc'] > 0.85
 
 
+@pytest.mark.parametrize('model, size, least', [('mlp', 5000, 0.85), ('lenet', 10_000, 0.8)])
+def test_mnist_trains_at_its_default_learning_rate(real_data, model, size, least):
+    # -- the course's settings but the learning rate (its recipe's: the MLP 0.0001, LeNet 5e-5),
+    #    on a tenth or a fifth of the training set: well on their way after one epoch (measured:
+    #    0.89 and 0.87; at lr 0.01 the MLP ends at 0.10 and LeNet's loss explodes)
+    config = TrainConfig(data='mnist', data_dir=str(real_data), model=model, num_train=size,
+                         num_val=1000, epochs=1, seed=0, progress=False)
+    [row] = train(config, log=None)
+    assert row['val_acc'] > least, row
+
+
 def test_progress_bar_goes_to_stderr(capsys):
     pytest.importorskip('tqdm')
     train(TrainConfig(num_train=1000, num_val=100, epochs=1), progress=True, log=None)
@@ -316,6 +328,37 @@ def test_the_command_line_makes_the_folders_of_out(tmp_path, capsys):
     assert 'is a file, not a folder' in capsys.readouterr().err
 
 
+# -- a folder where no file can be made, even by root (tests may run as root, whom chmod does
+#    not stop): /proc's
+UNWRITABLE = '/proc'
+unwritable = pytest.mark.skipif(sys.platform != 'linux' or not os.path.isdir(UNWRITABLE),
+                                reason="needs Linux's /proc")
+
+
+@unwritable
+@pytest.mark.parametrize('name, file', [('out', 'x.json'), ('save', 'x.npz')])
+def test_an_output_that_cannot_be_written_fails_before_any_work(no_data, capsys, name, file):
+    from vugrad.lab import cli
+    path = os.path.join(UNWRITABLE, file)
+    assert cli.main(['train', f'--{name}', path, '-e', '1', '--no-progress']) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"vugrad: error: {name}='{path}': cannot write {path} (")
+    assert err.rstrip().endswith('choose a folder you can write to.')
+    assert '.tmp' not in err and f'.{file}.' not in err and 'Traceback' not in err
+    for backend in ('vugrad', 'torch'):             # -- and from Python, before the data loads
+        if backend == 'torch':
+            pytest.importorskip('torch')
+        from vugrad.lab import run
+        with pytest.raises(InvalidArgumentError, match=f'cannot write {path}'):
+            run(TrainConfig(**{name: path}, backend=backend), log=None)
+
+
+def test_the_check_of_an_output_leaves_nothing_behind(tmp_path):
+    from vugrad.lab.loop import make_folders
+    make_folders(TrainConfig(out=str(tmp_path / 'a' / 'm.csv'), save=str(tmp_path / 'm.npz')))
+    assert sorted(p.name for p in tmp_path.rglob('*')) == ['a']     # -- the folder, made
+
+
 # ---------------------------------------------------------------------- divergence
 
 HUGE_LR = {'lr': 1e6, 'activation': 'relu', 'num_train': 500, 'num_val': 100, 'epochs': 2}
@@ -324,8 +367,10 @@ overflow = pytest.mark.filterwarnings('ignore::RuntimeWarning')
 
 
 @overflow
-def test_a_nan_loss_stops_the_run_with_DivergedError():
+def test_a_nan_loss_stops_the_run_with_DivergedError(monkeypatch):
     from vugrad.errors import DivergedError
+    from vugrad.lab.loop import LossLimit
+    monkeypatch.setattr(LossLimit, 'FACTOR', float('inf'))   # -- on to the nan (or inf)
     with pytest.raises(DivergedError) as e:
         quiet(**HUGE_LR)
     assert e.value.epoch == 1 and 1 <= e.value.batch <= 4 and e.value.metrics == []
@@ -361,7 +406,8 @@ def test_run_batches_stops_at_the_first_bad_batch():
 @overflow
 def test_a_rising_loss_is_flagged_in_the_log():
     lines = []
-    metrics = train(TrainConfig(**{**HUGE_LR, 'activation': 'sigmoid', 'seed': 0,
+    # -- at lr 100 the sigmoid MLP's loss rises, finite, and stays below LossLimit's
+    metrics = train(TrainConfig(**{**HUGE_LR, 'lr': 100, 'activation': 'sigmoid', 'seed': 0,
                                    'progress': False}), log=lines.append)
     assert metrics[-1]['train_loss'] > metrics[0]['train_loss']
     assert any(line.startswith('## warning: the training loss rose') and 'diverging' in line
@@ -369,6 +415,50 @@ def test_a_rising_loss_is_flagged_in_the_log():
     lines.clear()
     quiet(epochs=2)
     assert not any('warning' in line for line in lines)
+
+
+def test_run_batches_stops_at_a_loss_a_million_times_the_first():
+    from vugrad.errors import DivergedError
+    from vugrad.lab.loop import LossLimit, run_batches
+    batches = [(np.zeros(2), np.zeros(2))] * 4         # -- losses summed over 2 instances
+    assert run_batches(batches[:2], lambda xb, yb: 4.0) == 2.0
+    losses = iter([4.0, 4e6, 4.1e6, 1.0])               # -- 2, then 1e6 x 2 (at the limit), over
+    with pytest.raises(DivergedError, match=r"2.05e\+06 per instance, over 1e\+06 times the "
+                                            r"first batch's \(2\)") as e:
+        run_batches(batches, lambda xb, yb: next(losses))
+    assert e.value.batch == 3 and e.value.finite
+    limit = LossLimit()                                 # -- a first loss below 1: limit 1e6
+    run_batches(batches[:2], lambda xb, yb: 0.02, limit=limit)
+    with pytest.raises(DivergedError, match='1.5e\\+06 per instance'):
+        run_batches(batches[:1], lambda xb, yb: 3e6, limit=limit)   # -- a later epoch's
+
+
+# -- at lr 1e4 the sigmoid MLP's loss goes from 0.7 to 1.8e6 per instance in its first epoch,
+#    finite (its hidden layer is bounded), where it would go on to the end with exit status 0
+EXPLODING = {'lr': 1e4, 'activation': 'sigmoid', 'num_train': 500, 'num_val': 100, 'epochs': 2,
+             'seed': 0}
+
+
+@overflow
+@pytest.mark.parametrize('backend', ['vugrad', 'torch'])
+def test_a_finite_explosion_stops_the_run_as_diverged(backend, capsys):
+    from vugrad.errors import DivergedError
+    from vugrad.lab import cli, run
+    if backend == 'torch':
+        pytest.importorskip('torch')
+    with pytest.raises(DivergedError) as e:
+        run(TrainConfig(**EXPLODING, backend=backend, progress=False), log=None)
+    assert e.value.epoch == 1 and e.value.metrics == []
+    message = str(e.value)
+    assert message.startswith(f'training diverged in epoch 1, batch {e.value.batch} of 4: the '
+                              'training loss is ')
+    assert "per instance, over 1e+06 times the first batch's (0." in message
+    assert message.endswith('(lr=10000). Try a lower learning rate (e.g. -l 1000).')
+    argv = ['train', '-l', '1e4', '--num-train', '500', '--num-val', '100', '-e', '2',
+            '--seed', '0', '--no-progress', '--backend', backend]
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert 'vugrad: error: training diverged in epoch 1' in err and 'Traceback' not in err
 
 
 @overflow

@@ -8,6 +8,8 @@ apart from it: the engine never imports the kit.
 
 The modules, each importing only those above it in this list (no cycles):
 
+    vugrad.lab.tables         the names of --optimizer, --schedule, --loss and --model, and how
+                              each backend builds them (OPTIMIZERS, SCHEDULES, LOSSES, MODELS)
     vugrad.lab.config         TrainConfig (every setting of a run, its validation) and the
                               command-line options of `vugrad train`
     vugrad.lab.models         the CNNs of --model lenet|blitz (build_cnn: exact layer lists,

@@ -9,11 +9,13 @@ both backends (vugrad.lab.train and vugrad.lab.torch_backend):
     model_to_train(config, model, data, ..) -> that model, or the one a run was given
     per_class_accuracy(predicted, y, classes) -> the accuracy of each class (NaN: no examples)
     load_and_log(config, log)               -> the data, with the config and the sizes logged
-                                               (the folders of --out and --save made first)
+                                               (the folders of --out and --save made and
+                                               checked first)
     run_epochs(config, model, ...)          -> the epochs: train, validate, log, step the
                                                schedule; write the metrics and parameters
-    run_batches(loader, step, ...)          -> one pass over the batches: the mean loss
-                                               (DivergedError at the first NaN or inf loss)
+    run_batches(loader, step, ...)          -> one pass over the batches: the mean loss per
+                                               instance (DivergedError at the first NaN or inf
+                                               loss, or one beyond the run's LossLimit)
     write_metrics(path, metrics, config)    -> a .json or .csv file, written atomically
 
 A backend states only what is its own: its model, optimizer and schedule, one training step,
@@ -25,6 +27,7 @@ import dataclasses
 import math
 import os
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -36,6 +39,7 @@ from ..nn import MLP
 from .models import build_cnn, loss_of  # noqa: F401 - loss_of: for both backends' callers
 
 __all__ = [
+    'LossLimit',
     'build_model',
     'default_progress',
     'evaluate_in_chunks',
@@ -150,9 +154,10 @@ def per_class_accuracy(predicted, targets, num_classes):
 
 def make_folders(config):
     """
-    Make the missing folders of config.out and config.save now, before any work, so that a run
-    does not end in an error where it should write its results. InvalidArgumentError where a
-    folder cannot be made.
+    Make the missing folders of config.out and config.save now, before any work, and check
+    that a file can be written in each (a probe file, made and removed), so that a run does not
+    end in an error where it should write its results. InvalidArgumentError, naming the path
+    given, where a folder cannot be made or written to.
     """
     for name in ('out', 'save'):
         path = getattr(config, name)
@@ -164,6 +169,13 @@ def make_folders(config):
         except OSError as e:
             raise InvalidArgumentError(f'{name}={path!r}: cannot make the folder {folder} '
                                        f'({e.strerror or e}): choose another path.') from None
+        try:
+            with tempfile.TemporaryFile(dir=folder):
+                pass   # -- the probe: a file without a name where the system allows it, gone now
+        except OSError as e:
+            raise InvalidArgumentError(f'{name}={path!r}: cannot write {path} '
+                                       f'({e.strerror or e}): choose a folder you can write '
+                                       'to.') from None
 
 
 def load_and_log(config, log):
@@ -181,22 +193,53 @@ def load_and_log(config, log):
     return data
 
 
-def run_batches(loader, step, reduction='sum', bar=None):
+class LossLimit:
     """
-    Call step(xb, yb) -> the batch's loss for every batch of `loader`, ticking the progress bar;
-    return the mean loss per instance (whichever library the step uses).
+    The finite explosion check of one run: a batch whose training loss per instance is above
+    FACTOR (a million) times the first batch's of the run (or above FACTOR itself, where that
+    was below 1) has diverged, though its loss is still a number. No run that learns comes near
+    it; one whose learning rate is far too high passes it within a few batches, and would go on
+    at 1e30 to the end, finite, useless, and with exit status 0.
+    """
 
-    :raises DivergedError: at the first batch whose loss is NaN or infinite (its .batch is the
-        batch's number, from 1; run_epochs adds the epoch): no later step can undo it.
+    FACTOR = 1e6
+
+    def __init__(self):
+        self.first = None     # -- the first batch's loss per instance: check() sets it
+
+    def check(self, loss, batch):
+        """DivergedError where `loss` (a batch's loss per instance) is beyond the limit."""
+        if self.first is None:
+            self.first = loss
+        elif loss > self.FACTOR * max(self.first, 1.0):
+            error = DivergedError(f'the training loss is {loss:.3g} per instance, over '
+                                  f"{self.FACTOR:.0e} times the first batch's "
+                                  f'({self.first:.3g})', batch=batch)
+            error.finite = True   # -- no NaN or inf to look for (_diverged's advice)
+            raise error
+
+
+def run_batches(loader, step, bar=None, limit=None):
     """
+    Call step(xb, yb) -> the batch's loss summed over its instances (whatever the reduction the
+    step trains with) for every batch of `loader`, ticking the progress bar; return the mean
+    loss per instance (whichever library the step uses): the scale of the validation loss.
+
+    :param limit: the run's LossLimit (None: a new one, which this pass's first batch sets).
+    :raises DivergedError: at the first batch whose loss is NaN or infinite, or beyond `limit`
+        (its .batch is the batch's number, from 1; run_epochs adds the epoch): no later step
+        can undo it.
+    """
+    limit = LossLimit() if limit is None else limit
     total, n = 0.0, 0
     for i, (xb, yb) in enumerate(loader):
         loss = float(step(xb, yb))
-        total += loss * (len(yb) if reduction == 'mean' else 1)
+        total += loss
         n += len(yb)
         if not math.isfinite(total):
             raise DivergedError(f'the training loss is {loss}' if not math.isfinite(loss) else
                                 'the sum of the training losses overflowed', batch=i + 1)
+        limit.check(loss / max(len(yb), 1), batch=i + 1)
         if bar is not None:
             bar.update(1)
             if i % 20 == 0:
@@ -212,7 +255,8 @@ def run_epochs(config, model, optimizer, schedule, data, *, train_epoch, evaluat
     step the schedule; then write the metrics and the parameters if asked, and state the final
     accuracy.
 
-    :param train_epoch: (model, optimizer, loader, reduction, bar) -> mean training loss.
+    :param train_epoch: (model, optimizer, loader, reduction, bar, limit=LossLimit) -> the mean
+        training loss per instance (run_batches, with the run's one LossLimit).
     :param evaluate: (model, x, y) -> (mean loss, accuracy, accuracy per class): the row of an
         image data set (not synth) gets the list of per-class accuracies as val_acc_per_class
         (an evaluate that returns only (mean loss, accuracy) leaves it out); the log states
@@ -224,12 +268,13 @@ def run_epochs(config, model, optimizer, schedule, data, *, train_epoch, evaluat
     loader = DataLoader(xtrain, ytrain, batch_size=config.batch_size, shuffle=config.shuffle,
                         seed=config.seed)
     log('\n## starting training')
-    metrics = []
+    metrics, limit = [], LossLimit()   # -- one limit for the run: its first batch sets it
     for epoch in range(1, config.epochs + 1):
         lr = get_lr(optimizer)
         train_loss, seconds = _timed_epoch(
             config, epoch, len(loader), metrics, progress,
-            lambda bar: train_epoch(model, optimizer, loader, config.reduction, bar))
+            lambda bar: train_epoch(model, optimizer, loader, config.reduction, bar,
+                                    limit=limit))
         val_loss, val_acc, *per_class = evaluate(model, xval, yval)
         row = {'epoch': epoch, 'train_loss': train_loss, 'val_loss': val_loss,
                'val_acc': val_acc, 'seconds': seconds, 'lr': lr}
@@ -313,10 +358,12 @@ def _diverged(error, config, epoch, batches, metrics):
     where = f'epoch {epoch}, batch {batch} of {batches}' if batch else f'epoch {epoch}'
     anomaly = ('torch.autograd.detect_anomaly()' if config.backend == 'torch' else
                'vg.detect_anomaly()')
+    advice = ('.' if getattr(error, 'finite', False) else
+              f', and run a step under `with {anomaly}:` to find the op that first made a NaN '
+              'or inf.')
     e = DivergedError(
         f'training diverged in {where}: {error} (lr={config.lr:g}). Try a lower learning rate '
-        f'(e.g. -l {config.lr / 10:g}), and run a step under `with {anomaly}:` to find the op '
-        'that first made a NaN or inf.', epoch=epoch, batch=batch)
+        f'(e.g. -l {config.lr / 10:g}){advice}', epoch=epoch, batch=batch)
     e.metrics = list(metrics)   # -- the finished epochs, for whoever records the run
     return e
 

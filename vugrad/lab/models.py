@@ -5,7 +5,7 @@ backend mirrors one for one.
 
     build_cnn(config, in_shape, num_classes)  -> a vugrad.nn.Sequential that outputs logits
     loss_of(config)                           -> (logits, targets, reduction) -> a loss node:
-                                                 the function that config.LOSSES names
+                                                 the function that tables.LOSSES names
 
 blitz (PyTorch's 60-minute blitz CIFAR-10 net, for 3x32x32 images), with [..] only under
 --batchnorm / --residual, and act the module of --activation:
@@ -42,7 +42,7 @@ from ..nn import (
     Sequential,
     get_activation,
 )
-from .config import MODEL_INPUTS, twin_in
+from .tables import MODEL_INPUTS, twin_in
 
 __all__ = ['build_cnn', 'hinge_loss', 'loss_of', 'mse_loss']
 
@@ -139,6 +139,6 @@ def hinge_loss(logits, targets, reduction='sum'):
 def loss_of(config):
     """
     The loss function of config.loss, (logits node, integer targets, reduction) -> node: the
-    function of this module that its row of vugrad.lab.config.LOSSES names.
+    function of this module that its row of vugrad.lab.tables.LOSSES names.
     """
     return twin_in(sys.modules[__name__], 'loss', config.loss, column='vugrad')

@@ -54,8 +54,8 @@ def train_command(args):
     """
     Run `vugrad train`: train with the backend of --backend. Exit status 0; 2 for settings that
     cannot work (all of them named, before any data is loaded, and also where the folder of
-    --out or --save cannot be made); 1 when the training loss became NaN or inf (the message
-    says where, and what to try).
+    --out or --save cannot be made or written to); 1 when the run diverged (its training loss
+    became NaN or inf, or exploded: the message says where, and what to try).
     """
     try:
         config = config_from_args(args).validate()

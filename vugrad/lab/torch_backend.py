@@ -22,7 +22,7 @@ What is the same as vugrad.lab.train.train, by construction:
                      in the same order, every epoch
     the optimizer    torch.optim.SGD / Adam / AdamW with the same settings (vugrad's
                      optimizers follow PyTorch's update rules), torch's StepLR / cosine schedule:
-                     the torch column of their rows in vugrad.lab.config's OPTIMIZERS and
+                     the torch column of their rows in vugrad.lab.tables' OPTIMIZERS and
                      SCHEDULES, which the vugrad backend builds from too
     the loss         --loss: F.cross_entropy, F.mse_loss on one-hot targets or
                      F.multi_margin_loss, with the same reduction (sum or mean); torch_loss,
@@ -57,9 +57,10 @@ except ImportError as e:  # pragma: no cover - depends on the environment
 from .. import nn as vnn
 from ..errors import InvalidArgumentError
 from ..fileio import save_arrays
-from .config import TrainConfig, choice, twin_in
+from .config import TrainConfig
 from .loop import (default_progress, evaluate_in_chunks, load_and_log, model_to_train,
                    run_batches, run_epochs)
+from .tables import choice, twin_in
 
 __all__ = [
     'TorchMLP',
@@ -236,7 +237,11 @@ class _Conversion:
         return out
 
     def batchnorm(self, m, vpre, tpre):
-        """A BatchNorm1d or 2d, with a copy of its weight, bias and running statistics."""
+        """
+        A BatchNorm1d or 2d, with a copy of its weight, bias, running statistics and the count
+        of the batches they have seen (num_batches_tracked, which momentum=None averages over:
+        a state name only then, as vugrad's).
+        """
         cls = nn.BatchNorm1d if isinstance(m, vnn.BatchNorm1d) else nn.BatchNorm2d
         out = cls(m.num_features, eps=m.eps, momentum=m.momentum, dtype=self.dtype)
         with torch.no_grad():
@@ -244,9 +249,12 @@ class _Conversion:
             out.bias.copy_(_array(m.b.value))
             out.running_mean.copy_(_array(m.running_mean))
             out.running_var.copy_(_array(m.running_var))
+            out.num_batches_tracked.fill_(int(m.num_batches_tracked))
         self.param(f'{tpre}weight', f'{vpre}w', m.w)
         self.param(f'{tpre}bias', f'{vpre}b', m.b)
-        for name in ('running_mean', 'running_var'):
+        buffers = ('running_mean', 'running_var') + (
+            ('num_batches_tracked',) if m.momentum is None else ())
+        for name in buffers:
             self.names[f'{tpre}{name}'] = (f'{vpre}{name}', tuple(np.shape(getattr(m, name))))
         return out
 
@@ -339,7 +347,7 @@ def load_vugrad_state(tmodel, state):
 def build_torch_optimizer(config, params):
     """
     The torch optimizer that vugrad.lab.train.build_optimizer builds for `config`: the class of
-    torch.optim that its row of vugrad.lab.config.OPTIMIZERS names, with the same keyword
+    torch.optim that its row of vugrad.lab.tables.OPTIMIZERS names, with the same keyword
     arguments.
     """
     row = choice('optimizer', config.optimizer)
@@ -363,7 +371,7 @@ def _tensors(x, y):
 def torch_loss(name='cross-entropy'):
     """
     The torch loss (logits, targets, reduction) -> loss of the config's `loss`, as vugrad's:
-    the function of torch.nn.functional that its row of vugrad.lab.config.LOSSES names,
+    the function of torch.nn.functional that its row of vugrad.lab.tables.LOSSES names,
 
         cross-entropy   F.cross_entropy(logits, targets)
         mse             F.mse_loss(logits, one_hot(targets)): the squared error over every
@@ -408,19 +416,27 @@ def torch_evaluate(model, x, y, batch_size=None, loss='cross-entropy', num_class
         model.train(was_training)
 
 
-def train_epoch(model, optimizer, loader, reduction='sum', bar=None, loss='cross-entropy'):
-    """vugrad.lab.train.train_epoch in torch: returns the mean training loss per instance."""
+def train_epoch(model, optimizer, loader, reduction='sum', bar=None, loss='cross-entropy',
+                limit=None):
+    """
+    vugrad.lab.train.train_epoch in torch: returns the mean training loss per instance (each
+    batch's loss summed over its instances, whatever the reduction of the steps).
+    """
     model.train()
     lossfn = torch_loss(loss)
 
     def step(xb, yb):
         xb, yb = _tensors(xb, yb)
-        value = lossfn(model(xb), yb, reduction)
+        logits = model(xb)
+        value = lossfn(logits, yb, reduction)
         optimizer.zero_grad()
         value.backward()
         optimizer.step()
-        return value.item()
-    return run_batches(loader, step, reduction, bar)
+        if reduction == 'sum':
+            return value.item()
+        with torch.no_grad():
+            return lossfn(logits.detach(), yb, 'sum').item()
+    return run_batches(loader, step, bar, limit)
 
 
 def train(config=None, *, model=None, callback=None, progress=None, log=print, **overrides):

@@ -19,7 +19,7 @@ The loss (loss_of(config): cross-entropy by default, or mse, hinge) of the logit
 over the batch as in the course (so SGD's learning rate depends on the batch size: lr 0.0001
 with batches of 128 for MNIST), or averaged with reduction='mean'. The optimizer, the schedule
 and the loss are those that the config's rows of OPTIMIZERS, SCHEDULES and LOSSES
-(vugrad.lab.config) name, as in the torch backend.
+(vugrad.lab.tables) name, as in the torch backend.
 
 This module is the vugrad backend only. The same run in PyTorch is vugrad.lab.torch_backend;
 `vugrad.lab.run(config)` (vugrad.lab.runner) picks between the two by `config.backend`.
@@ -31,9 +31,9 @@ import functools
 import numpy as np
 
 from .. import functions as F
-from ..core import no_grad
+from ..core import TensorNode, no_grad
 from ..errors import InvalidArgumentError
-from .config import TrainConfig, choice
+from .config import TrainConfig
 
 # -- load_data, build_model and write_metrics live in vugrad.lab.loop (both backends use them);
 #    they are named here too: `from vugrad.lab.train import TrainConfig, load_data, train`
@@ -49,13 +49,14 @@ from .loop import (
     write_metrics,  # noqa: F401 - named here too (see above)
 )
 from .models import loss_of
+from .tables import choice
 
 # ---------------------------------------------------------------------- building blocks
 
 def build_optimizer(config, params):
     """
     The optimizer of `config` for the parameters `params`: the vugrad class of its row of
-    vugrad.lab.config.OPTIMIZERS, with the keyword arguments the row takes from the config.
+    vugrad.lab.tables.OPTIMIZERS, with the keyword arguments the row takes from the config.
     """
     row = choice('optimizer', config.optimizer)
     return row.vugrad(params, **row.keywords(config))
@@ -64,7 +65,7 @@ def build_optimizer(config, params):
 def build_schedule(config, optimizer):
     """
     The learning-rate schedule of `config` (stepped once per epoch), from its row of
-    vugrad.lab.config.SCHEDULES, or None (schedule 'none').
+    vugrad.lab.tables.SCHEDULES, or None (schedule 'none').
     """
     row = choice('schedule', config.schedule)
     return None if row is None else row.vugrad(optimizer, **row.keywords(config))
@@ -97,23 +98,35 @@ def evaluate(model, x, y, batch_size=None, loss=None, num_classes=None):
         model.train(was_training)
 
 
-def train_epoch(model, optimizer, loader, reduction='sum', bar=None, loss=None):
+def train_epoch(model, optimizer, loader, reduction='sum', bar=None, loss=None, limit=None):
     """
     One pass over `loader`: forward, loss (None: the cross-entropy), backward, optimizer step,
-    for every batch. Returns the mean training loss per instance.
+    for every batch. Returns the mean training loss per instance: each batch's loss summed over
+    its instances, as evaluate's, whatever `reduction` the steps take (MSE's 'mean' divides by
+    every logit, N * C), so the training and the validation loss have one scale.
+
+    :param limit: the run's LossLimit (vugrad.lab.loop.run_batches).
     """
     model.train()
     loss_function = loss or F.cross_entropy
 
     def step(xb, yb):
         # -- the batch goes in as a plain array: a constant, so no gradient is computed for it
-        loss = loss_function(model(xb), yb, reduction=reduction)
+        logits = model(xb)
+        loss = loss_function(logits, yb, reduction=reduction)
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
+        summed = float(loss.value) if reduction == 'sum' else _summed(loss_function, logits, yb)
         loss.clear()         # -- let go of the graph, so its memory is freed now
-        return float(loss.value)
-    return run_batches(loader, step, reduction, bar)
+        return summed
+    return run_batches(loader, step, bar, limit)
+
+
+def _summed(loss_function, logits, targets):
+    """The loss of the logits summed over the batch, without a graph (for the report only)."""
+    with no_grad():
+        return float(loss_function(TensorNode(logits.value), targets, reduction='sum').value)
 
 
 # ---------------------------------------------------------------------- the run
