@@ -246,7 +246,17 @@ def test_the_help_of_l_states_every_default(capsys, monkeypatch):
         cli.main(['train', '--help'])
     text = ' '.join(capsys.readouterr().out.split())
     assert ('the learning rate (default: 0.01; mnist, fashion-mnist: 0.0001, with --model '
-            'lenet 5e-05; cifar10: 0.001)') in text
+            'lenet 5e-05 (raw pixels, summed loss, sgd; else 0.01); cifar10: 0.001)') in text
+
+
+@pytest.mark.parametrize('setting', [{'pixels': 'unit'}, {'reduction': 'mean'},
+                                     {'optimizer': 'adam'}])
+@pytest.mark.parametrize('model', ['mlp', 'lenet'])
+def test_mnist_learning_rates_are_only_for_the_settings_they_are_tuned_for(setting, model):
+    """The course's MNIST rates are for raw pixels, the summed loss and SGD; else 0.01 stays."""
+    assert TrainConfig(data='mnist', model=model).resolved().lr in (1e-4, 5e-5)
+    assert TrainConfig(data='mnist', model=model, **setting).resolved().lr == 0.01
+    assert TrainConfig(data='mnist', model=model, lr=0.3, **setting).resolved().lr == 0.3
 
 
 def test_a_run_records_the_learning_rate_it_used(fake_mnist, tmp_path, capsys):
