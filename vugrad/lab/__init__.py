@@ -21,10 +21,11 @@ The modules, each importing only those above it in this list (no cycles):
     vugrad.lab.torch_backend  the PyTorch backend: the same run, step for step, in torch
                               (imported only when asked for; PyTorch is optional)
     vugrad.lab.runner         run(config): picks the backend, once; `vugrad train`
+    vugrad.lab.per_class      the report's table of validation accuracy per class
     vugrad.lab.report         a sweep's outputs from its files: metrics.csv, curves.png, report.md
-    vugrad.lab.report_command `vugrad plot`: remake those outputs
     vugrad.lab.sweep.grid     a sweep's settings and values, its grid, its checks, TOML files
     vugrad.lab.sweep.lock     the lock of a sweep's folder
+    vugrad.lab.report_command `vugrad plot`: remake those outputs (under the folder's lock)
     vugrad.lab.sweep.runs     one run of a sweep in its folder: start_run, run_task, outcome
     vugrad.lab.sweep.pool     LocalPool: a sweep's runs in processes on this machine
     vugrad.lab.cluster        ClusterPool: a sweep's runs on a Dask cluster (imported only for
@@ -32,7 +33,9 @@ The modules, each importing only those above it in this list (no cycles):
     vugrad.lab.sweep.driver   run_sweep: the grid, through a pool, into a folder, then the outputs
     vugrad.lab.sweep.command  `vugrad sweep`; vugrad.lab.sweep (the package) gathers the public
                               names of its modules
-    vugrad.lab.graph          `vugrad graph`: draw one training step's computation graph
+    vugrad.lab.graph          `vugrad graph`: draw one training step's computation graph, or
+                              step through its backward (--steps)
+    vugrad.lab.check          `vugrad check`: check a learner's own ops (vugrad.opcheck)
     vugrad.lab.cli            the `vugrad` command, which imports a subcommand's module only when
                               that subcommand runs
 
