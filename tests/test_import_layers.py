@@ -25,7 +25,7 @@ LAB_ORDER = ['vugrad.lab.tables', 'vugrad.lab.config', 'vugrad.lab.models', 'vug
              'vugrad.lab.sweep.lock', 'vugrad.lab.report_command', 'vugrad.lab.sweep.runs',
              'vugrad.lab.sweep.pool',
              'vugrad.lab.cluster', 'vugrad.lab.sweep.driver', 'vugrad.lab.sweep.command',
-             'vugrad.lab.sweep', 'vugrad.lab.graph', 'vugrad.lab.cli']
+             'vugrad.lab.sweep', 'vugrad.lab.graph', 'vugrad.lab.check', 'vugrad.lab.cli']
 
 
 def module_name(path, root=PACKAGE):
@@ -210,6 +210,11 @@ def test_the_kit_imports_only_downwards(graph):
         upward = {t for t in graph[name] if in_lab(t) and t not in LAB_ORDER[:position]}
         assert upward == set(), (name, upward)
     assert graph['vugrad.lab'] <= set(LAB_ORDER)
+
+
+def test_every_module_of_the_kit_has_its_place_in_the_order(graph):
+    assert sorted(name for name in graph if in_lab(name) and name not in LAB_ORDER
+                  and name != 'vugrad.lab') == []
 
 
 def test_the_backends_know_nothing_of_each_other(graph):
