@@ -34,7 +34,7 @@ import numpy as np
 
 from . import download as dl
 from . import mnist as _mnist
-from ._dtype import float_dtype
+from ._dtype import check_pixels, float_dtype
 from .errors import CorruptDatasetError, DatasetNotFoundError
 
 # Base URLs, tried in order; https only. The data set's home page at the University of Toronto
@@ -126,10 +126,8 @@ def load_cifar10_dataset(spec, final=False, data_dir=None, dtype=None, *, pixels
     Load the data set `spec` describes, in CIFAR-10's binary format; `load_cifar10` explains
     the arguments. mirrors: None means spec.mirrors.
     """
-    dt = float_dtype(dtype)
-    if pixels not in _SCALES:
-        raise ValueError(f"{spec.name}: pixels must be 'signed' ([-1, 1]), 'unit' ([0, 1]) or "
-                         f"'raw' (0..255), got {pixels!r}")
+    dt = float_dtype(dtype, spec.name)
+    check_pixels(spec.name, pixels, {'signed': '[-1, 1]', 'unit': '[0, 1]', 'raw': '0..255'})
     source = dl.locate(spec.subdir, data_dir)
     mirrors = list(spec.mirrors if mirrors is None else mirrors)
     names = (*spec.train_files, spec.test_file) if final else spec.train_files

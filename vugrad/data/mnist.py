@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import download as dl
-from ._dtype import float_dtype
+from ._dtype import check_pixels, float_dtype
 from .errors import CorruptDatasetError
 from .idx import IMAGES_MAGIC, LABELS_MAGIC, parse_idx, read_idx_bytes
 
@@ -173,10 +173,8 @@ def load_idx_dataset(spec, final=False, flatten=True, data_dir=None, dtype=None,
 
     mirrors: None means spec.mirrors.
     """
-    dt = float_dtype(dtype)
-    if pixels not in ('raw', 'unit'):
-        raise ValueError(f"{spec.name}: pixels must be 'raw' (0..255) or 'unit' ([0, 1]), "
-                         f"got {pixels!r}")
+    dt = float_dtype(dtype, spec.name)
+    check_pixels(spec.name, pixels, {'raw': '0..255', 'unit': '[0, 1]'})
     scale = 255 if pixels == 'unit' else 1
     source = dl.locate(spec.subdir, data_dir)
     mirrors = list(spec.mirrors if mirrors is None else mirrors)

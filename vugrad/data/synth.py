@@ -29,7 +29,7 @@ def load_synth(num_train=60_000, num_val=10_000, seed=None, dtype=None):
     for name, n in (('num_train', num_train), ('num_val', num_val)):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise ValueError(f'{name} must be a non-negative int, got {n!r}')
-    dt = float_dtype(dtype)
+    dt = float_dtype(dtype, 'load_synth')
     total = num_train + num_val
 
     if seed is None:
