@@ -68,11 +68,19 @@ def test_read_idx_bytes_never_reads_past_the_header_promise(idx):
     good = idx(np.arange(12, dtype=np.uint8).reshape(3, 4))
 
     class Endless:
-        """The bytes of `good`, then zeros for ever; counts what was read."""
+        """
+        The bytes of `good`, then zeros for ever; counts what was read. Capped: a read of
+        everything (read() or read(-1)), or past 1 MiB in all, fails the test at once instead
+        of eating memory until the process is killed.
+        """
+        CAP = 2 ** 20
+
         def __init__(self):
             self.pos = 0
 
-        def read(self, n):
+        def read(self, n=-1):
+            assert n is not None and n >= 0, f'read({n}): an unbounded read of an endless stream'
+            assert self.pos + n <= self.CAP, f'read past {self.CAP} bytes of an endless stream'
             out = (good[self.pos:self.pos + n] + bytes(n))[:n]
             self.pos += len(out)
             return out
