@@ -9,7 +9,7 @@ from course import course_mlp_class
 from dot_text import needs_dot, parse
 
 import vugrad as vg
-from vugrad import viz
+from vugrad import layout, viz
 from vugrad.core import TensorNode
 
 _EDGE_ID = re.compile(r'^\s*(\w+) -> (\w+) \[(?:.*, )?id="([^"]*)"\];$', re.M)
@@ -27,7 +27,7 @@ def course_step(batch=4, seed=0, backward=True):
 
 def every_node(root):
     """{id: node} of every TensorNode and OpNode behind root (and the other outputs of its ops)."""
-    tensors, ops, _, _ = viz._collect(root, with_consumers=False)
+    tensors, ops, _, _ = layout.collect(root, with_consumers=False)
     return {id(n): n for n in tensors + ops}
 
 
