@@ -3,13 +3,15 @@ Time per training epoch of the CNNs, vugrad against PyTorch, through the `vugrad
 
     python benchmarks/bench_epochs.py              # CIFAR-sized data, and MNIST if it is here
     python benchmarks/bench_epochs.py --threads 2
+    python benchmarks/bench_epochs.py --runs mlp   # only the course's MLP on MNIST
 
 CIFAR-10 itself is not on this machine, so the CIFAR-sized runs read random images written
 in the data set's official binary format (50,000 training and 10,000 test images of 3x32x32):
 the time of an epoch does not depend on what the pixels show. They run the blitz recipe
 (`vugrad train -D cifar10 -e 1`: batch 4, 45,000 training images). The MNIST runs are the
 issue's LeNet command (`-D mnist --model lenet --pixels unit --optimizer adam -l 0.001 -e 1`)
-on the real files, when $VUGRAD_DATA/mnist holds them.
+and the course's MLP (`-D mnist -e 1`: sigmoid, raw pixels, summed loss, SGD at 0.0001) on the
+real files, when $VUGRAD_DATA/mnist holds them.
 
 Each run is its own process, the two backends alternating, with the same number of threads
 (OPENBLAS_NUM_THREADS for vugrad, OMP_NUM_THREADS for PyTorch). The figure is the training
@@ -73,18 +75,26 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--rounds', type=int, default=2)
+    parser.add_argument('--runs', default='cifar,lenet,mlp',
+                        help='which runs, comma-separated: cifar, lenet, mlp (default: all)')
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        write_cifar_sized(tmp)
-        compare('CIFAR-sized data, blitz recipe (batch 4)', ['-D', 'cifar10', '-e', '1'], tmp,
-                args.threads, args.rounds)
+    runs = args.runs.split(',')
+    if 'cifar' in runs:
+        with tempfile.TemporaryDirectory() as tmp:
+            write_cifar_sized(tmp)
+            compare('CIFAR-sized data, blitz recipe (batch 4)', ['-D', 'cifar10', '-e', '1'],
+                    tmp, args.threads, args.rounds)
     mnist = os.environ.get('VUGRAD_DATA')
-    if mnist and os.path.isdir(os.path.join(mnist, 'mnist')):
+    if not (mnist and os.path.isdir(os.path.join(mnist, 'mnist'))):
+        print('## MNIST: skipped ($VUGRAD_DATA/mnist is not here)')
+        return
+    if 'lenet' in runs:
         compare('MNIST, LeNet, Adam, batch 128',
                 ['-D', 'mnist', '--model', 'lenet', '--pixels', 'unit', '--optimizer', 'adam',
                  '-l', '0.001', '-e', '1'], mnist, args.threads, args.rounds)
-    else:
-        print('## MNIST: skipped ($VUGRAD_DATA/mnist is not here)')
+    if 'mlp' in runs:
+        compare("MNIST, the course's MLP (sigmoid, raw pixels, SGD), batch 128",
+                ['-D', 'mnist', '-e', '1'], mnist, args.threads, args.rounds)
 
 
 if __name__ == '__main__':

@@ -207,8 +207,20 @@ class Sigmoid(Op):
         g = 1 - sigx
         g *= sigx
         g *= go
+        _flush_subnormals(g)
         return g
         # -- d sigma(x)/dx = sigma(x) (1 - sigma(x))
+
+
+def _flush_subnormals(g):
+    """
+    Set to 0, in place, the values of g too small for a normal float (below 1.2e-38 in
+    float32). A saturated sigmoid (MNIST's raw pixels make many) has a derivative of about
+    1e-38, and times the upstream gradient that gives subnormal numbers, which the CPU
+    multiplies up to 100 times slower: the next matrix product of backward took 0.6 s
+    instead of 7 ms. Flushing them changes each gradient by less than 1.2e-38.
+    """
+    g *= np.abs(g) >= np.finfo(g.dtype).tiny     # -- times 1 or 0 (NaN and inf stay)
 
 
 _EXP_MAX = {}
