@@ -446,3 +446,33 @@ def test_float_of_a_one_element_node_is_its_value(value):
 def test_bool_and_float_of_larger_nodes_raise_a_clear_error(convert, shape):
     with pytest.raises(vg.errors.ShapeError, match=rf'{convert.__name__}\(\).*shape \({shape[0]},'):
         convert(vg.TensorNode(np.zeros(shape)))
+
+
+def test_only_core_stores_gradients():
+    """
+    Outside core.py nothing in the package assigns a gradient (`x.grad = g`, `x._grad = g`,
+    `x._grad += g`): the checks validate, optimizers and gradcheck may only clear (None).
+    """
+    import ast
+    import pathlib
+    package = pathlib.Path(vg.__file__).parent
+    stores = []
+    for path in package.rglob('*.py'):
+        if path.name == 'core.py':
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
+            targets, value = [], None
+            if isinstance(node, ast.Assign):
+                targets, value = node.targets, node.value
+            elif isinstance(node, ast.AugAssign):
+                targets, value = [node.target], node.value
+            for t in targets:
+                for leaf in (t.elts if isinstance(t, ast.Tuple) else [t]):
+                    if isinstance(leaf, ast.Attribute) and leaf.attr in ('grad', '_grad'):
+                        cleared = isinstance(value, ast.Constant) and value.value is None or (
+                            isinstance(value, ast.Tuple) and isinstance(t, ast.Tuple) and
+                            isinstance(value.elts[t.elts.index(leaf)], ast.Constant) and
+                            value.elts[t.elts.index(leaf)].value is None)
+                        if not cleared or isinstance(node, ast.AugAssign):
+                            stores.append(f'{path.relative_to(package)}:{node.lineno}')
+    assert stores == []
