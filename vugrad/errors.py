@@ -52,7 +52,10 @@ class SavedArrayModifiedError(VugradError, RuntimeError):
 
 
 class DivergedError(VugradError, FloatingPointError):
-    """Training produced a NaN or infinite loss: the run cannot recover."""
+    """
+    Training diverged: the loss became NaN or infinite, or exploded while finite (a batch's
+    loss over a million times the first batch's): the run cannot recover.
+    """
 
     def __init__(self, message, epoch=None, batch=None):
         super().__init__(message)
