@@ -15,7 +15,7 @@ import json
 import re
 import uuid
 
-from .viz import GraphvizError, graphviz_available, render
+from .viz import GraphvizError, edge_id, graphviz_available, render
 
 #: What each class on a vertex means, for the legend (the colours are in STYLE).
 MARKS = (('op', 'the op whose backward runs'),
@@ -194,21 +194,21 @@ def _frames(trace, names):
 
 def _edges(step, names):
     """
-    The ids of the arrows a step's gradients flow along (viz names an arrow e_FROM_TO, and
-    the second of two arrows between the same vertices e_FROM_TO_1): the op's arrows to its
-    outputs, and the arrows from the inputs it sends a gradient to.
+    The ids of the arrows a step's gradients flow along (vugrad.viz.edge_id): the op's arrows
+    to its outputs, and the arrows from the inputs it sends a gradient to (an input used twice
+    has two arrows, numbered in the order of the op's inputs).
     """
     op = names.get(id(step.opnode))
     if op is None:
         return [], []
-    arriving = [f'e_{op}_{names[id(o)]}' for o in step.opnode.outputs
+    arriving = [edge_id(op, names[id(o)]) for o in step.opnode.outputs
                 if o is not None and id(o) in names]
     sending = []
     for f in step.sent:
         node = names.get(id(f.node))
         if node is not None:
             again = sum(1 for n in step.opnode.inputs[:f.input] if n is f.node)
-            sending.append(f'e_{node}_{op}' + (f'_{again}' if again else ''))
+            sending.append(edge_id(node, op, again))
     return arriving, sending
 
 

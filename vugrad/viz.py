@@ -37,8 +37,9 @@ from . import layout
 from .core import Module, TensorNode
 from .errors import InputTypeError, VugradError
 
-__all__ = ['to_dot', 'dot_graph', 'DotGraph', 'draw', 'repr_svg', 'repr_html', 'node_pretty',
-           'node_html', 'render', 'graphviz_available', 'GraphvizError', 'GraphvizNotFoundError']
+__all__ = ['to_dot', 'dot_graph', 'DotGraph', 'edge_id', 'draw', 'repr_svg', 'repr_html',
+           'node_pretty', 'node_html', 'render', 'graphviz_available', 'GraphvizError',
+           'GraphvizNotFoundError']
 
 INSTALL_HINT = ('Install Graphviz, which provides it: `apt-get install graphviz` (Debian, '
                 'Ubuntu), `brew install graphviz` (macOS) or `conda install graphviz` (conda); '
@@ -311,6 +312,14 @@ def _vertex_line(graph, v, name, labels):
             f'label={_quote(label + chr(10) + count)}{_ids(name, "box")}];')
 
 
+def edge_id(tail, head, k=0):
+    """
+    The id of the arrow from vertex `tail` to vertex `head` (names as dot_graph gives them),
+    the (k+1)-th between the two: e_t0_o0, then e_t0_o0_1 for the second arrow of a + a.
+    """
+    return f'e_{tail}_{head}' + (f'_{k}' if k else '')
+
+
 def _edge_lines(graph, names, more):
     """
     The DOT lines of the arrows, each with a unique id: e_<from>_<to>, then _1, _2, ...
@@ -324,7 +333,7 @@ def _edge_lines(graph, names, more):
     def edge(a, b, style=''):
         k = count.get((a, b), 0)
         count[(a, b)] = k + 1
-        lines.append(f'  {a} -> {b} [{style}id="e_{a}_{b}' + (f'_{k}' if k else '') + '"];')
+        lines.append(f'  {a} -> {b} [{style}id="{edge_id(a, b, k)}"];')
 
     for v, name in names.items():
         ins = graph.preds(v)
